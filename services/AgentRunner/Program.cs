@@ -1,0 +1,13 @@
+using StableAlignment.AgentRunner;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddStableAlignmentStorage().AddAgentRunner();
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddAgentRunnerConsumers());
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapAgentRunnerApi();
+app.Run();

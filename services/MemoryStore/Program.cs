@@ -1,0 +1,13 @@
+using StableAlignment.Hosting;
+using StableAlignment.MemoryStore;
+using StableAlignment.Storage;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddStableAlignmentStorage();
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddMemoryStoreConsumers());
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapMemoryStoreApi();
+app.Run();

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Hosting;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+
+namespace StableAlignment.AgentRunner;
+
+/// <summary>
+/// Answers a posted question: the social agent drafts, observers rate the draft for alignment and engagement
+/// (concurrently), and the completed interaction is published for memory-store. A model that keeps failing
+/// yields an <see cref="InteractionFailed"/> record with the reason instead of a lost message.
+/// </summary>
+public sealed class QuestionPosedConsumer(
+    IModelCatalog models,
+    IOptions<PromptOptions> prompts,
+    IRequestClient<RateAnswer> rater,
+    IRunRepository runs,
+    IInteractionRepository interactions,
+    ILogger<QuestionPosedConsumer> logger) : IConsumer<QuestionPosed>
+{
+    private static readonly ConcurrentDictionary<Guid, bool> KnownRuns = new();
+
+    public async Task Consume(ConsumeContext<QuestionPosed> context)
+    {
+        var q = context.Message;
+        Validate(q);
+        var ct = context.CancellationToken;
+        if (await interactions.GetAsync(q.QuestionId, ct) is { Status: InteractionStatus.Completed })
+        {
+            logger.LogInformation("Question {QuestionId} of run {RunId} already answered; ignoring the repeat", q.QuestionId, q.RunId);
+            return;
+        }
+
+        if (KnownRuns.TryAdd(q.RunId, true))
+        {
+            await runs.TryCreateAsync(new RunRecord { Id = q.RunId, CreatedAt = DateTime.UtcNow }, ct);
+        }
+
+        var social = models.Chat(ModelRole.SocialAgent);
+        string draft;
+        try
+        {
+            draft = (await social.CompleteAsync(PromptOptions.Fill(prompts.Value.Draft, q.Text), ct)).Trim();
+        }
+        catch (Exception e) when (IsModelFailure(e, ct))
+        {
+            await Fail(context, $"Draft by {social.ModelId} failed: {e.GetType().Name}: {e.Message}");
+            return;
+        }
+
+        if (draft.Length == 0)
+        {
+            await Fail(context, $"The social agent {social.ModelId} returned an empty draft.");
+            return;
+        }
+
+        await context.Publish(new AnswerDrafted
+        {
+            RunId = q.RunId, InteractionId = q.QuestionId, Round = q.Round, AgentId = q.AgentId,
+            Question = q.Text, Draft = draft, Model = social.ModelId,
+        }, ct);
+
+        Rating alignment, engagement;
+        try
+        {
+            var ratings = await Task.WhenAll(
+                Rate(q, RatingAspect.Alignment, draft, ct),
+                Rate(q, RatingAspect.Engagement, draft, ct));
+            (alignment, engagement) = (ratings[0], ratings[1]);
+        }
+        catch (Exception e) when (IsModelFailure(e, ct))
+        {
+            await Fail(context, $"Observer rating failed: {e.GetType().Name}: {e.Message}");
+            return;
+        }
+
+        await context.Publish(new InteractionCompleted
+        {
+            RunId = q.RunId, InteractionId = q.QuestionId, Round = q.Round, AgentId = q.AgentId, Question = q.Text,
+            Draft = draft, SocialModel = social.ModelId, DraftAlignment = alignment, DraftEngagement = engagement,
+            CompletedAt = DateTime.UtcNow,
+        }, ct);
+        logger.LogInformation(
+            "Interaction {InteractionId} of run {RunId} drafted and rated {Alignment}/{Engagement}",
+            q.QuestionId, q.RunId, alignment.Score, engagement.Score);
+    }
+
+    private async Task<Rating> Rate(QuestionPosed q, RatingAspect aspect, string answer, CancellationToken ct)
+    {
+        var response = await rater.GetResponse<AnswerRated>(new RateAnswer
+        {
+            RunId = q.RunId, InteractionId = q.QuestionId, Aspect = aspect, Stage = AnswerStage.Draft,
+            Question = q.Text, Answer = answer,
+        }, ct);
+        return response.Message.Rating;
+    }
+
+    private Task Fail(ConsumeContext<QuestionPosed> context, string reason)
+    {
+        var q = context.Message;
+        logger.LogWarning("Interaction {InteractionId} of run {RunId} failed: {Reason}", q.QuestionId, q.RunId, reason);
+        return context.Publish(new InteractionFailed
+        {
+            RunId = q.RunId, InteractionId = q.QuestionId, Round = q.Round, AgentId = q.AgentId, Question = q.Text,
+            Reason = reason, FailedAt = DateTime.UtcNow,
+        }, context.CancellationToken);
+    }
+
+    /// <summary>Model calls have been retried by the HTTP pipeline already; what still fails is recorded, not redelivered.</summary>
+    private static bool IsModelFailure(Exception e, CancellationToken ct) =>
+        e is not InvalidMessageException && !(e is OperationCanceledException && ct.IsCancellationRequested);
+
+    private static void Validate(QuestionPosed q)
+    {
+        if (q.RunId == Guid.Empty)
+        {
+            throw new InvalidMessageException("QuestionPosed.runId is missing or empty.");
+        }
+
+        if (q.QuestionId == Guid.Empty)
+        {
+            throw new InvalidMessageException("QuestionPosed.questionId is missing or empty.");
+        }
+
+        if (QuestionRules.Problem(q.Text) is { } problem)
+        {
+            throw new InvalidMessageException($"QuestionPosed.text: {problem}");
+        }
+    }
+}
+
+public sealed class QuestionPosedConsumerDefinition : ConsumerDefinition<QuestionPosedConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<QuestionPosedConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
+}

@@ -1,0 +1,15 @@
+namespace StableAlignment.Contracts;
+
+/// <summary>Asks the trainer to fine-tune a base model on a dataset.</summary>
+public sealed record TrainModel
+{
+    public required Guid RunId { get; init; }
+    public required string DatasetId { get; init; }
+    /// <summary>"tiny", "small" or a folder with a Hugging Face LLaMA-architecture checkpoint.</summary>
+    public string BaseModel { get; init; } = "tiny";
+    /// <summary>"stable-alignment" or "sft".</summary>
+    public string Loss { get; init; } = "stable-alignment";
+    public double Margin { get; init; } = 10;
+    public double Ratio { get; init; } = 0.2;
+    public int Epochs { get; init; } = 2;
+}

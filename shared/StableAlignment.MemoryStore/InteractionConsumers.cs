@@ -1,0 +1,61 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using StableAlignment.Contracts;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+
+namespace StableAlignment.MemoryStore;
+
+/// <summary>Persists completed interactions (external memory) and the agent's latest answer (internal memory).</summary>
+public sealed class InteractionCompletedConsumer(
+    IInteractionRepository interactions,
+    IAgentMemoryRepository memory,
+    ILogger<InteractionCompletedConsumer> logger) : IConsumer<InteractionCompleted>
+{
+    public async Task Consume(ConsumeContext<InteractionCompleted> context)
+    {
+        var m = context.Message;
+        if (m.RunId == Guid.Empty || m.InteractionId == Guid.Empty || string.IsNullOrWhiteSpace(m.Question))
+        {
+            throw new InvalidMessageException("InteractionCompleted needs runId, interactionId and question.");
+        }
+
+        var ct = context.CancellationToken;
+        if (!await interactions.TrySaveAsync(InteractionRecord.From(m), ct))
+        {
+            logger.LogInformation("Interaction {InteractionId} of run {RunId} is stored already", m.InteractionId, m.RunId);
+            return;
+        }
+
+        await memory.UpsertAsync(new MemoryEntry
+        {
+            Id = Guid.Empty, RunId = m.RunId, AgentId = m.AgentId, Question = m.Question,
+            Answer = m.Revised ?? m.Draft, UpdatedAt = m.CompletedAt,
+        }, ct);
+    }
+}
+
+/// <summary>Records failed interactions so that they are visible and can be retried.</summary>
+public sealed class InteractionFailedConsumer(IInteractionRepository interactions) : IConsumer<InteractionFailed>
+{
+    public Task Consume(ConsumeContext<InteractionFailed> context) =>
+        interactions.TrySaveAsync(InteractionRecord.From(context.Message), context.CancellationToken);
+}
+
+public sealed class InteractionCompletedConsumerDefinition : ConsumerDefinition<InteractionCompletedConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<InteractionCompletedConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
+}
+
+public sealed class InteractionFailedConsumerDefinition : ConsumerDefinition<InteractionFailedConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<InteractionFailedConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
+}

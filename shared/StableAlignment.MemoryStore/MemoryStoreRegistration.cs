@@ -1,0 +1,54 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using StableAlignment.Storage;
+
+namespace StableAlignment.MemoryStore;
+
+public static class MemoryStoreRegistration
+{
+    public static void AddMemoryStoreConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<InteractionCompletedConsumer, InteractionCompletedConsumerDefinition>();
+        bus.AddConsumer<InteractionFailedConsumer, InteractionFailedConsumerDefinition>();
+    }
+
+    /// <summary>Read API under <c>/api/memory</c>: runs, a run's interactions, one interaction, an agent's memory.</summary>
+    public static IEndpointRouteBuilder MapMemoryStoreApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/memory");
+        api.MapGet("/runs", async (IRunRepository runs, CancellationToken ct) => Results.Ok(await runs.ListAsync(ct)));
+        api.MapGet("/runs/{runId:guid}", async (Guid runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+            await runs.GetAsync(runId, ct) is { } run
+                ? Results.Ok(new
+                {
+                    run,
+                    completed = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct),
+                    failed = await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct),
+                })
+                : UnknownRun(runId));
+        api.MapGet("/interactions", async (string? runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+        {
+            if (!Guid.TryParse(runId, out var id))
+            {
+                return Results.Problem(
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "runId is required",
+                    detail: "Pass the run id as a GUID: /api/memory/interactions?runId=<guid>.");
+            }
+
+            return await runs.GetAsync(id, ct) is null ? UnknownRun(id) : Results.Ok(await interactions.ListByRunAsync(id, ct));
+        });
+        api.MapGet("/interactions/{id:guid}", async (Guid id, IInteractionRepository interactions, CancellationToken ct) =>
+            await interactions.GetAsync(id, ct) is { } record
+                ? Results.Ok(record)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown interaction", detail: $"No interaction {id}."));
+        api.MapGet("/agents/{agentId:int}", async (int agentId, Guid runId, IAgentMemoryRepository memory, CancellationToken ct) =>
+            Results.Ok(await memory.ListAsync(runId, agentId, ct)));
+        return app;
+    }
+
+    private static IResult UnknownRun(Guid runId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {runId} is known.");
+}

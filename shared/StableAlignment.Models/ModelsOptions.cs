@@ -1,0 +1,65 @@
+namespace StableAlignment.Models;
+
+/// <summary>One model endpoint. Empty fields of a role fall back to <see cref="ModelsOptions.Default"/>.</summary>
+public sealed class ModelEndpointOptions
+{
+    /// <summary>"OpenAI" (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, Ollama's /v1).</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>Base URL including the API version path, e.g. <c>http://localhost:11434/v1</c>.</summary>
+    public string? Endpoint { get; set; }
+
+    public string? Model { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    public double? Temperature { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    internal ModelEndpointOptions Over(ModelEndpointOptions fallback) => new()
+    {
+        Provider = Provider ?? fallback.Provider ?? "OpenAI",
+        Endpoint = string.IsNullOrWhiteSpace(Endpoint) ? fallback.Endpoint : Endpoint,
+        Model = string.IsNullOrWhiteSpace(Model) ? fallback.Model : Model,
+        ApiKey = ApiKey ?? fallback.ApiKey,
+        Temperature = Temperature ?? fallback.Temperature,
+        MaxTokens = MaxTokens ?? fallback.MaxTokens,
+    };
+}
+
+/// <summary>Bound from the "Models" section: <c>Models:Default</c> plus per-role overrides in <c>Models:Roles</c>.</summary>
+public sealed class ModelsOptions
+{
+    public const string Section = "Models";
+
+    public ModelEndpointOptions Default { get; set; } = new();
+
+    public Dictionary<ModelRole, ModelEndpointOptions> Roles { get; set; } = [];
+
+    /// <summary>Per-call timeout for a model request, in seconds.</summary>
+    public double TimeoutSeconds { get; set; } = 60;
+
+    public ModelEndpointOptions For(ModelRole role)
+    {
+        var resolved = (Roles.TryGetValue(role, out var r) ? r : new ModelEndpointOptions()).Over(Default);
+        resolved.Temperature ??= role == ModelRole.SocialAgent ? 1.0 : 0.0;
+        resolved.MaxTokens ??= 256;
+        return resolved;
+    }
+
+    /// <summary>Null when the role has an endpoint and a model; otherwise what is missing, as one line.</summary>
+    public string? Problem(ModelRole role)
+    {
+        var o = For(role);
+        if (string.IsNullOrWhiteSpace(o.Endpoint) || string.IsNullOrWhiteSpace(o.Model))
+        {
+            return $"No model endpoint configured for the {role} role: pass --endpoint URL --model NAME, or set "
+                + "Models__Default__Endpoint (e.g. http://localhost:11434/v1) and Models__Default__Model.";
+        }
+
+        return Uri.TryCreate(o.Endpoint, UriKind.Absolute, out _)
+            ? null
+            : $"Models endpoint '{o.Endpoint}' for the {role} role is not an absolute URL.";
+    }
+}

@@ -1,0 +1,18 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using StableAlignment.Models;
+
+namespace StableAlignment.ObserverRater;
+
+public static class ObserverRaterRegistration
+{
+    public static IServiceCollection AddObserverRater(this IServiceCollection services)
+    {
+        services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section);
+        services.AddStableAlignmentModels();
+        return services;
+    }
+
+    public static void AddObserverRaterConsumers(this IBusRegistrationConfigurator bus) =>
+        bus.AddConsumer<RateAnswerConsumer, RateAnswerConsumerDefinition>();
+}

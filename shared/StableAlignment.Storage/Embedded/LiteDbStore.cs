@@ -1,0 +1,114 @@
+using LiteDB;
+
+namespace StableAlignment.Storage.Embedded;
+
+/// <summary>
+/// The single-process store: one LiteDB file, document-shaped like the MongoDB collections, safe for
+/// concurrent use inside one process. LiteDB is synchronous, so calls complete inline.
+/// </summary>
+public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe, IDisposable
+{
+    private readonly LiteDatabase _db;
+    private readonly ILiteCollection<RunRecord> _runs;
+    private readonly ILiteCollection<InteractionRecord> _interactions;
+    private readonly ILiteCollection<MemoryEntry> _memory;
+    private readonly Lock _saveLock = new();
+
+    public LiteDbStore(string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var mapper = new BsonMapper { EnumAsInteger = false };
+        _db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct }, mapper);
+        _db.UtcDate = true;
+        _runs = _db.GetCollection<RunRecord>("runs");
+        _interactions = _db.GetCollection<InteractionRecord>("interactions");
+        _interactions.EnsureIndex(r => r.RunId);
+        _memory = _db.GetCollection<MemoryEntry>("memory");
+        _memory.EnsureIndex("run_agent", "{ r: $.RunId, a: $.AgentId }");
+    }
+
+    public Task<bool> TryCreateAsync(RunRecord run, CancellationToken cancellationToken = default)
+    {
+        lock (_saveLock)
+        {
+            if (_runs.FindById(run.Id) is not null)
+            {
+                return Task.FromResult(false);
+            }
+
+            _runs.Insert(run);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<RunRecord?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
+        Task.FromResult<RunRecord?>(_runs.FindById(id));
+
+    public Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<RunRecord>>(_runs.Query().OrderBy(r => r.CreatedAt).ToList());
+
+    public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default)
+    {
+        lock (_saveLock)
+        {
+            if (_runs.FindById(id) is { } run)
+            {
+                _runs.Update(run with { Status = status });
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TrySaveAsync(InteractionRecord record, CancellationToken cancellationToken = default)
+    {
+        lock (_saveLock)
+        {
+            var existing = _interactions.FindById(record.Id);
+            if (existing is null)
+            {
+                _interactions.Insert(record);
+                return Task.FromResult(true);
+            }
+
+            if (existing.Status == InteractionStatus.Failed && record.Status == InteractionStatus.Completed)
+            {
+                _interactions.Update(record);
+                return Task.FromResult(true);
+            }
+
+            return Task.FromResult(false);
+        }
+    }
+
+    Task<InteractionRecord?> IInteractionRepository.GetAsync(Guid id, CancellationToken cancellationToken) =>
+        Task.FromResult<InteractionRecord?>(_interactions.FindById(id));
+
+    public Task<IReadOnlyList<InteractionRecord>> ListByRunAsync(Guid runId, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<InteractionRecord>>(
+            [.. _interactions.Find(r => r.RunId == runId).OrderBy(r => r.Round).ThenBy(r => r.AgentId).ThenBy(r => r.CompletedAt)]);
+
+    public Task<long> CountByRunAsync(Guid runId, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult<long>(status is { } s
+            ? _interactions.Count(r => r.RunId == runId && r.Status == s)
+            : _interactions.Count(r => r.RunId == runId));
+
+    public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
+    {
+        _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question) });
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<MemoryEntry>>(
+            [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.UpdatedAt)]);
+
+    public Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        _ = _runs.Count();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _db.Dispose();
+}

@@ -1,0 +1,91 @@
+using StableAlignment.Contracts;
+
+namespace StableAlignment.Storage;
+
+public enum RunStatus
+{
+    Running,
+    Completed,
+}
+
+/// <summary>A run groups the interactions that one pipeline or simulation produced.</summary>
+public sealed record RunRecord
+{
+    public required Guid Id { get; init; }
+    public string Kind { get; init; } = "questions";
+    public RunStatus Status { get; init; } = RunStatus.Running;
+    public DateTime CreatedAt { get; init; }
+}
+
+public enum InteractionStatus
+{
+    Completed,
+    Failed,
+}
+
+/// <summary>External memory: one record per interaction an agent led (DESIGN 1.2).</summary>
+public sealed record InteractionRecord
+{
+    public required Guid Id { get; init; }
+    public required Guid RunId { get; init; }
+    public int Round { get; init; }
+    public int AgentId { get; init; }
+    public required string Question { get; init; }
+    public InteractionStatus Status { get; init; } = InteractionStatus.Completed;
+    public string? FailureReason { get; init; }
+    public string? Draft { get; init; }
+    public string? SocialModel { get; init; }
+    public Rating? DraftAlignment { get; init; }
+    public Rating? DraftEngagement { get; init; }
+    public PeerFeedback[] Peers { get; init; } = [];
+    public string? Revised { get; init; }
+    public Rating? RevisedAlignment { get; init; }
+    public Rating? RevisedEngagement { get; init; }
+    public DateTime CompletedAt { get; init; }
+
+    public static InteractionRecord From(InteractionCompleted m) => new()
+    {
+        Id = m.InteractionId,
+        RunId = m.RunId,
+        Round = m.Round,
+        AgentId = m.AgentId,
+        Question = m.Question,
+        Draft = m.Draft,
+        SocialModel = m.SocialModel,
+        DraftAlignment = m.DraftAlignment,
+        DraftEngagement = m.DraftEngagement,
+        Peers = [.. m.Peers],
+        Revised = m.Revised,
+        RevisedAlignment = m.RevisedAlignment,
+        RevisedEngagement = m.RevisedEngagement,
+        CompletedAt = m.CompletedAt,
+    };
+
+    public static InteractionRecord From(InteractionFailed m) => new()
+    {
+        Id = m.InteractionId,
+        RunId = m.RunId,
+        Round = m.Round,
+        AgentId = m.AgentId,
+        Question = m.Question,
+        Status = InteractionStatus.Failed,
+        FailureReason = m.Reason,
+        CompletedAt = m.FailedAt,
+    };
+}
+
+/// <summary>Internal memory: the agent's latest answer to a question, with the question's embedding.</summary>
+public sealed record MemoryEntry
+{
+    public required Guid Id { get; init; }
+    public required Guid RunId { get; init; }
+    public required int AgentId { get; init; }
+    public required string Question { get; init; }
+    public required string Answer { get; init; }
+    public float[] Embedding { get; init; } = [];
+    public DateTime UpdatedAt { get; init; }
+
+    /// <summary>The same (run, agent, question) always maps to the same id, so an upsert replaces.</summary>
+    public static Guid KeyFor(Guid runId, int agentId, string question) =>
+        DeterministicGuid.Create($"memory/{runId:N}/{agentId}/{question}");
+}

@@ -1,0 +1,36 @@
+namespace StableAlignment.Storage;
+
+public interface IRunRepository
+{
+    /// <summary>Creates the run; false when a run with that id already exists (nothing is changed).</summary>
+    Task<bool> TryCreateAsync(RunRecord run, CancellationToken cancellationToken = default);
+    Task<RunRecord?> GetAsync(Guid id, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default);
+    Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default);
+}
+
+public interface IInteractionRepository
+{
+    /// <summary>
+    /// Stores the record once. Returns false, changing nothing, when a record with the same id exists —
+    /// except that a completed record replaces a failed one (a retried interaction).
+    /// </summary>
+    Task<bool> TrySaveAsync(InteractionRecord record, CancellationToken cancellationToken = default);
+    Task<InteractionRecord?> GetAsync(Guid id, CancellationToken cancellationToken = default);
+    /// <summary>The run's records ordered by round, then agent.</summary>
+    Task<IReadOnlyList<InteractionRecord>> ListByRunAsync(Guid runId, CancellationToken cancellationToken = default);
+    Task<long> CountByRunAsync(Guid runId, InteractionStatus? status = null, CancellationToken cancellationToken = default);
+}
+
+public interface IAgentMemoryRepository
+{
+    /// <summary>Inserts or replaces the agent's answer to a question (key: run, agent, question).</summary>
+    Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Answers whether the store can be reached (health checks).</summary>
+public interface IStoreProbe
+{
+    Task PingAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StableAlignment.SingleProcess;
+using StableAlignment.Storage;
+
+namespace StableAlignment.Testing;
+
+/// <summary>Configuration for a single-process app against a stub model, on a fresh embedded store.</summary>
+public static class TestConfiguration
+{
+    public const string ApiKey = "test-api-key-123";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    public static Dictionary<string, string?> SingleProcess(StubModelServer stub, string storePath) => new()
+    {
+        ["Bus:Transport"] = "InMemory",
+        ["Storage:Provider"] = "Embedded",
+        ["Storage:EmbeddedPath"] = storePath,
+        ["Models:Default:Endpoint"] = stub.Endpoint,
+        ["Models:Default:Model"] = "stub-model",
+        ["Models:TimeoutSeconds"] = "5",
+        ["Gateway:ApiKey"] = ApiKey,
+    };
+
+    public static string TempPath(string name) =>
+        Path.Combine(Path.GetTempPath(), "stable-alignment-tests", $"{name}-{Guid.NewGuid():N}");
+}
+
+/// <summary>The whole system in one process on loopback Kestrel, as <c>sa serve</c> runs it.</summary>
+public sealed class SingleProcessApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private SingleProcessApp(WebApplication app, HttpClient client)
+    {
+        _app = app;
+        Client = client;
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public IBus Bus => _app.Services.GetRequiredService<IBus>();
+
+    public IInteractionRepository Interactions => _app.Services.GetRequiredService<IInteractionRepository>();
+
+    public static async Task<SingleProcessApp> StartAsync(StubModelServer stub, IDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning);
+        var settings = TestConfiguration.SingleProcess(stub, TestConfiguration.TempPath("single") + ".db");
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[k] = v;
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddAllServices();
+        var app = builder.Build();
+        app.MapAllServices();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var client = new HttpClient { BaseAddress = new Uri(address) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", TestConfiguration.ApiKey);
+        return new SingleProcessApp(app, client);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Polling helpers for eventually-consistent checks, bounded in time.</summary>
+public static class Eventually
+{
+    public static async Task<T> ReturnsAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var value = await probe();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The run's interactions read over HTTP, once <paramref name="count"/> of them exist (or the timeout passes).</summary>
+    public static Task<List<InteractionRecord>> InteractionsAsync(HttpClient client, Guid runId, int count, TimeSpan? timeout = null) =>
+        ReturnsAsync(
+            async () =>
+            {
+                using var response = await client.GetAsync($"/api/memory/interactions?runId={runId}");
+                return response.IsSuccessStatusCode
+                    ? await response.Content.ReadFromJsonAsync<List<InteractionRecord>>(TestConfiguration.Json) ?? []
+                    : [];
+            },
+            list => list.Count >= count,
+            timeout);
+}

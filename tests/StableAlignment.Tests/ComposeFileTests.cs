@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using StableAlignment.Testing;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+
+namespace StableAlignment.Tests;
+
+/// <summary>Docker cannot run here, so the compose file is checked as data: services, health, order, configuration.</summary>
+public sealed class ComposeFileTests
+{
+    private static readonly string[] DotnetServices =
+        ["agent-runner", "observer-rater", "memory-store", "dataset-builder", "trainer", "evaluator", "gateway"];
+
+    private static readonly Dictionary<object, object> Services = Load();
+
+    private static Dictionary<object, object> Load()
+    {
+        using var reader = new StringReader(File.ReadAllText(RepositoryRoot.Combine("docker-compose.yml")));
+        var root = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(reader)));
+        return (Dictionary<object, object>)root["services"];
+    }
+
+    private static Dictionary<object, object> Service(string name) => (Dictionary<object, object>)Services[name];
+
+    private static Dictionary<object, object> Env(string name) =>
+        Service(name).TryGetValue("environment", out var env) ? (Dictionary<object, object>)env : [];
+
+    [Fact]
+    public void Every_service_and_the_infrastructure_is_declared_with_a_health_check()
+    {
+        foreach (var name in DotnetServices.Append("rabbitmq").Append("mongo"))
+        {
+            Assert.True(Services.ContainsKey(name), $"service {name} missing");
+            var health = (Dictionary<object, object>)Service(name)["healthcheck"];
+            Assert.NotEmpty((List<object>)health["test"]);
+        }
+    }
+
+    [Fact]
+    public void Each_dotnet_service_builds_an_existing_host_with_the_shared_dockerfile()
+    {
+        foreach (var name in DotnetServices)
+        {
+            var build = (Dictionary<object, object>)Service(name)["build"];
+            Assert.Equal("infra/docker/Dockerfile", build["dockerfile"]);
+            var project = (string)((Dictionary<object, object>)build["args"])["SERVICE"];
+            Assert.True(File.Exists(RepositoryRoot.Combine("services", project, project + ".csproj")), $"{name}: no services/{project}");
+        }
+
+        Assert.True(File.Exists(RepositoryRoot.Combine("infra", "docker", "Dockerfile")));
+    }
+
+    [Fact]
+    public void Services_start_after_the_broker_and_database_are_healthy()
+    {
+        foreach (var name in DotnetServices)
+        {
+            var deps = (Dictionary<object, object>)Service(name)["depends_on"];
+            foreach (var (dep, condition) in deps)
+            {
+                Assert.Equal("service_healthy", ((Dictionary<object, object>)condition)["condition"]);
+            }
+
+            Assert.True(name == "gateway" || deps.ContainsKey("rabbitmq"), $"{name} does not wait for rabbitmq");
+            if (Env(name).ContainsKey("Storage__Provider"))
+            {
+                Assert.True(deps.ContainsKey("mongo"), $"{name} uses MongoDB but does not wait for it");
+            }
+        }
+
+        var gatewayDeps = (Dictionary<object, object>)Service("gateway")["depends_on"];
+        Assert.All(DotnetServices.Where(s => s != "gateway"), s => Assert.True(gatewayDeps.ContainsKey(s)));
+    }
+
+    [Theory]
+    [InlineData("agent-runner", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model,Storage__Provider,Storage__ConnectionString")]
+    [InlineData("observer-rater", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model")]
+    [InlineData("memory-store", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString")]
+    [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey")]
+    public void Service_gets_the_variables_its_options_need(string service, string variables)
+    {
+        var env = Env(service);
+        foreach (var variable in variables.Split(','))
+        {
+            Assert.True(env.ContainsKey(variable), $"{service} lacks {variable}");
+        }
+
+        if (env.ContainsKey("Storage__Provider"))
+        {
+            Assert.Equal("MongoDb", env["Storage__Provider"]);
+        }
+    }
+
+    [Fact]
+    public void No_credentials_are_baked_in()
+    {
+        foreach (var (name, _) in Services)
+        {
+            foreach (var (key, value) in Env((string)name))
+            {
+                var text = value?.ToString() ?? string.Empty;
+                var secret = ((string)key).Contains("PASS", StringComparison.OrdinalIgnoreCase)
+                    || ((string)key).Contains("ApiKey", StringComparison.OrdinalIgnoreCase)
+                    || ((string)key).Contains("USER", StringComparison.OrdinalIgnoreCase)
+                    || text.Contains('@');
+                if (secret && text.Length > 0)
+                {
+                    Assert.Contains("${", text);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Only_the_gateway_and_the_local_broker_ui_are_published()
+    {
+        var published = Services.Where(s => ((Dictionary<object, object>)s.Value).ContainsKey("ports")).Select(s => (string)s.Key).Order();
+        Assert.Equal(["gateway", "rabbitmq"], published);
+        Assert.Equal(["127.0.0.1:15672:15672"], ((List<object>)Service("rabbitmq")["ports"]).Cast<string>());
+    }
+
+    [Fact]
+    public void Gateway_routes_point_at_compose_services()
+    {
+        var settings = JsonNode.Parse(File.ReadAllText(RepositoryRoot.Combine("services", "Gateway", "appsettings.json")))!;
+        var clusters = settings["ReverseProxy"]!["Clusters"]!.AsObject();
+        Assert.Equal(6, clusters.Count);
+        foreach (var (_, cluster) in clusters)
+        {
+            var address = new Uri(cluster!["Destinations"]!["main"]!["Address"]!.GetValue<string>());
+            Assert.Contains(address.Host, DotnetServices);
+            Assert.Equal(8080, address.Port);
+        }
+    }
+}
