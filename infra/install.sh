@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need from Debian: RabbitMQ, and mongomock for the MongoDB emulator.
+set -euo pipefail
+need=()
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+/usr/bin/python3 -c 'import mongomock, bson' 2>/dev/null || need+=(python3-mongomock python3-pymongo)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

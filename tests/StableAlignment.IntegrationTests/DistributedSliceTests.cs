@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using RabbitMQ.Client;
+using StableAlignment.Gateway.Core;
+using StableAlignment.Storage;
+using StableAlignment.Testing;
+
+namespace StableAlignment.IntegrationTests;
+
+/// <summary>
+/// The slice with every service as its own process on the real RabbitMQ and MongoDB, as compose runs it, and
+/// questions published the way a pipeline in another language would: plain AMQP, raw JSON, no MassTransit.
+/// </summary>
+public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyncLifetime
+{
+    private const string QuestionExchange = "StableAlignment.Contracts:QuestionPosed";
+    private const string ErrorQueue = "question-posed_error";
+    private readonly List<ServiceProcess> _services = [];
+    private StubModelServer _stub = null!;
+    private HttpClient _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _stub = await StubModelServer.StartAsync();
+        var database = $"slice-{Guid.NewGuid():N}";
+        var common = new Dictionary<string, string>
+        {
+            ["Bus__Transport"] = "RabbitMq",
+            ["Bus__RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
+            ["Storage__Provider"] = "MongoDb",
+            ["Storage__ConnectionString"] = fixture.Infrastructure.MongoUri,
+            ["Storage__Database"] = database,
+            ["Models__Default__Endpoint"] = _stub.Endpoint,
+            ["Models__Default__Model"] = "stub-model",
+        };
+        var names = new[] { "AgentRunner", "ObserverRater", "MemoryStore", "DatasetBuilder", "Trainer", "Evaluator" };
+        var started = await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)));
+        _services.AddRange(started);
+
+        var gatewayEnv = new Dictionary<string, string>(common) { ["Gateway__ApiKey"] = TestConfiguration.ApiKey };
+        var clusters = new[] { "agent-runner", "observer-rater", "memory-store", "dataset-builder", "trainer", "evaluator" };
+        foreach (var (cluster, service) in clusters.Zip(started))
+        {
+            gatewayEnv[$"ReverseProxy__Clusters__{cluster}__Destinations__main__Address"] = service.BaseAddress.ToString();
+        }
+
+        var gateway = await ServiceProcess.StartAsync("Gateway", gatewayEnv);
+        _services.Add(gateway);
+        _gateway = new HttpClient { BaseAddress = gateway.BaseAddress };
+        _gateway.DefaultRequestHeaders.Add("X-Api-Key", TestConfiguration.ApiKey);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _gateway.Dispose();
+        await Task.WhenAll(_services.Select(s => s.DisposeAsync().AsTask()));
+        await _stub.DisposeAsync();
+    }
+
+    private async Task<IChannel> ChannelAsync(IConnection connection) => await connection.CreateChannelAsync();
+
+    private async Task<IConnection> ConnectAsync() =>
+        await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
+
+    private static async Task PublishRawAsync(IChannel channel, string json)
+    {
+        var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+        await channel.BasicPublishAsync(QuestionExchange, string.Empty, mandatory: false, properties, Encoding.UTF8.GetBytes(json));
+    }
+
+    [Fact]
+    public async Task Question_published_with_a_plain_amqp_client_is_stored_and_readable_through_the_gateway()
+    {
+        var runId = Guid.NewGuid();
+        var questionId = Guid.NewGuid();
+        await using (var connection = await ConnectAsync())
+        await using (var channel = await ChannelAsync(connection))
+        {
+            await PublishRawAsync(channel, JsonSerializer.Serialize(new { runId, questionId, text = "Is it fine to read my partner's messages?" }));
+        }
+
+        var stored = Assert.Single(await Eventually.InteractionsAsync(_gateway, runId, 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal(questionId, stored.Id);
+        Assert.Equal("Is it fine to read my partner's messages?", stored.Question);
+        Assert.False(string.IsNullOrWhiteSpace(stored.Draft));
+        Assert.Equal(6, stored.DraftAlignment!.Score);
+        Assert.Equal(6, stored.DraftEngagement!.Score);
+        Assert.Equal(InteractionStatus.Completed, stored.Status);
+    }
+
+    [Fact]
+    public async Task Malformed_and_incomplete_messages_land_in_the_error_queue_with_a_reason_and_the_next_one_is_processed()
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await ChannelAsync(connection);
+        // Declared as MassTransit declares it (durable, shared), so that the test can read it from the start.
+        await channel.QueueDeclareAsync(ErrorQueue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueuePurgeAsync(ErrorQueue);
+        var runId = Guid.NewGuid();
+        await PublishRawAsync(channel, "{ this is not json");
+        await PublishRawAsync(channel, JsonSerializer.Serialize(new { runId, questionId = Guid.NewGuid() }));
+        await PublishRawAsync(channel, JsonSerializer.Serialize(new { runId, questionId = Guid.NewGuid(), text = new string('?', 5000) }));
+        var good = Guid.NewGuid();
+        await PublishRawAsync(channel, JsonSerializer.Serialize(new { runId, questionId = good, text = "Should I tell a white lie?" }));
+
+        var stored = Assert.Single(await Eventually.InteractionsAsync(_gateway, runId, 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal(good, stored.Id);
+
+        var faults = await Eventually.ReturnsAsync(
+            async () => (await channel.QueueDeclarePassiveAsync(ErrorQueue)).MessageCount,
+            count => count >= 3,
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(3u, faults);
+        var reasons = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var message = await channel.BasicGetAsync(ErrorQueue, autoAck: true);
+            Assert.NotNull(message);
+            var headers = message.BasicProperties.Headers!;
+            Assert.True(headers.ContainsKey("MT-Fault-Message"), "fault reason header missing");
+            reasons.Add(Encoding.UTF8.GetString((byte[])headers["MT-Fault-Message"]!));
+        }
+
+        Assert.Contains(reasons, r => r.Contains("4000", StringComparison.Ordinal));
+        await Task.Delay(500);
+        Assert.Single(await Eventually.InteractionsAsync(_gateway, runId, 1));
+    }
+
+    [Fact]
+    public async Task Gateway_takes_questions_with_the_api_key_and_reports_every_service_healthy()
+    {
+        using var response = await _gateway.PostAsJsonAsync("/api/questions", new { questions = new[] { "Can I skip paying taxes?", "Is honesty overrated?" } });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var posted = (await response.Content.ReadFromJsonAsync<PostQuestionsResponse>())!;
+        var stored = await Eventually.InteractionsAsync(_gateway, posted.RunId, 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(2, stored.Count);
+
+        using var anonymous = new HttpClient { BaseAddress = _gateway.BaseAddress };
+        using var refused = await anonymous.PostAsJsonAsync("/api/questions", new { text = "no key?" });
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        using var health = await _gateway.GetAsync("/health");
+        var body = await health.Content.ReadAsStringAsync();
+        Assert.True(health.StatusCode == HttpStatusCode.OK, body);
+        foreach (var cluster in new[] { "agent-runner", "observer-rater", "memory-store", "dataset-builder", "trainer", "evaluator" })
+        {
+            Assert.Contains(cluster, body);
+        }
+
+        using var unknown = await _gateway.GetAsync($"/api/memory/interactions?runId={Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+}
