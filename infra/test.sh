@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make test: install and start what the tests need (a private RabbitMQ node, the MongoDB emulator), run every
+# test project, stop what was started (by PID), and close with one line "N passed, N failed, N skipped".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+state="$root/.state/test"
+rm -rf "$state"
+mkdir -p "$state/results"
+
+cleanup() {
+  infra/rabbitmq/stop.sh "$state/rabbitmq" >/dev/null 2>&1
+  infra/mongo-emulator/stop.sh "$state/mongo" >/dev/null 2>&1
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+infra/install.sh || fail "installing the test dependencies failed"
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+if [ -z "${RABBITMQ_URI:-}" ]; then
+  RABBITMQ_URI=$(infra/rabbitmq/start.sh "$state/rabbitmq" "$(free_port)") || fail "RabbitMQ did not start"
+  export RABBITMQ_URI
+fi
+if [ -z "${MONGODB_URI:-}" ]; then
+  MONGODB_URI=$(infra/mongo-emulator/start.sh "$state/mongo" 0) || fail "the MongoDB emulator did not start"
+  export MONGODB_URI
+fi
+echo "broker: $RABBITMQ_URI  database: $MONGODB_URI"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MASSTRANSIT_USAGE_TELEMETRY=false
+dotnet build StableAlignment.sln -c Release -nologo -clp:ErrorsOnly || fail "build failed"
+
+status=0
+for project in tests/*.Tests tests/*.IntegrationTests; do
+  [ -f "$project/$(basename "$project").csproj" ] || continue
+  name=$(basename "$project")
+  dotnet test "$project" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" || status=1
+done
+
+# Total the TRX counters of every project: dotnet test prints one summary per project only.
+read -r passed failed skipped < <(/usr/bin/python3 - "$state/results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
+    s += int(c.get("notExecuted", 0))
+print(p, f, s)
+PY
+)
+[ "$passed" -gt 0 ] || status=1
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
