@@ -55,7 +55,10 @@ public sealed class SingleProcessApp : IAsyncDisposable
 
     public IInteractionRepository Interactions => _app.Services.GetRequiredService<IInteractionRepository>();
 
-    public static async Task<SingleProcessApp> StartAsync(StubModelServer stub, IDictionary<string, string?>? overrides = null)
+    public static async Task<SingleProcessApp> StartAsync(
+        StubModelServer stub,
+        IDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning);
@@ -68,6 +71,7 @@ public sealed class SingleProcessApp : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddAllServices();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapAllServices();
         await app.StartAsync();
