@@ -133,11 +133,4 @@ public sealed class QuestionPosedConsumer(
     }
 }
 
-public sealed class QuestionPosedConsumerDefinition : ConsumerDefinition<QuestionPosedConsumer>
-{
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<QuestionPosedConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
-}
+public sealed class QuestionPosedConsumerDefinition : RetryingConsumerDefinition<QuestionPosedConsumer>;

@@ -42,20 +42,6 @@ public sealed class InteractionFailedConsumer(IInteractionRepository interaction
         interactions.TrySaveAsync(InteractionRecord.From(context.Message), context.CancellationToken);
 }
 
-public sealed class InteractionCompletedConsumerDefinition : ConsumerDefinition<InteractionCompletedConsumer>
-{
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<InteractionCompletedConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
-}
+public sealed class InteractionCompletedConsumerDefinition : RetryingConsumerDefinition<InteractionCompletedConsumer>;
 
-public sealed class InteractionFailedConsumerDefinition : ConsumerDefinition<InteractionFailedConsumer>
-{
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<InteractionFailedConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
-}
+public sealed class InteractionFailedConsumerDefinition : RetryingConsumerDefinition<InteractionFailedConsumer>;

@@ -42,11 +42,4 @@ public sealed class RateAnswerConsumer(IModelCatalog models, IOptions<PromptOpti
     }
 }
 
-public sealed class RateAnswerConsumerDefinition : ConsumerDefinition<RateAnswerConsumer>
-{
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<RateAnswerConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(RetryPolicies.Standard);
-}
+public sealed class RateAnswerConsumerDefinition : RetryingConsumerDefinition<RateAnswerConsumer>;
