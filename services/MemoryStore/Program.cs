@@ -4,7 +4,7 @@ using StableAlignment.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddStableAlignmentStorage();
+builder.Services.AddStableAlignmentStorage().AddMemoryStore();
 builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddMemoryStoreConsumers());
 
 var app = builder.Build();

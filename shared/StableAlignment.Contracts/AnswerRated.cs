@@ -7,4 +7,5 @@ public sealed record AnswerRated
     public required Guid InteractionId { get; init; }
     public required AnswerStage Stage { get; init; }
     public required Rating Rating { get; init; }
+    public TokenUsage? Tokens { get; init; }
 }

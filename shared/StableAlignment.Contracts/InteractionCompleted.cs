@@ -19,5 +19,12 @@ public sealed record InteractionCompleted
     public string? Revised { get; init; }
     public Rating? RevisedAlignment { get; init; }
     public Rating? RevisedEngagement { get; init; }
+    /// <summary>"good" or "bad": the agent's initial setting ("" for questions from outside a simulation).</summary>
+    public string Label { get; init; } = "";
+    /// <summary>The earlier question whose answer went into the draft prompt, if any.</summary>
+    public MemoryRecalled? MemoryHint { get; init; }
+    /// <summary>Unit-normalised embedding of the question, stored with the agent's internal memory.</summary>
+    public float[] QuestionEmbedding { get; init; } = [];
+    public IReadOnlyList<TokenUsage> Tokens { get; init; } = [];
     public DateTime CompletedAt { get; init; }
 }

@@ -29,8 +29,8 @@ public sealed class InteractionCompletedConsumer(
 
         await memory.UpsertAsync(new MemoryEntry
         {
-            Id = Guid.Empty, RunId = m.RunId, AgentId = m.AgentId, Question = m.Question,
-            Answer = m.Revised ?? m.Draft, UpdatedAt = m.CompletedAt,
+            Id = Guid.Empty, RunId = m.RunId, AgentId = m.AgentId, Question = m.Question, Round = m.Round,
+            Answer = m.Revised ?? m.Draft, Embedding = m.QuestionEmbedding, UpdatedAt = m.CompletedAt,
         }, ct);
     }
 }

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -8,10 +9,18 @@ namespace StableAlignment.MemoryStore;
 
 public static class MemoryStoreRegistration
 {
+    public static IServiceCollection AddMemoryStore(this IServiceCollection services)
+    {
+        services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        return services;
+    }
+
     public static void AddMemoryStoreConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<InteractionCompletedConsumer, InteractionCompletedConsumerDefinition>();
         bus.AddConsumer<InteractionFailedConsumer, InteractionFailedConsumerDefinition>();
+        bus.AddConsumer<RecallMemoryConsumer, RecallMemoryConsumerDefinition>();
+        bus.AddConsumer<SeedMemoriesConsumer, SeedMemoriesConsumerDefinition>();
     }
 
     /// <summary>Read API under <c>/api/memory</c>: runs, a run's interactions, one interaction, an agent's memory.</summary>

@@ -4,18 +4,30 @@ using Microsoft.SemanticKernel.ChatCompletion;
 namespace StableAlignment.Models;
 
 /// <summary>A Semantic Kernel chat service bound to a role, with the role's generation settings.</summary>
-public sealed class ChatModel(IChatCompletionService service, string modelId, PromptExecutionSettings settings)
+public sealed class ChatModel(IChatCompletionService service, string modelId, PromptExecutionSettings settings, Func<Func<Task<ModelReply>>, CancellationToken, Task<ModelReply>>? gate = null)
 {
     public string ModelId { get; } = modelId;
 
     public IChatCompletionService Service { get; } = service;
 
-    /// <summary>Sends one user prompt and returns the reply text (empty string when the model returned none).</summary>
-    public async Task<string> CompleteAsync(string prompt, CancellationToken cancellationToken = default)
+    /// <summary>Sends one user prompt; returns the reply text (empty when the model returned none) and its token counts.</summary>
+    public Task<ModelReply> ReplyAsync(string prompt, CancellationToken cancellationToken = default) =>
+        gate is null ? CallAsync(prompt, cancellationToken) : gate(() => CallAsync(prompt, cancellationToken), cancellationToken);
+
+    public async Task<string> CompleteAsync(string prompt, CancellationToken cancellationToken = default) =>
+        (await ReplyAsync(prompt, cancellationToken)).Text;
+
+    private async Task<ModelReply> CallAsync(string prompt, CancellationToken cancellationToken)
     {
         var history = new ChatHistory();
         history.AddUserMessage(prompt);
         var reply = await Service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken);
-        return reply.Content ?? string.Empty;
+        var (input, output) = TokenCounts(reply.Metadata);
+        return new ModelReply(reply.Content ?? string.Empty, ModelId, input, output);
     }
+
+    private static (int Input, int Output) TokenCounts(IReadOnlyDictionary<string, object?>? metadata) =>
+        metadata?.TryGetValue("Usage", out var usage) == true && usage is OpenAI.Chat.ChatTokenUsage u
+            ? (u.InputTokenCount, u.OutputTokenCount)
+            : (0, 0);
 }

@@ -1,35 +1,88 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
+using OpenAI;
 
 namespace StableAlignment.Models;
 
-/// <summary>Builds one Semantic Kernel OpenAI-compatible chat service per role from <see cref="ModelsOptions"/>.</summary>
+/// <summary>
+/// Builds Semantic Kernel OpenAI-compatible services per role from <see cref="ModelsOptions"/>; every call goes
+/// through the HTTP resilience pipeline and the per-endpoint <see cref="EndpointThrottle"/>.
+/// </summary>
 public sealed class ConfiguredModelCatalog(
     IOptions<ModelsOptions> options,
     IHttpClientFactory httpClients,
+    EndpointThrottle throttle,
     ILoggerFactory loggerFactory) : IModelCatalog
 {
     public const string HttpClientName = "models";
 
-    private readonly ConcurrentDictionary<ModelRole, ChatModel> _models = new();
+    private readonly ConcurrentDictionary<string, object> _cache = new();
 
-    public ChatModel Chat(ModelRole role) => _models.GetOrAdd(role, Create);
+    public ChatModel Chat(ModelRole role) => (ChatModel)_cache.GetOrAdd($"chat/{role}", _ => CreateChat(Resolve(role)));
 
-    private ChatModel Create(ModelRole role)
-    {
-        if (options.Value.Problem(role) is { } problem)
+    public IReadOnlyList<(ChatModel Model, double Share)> SocialAgents() =>
+        ((IReadOnlyList<(ChatModel, double)>)_cache.GetOrAdd("society", _ =>
         {
-            throw new InvalidOperationException(problem);
+            var entries = options.Value.SocialAgents;
+            if (entries.Count == 0)
+            {
+                return new List<(ChatModel, double)> { (Chat(ModelRole.SocialAgent), 1.0) };
+            }
+
+            var role = options.Value.For(ModelRole.SocialAgent);
+            return entries.Select(e =>
+            {
+                var o = new ModelEndpointOptions { Endpoint = e.Endpoint, Model = e.Model, ApiKey = e.ApiKey }.Over(role);
+                o.Temperature ??= role.Temperature;
+                o.MaxTokens ??= role.MaxTokens;
+                if (e.Share <= 0)
+                {
+                    throw new InvalidOperationException($"Models:SocialAgents: the share of '{o.Model}' must be positive.");
+                }
+
+                return (CreateChat(Check(o, ModelRole.SocialAgent)), e.Share);
+            }).ToList();
+        })).ToList();
+
+    public EmbeddingModel Embedding() => (EmbeddingModel)_cache.GetOrAdd("embedding", _ =>
+    {
+        var o = Resolve(ModelRole.Embedding);
+        var client = new OpenAIClient(
+            new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey),
+            new OpenAIClientOptions
+            {
+                Endpoint = new Uri(o.Endpoint!),
+                Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
+                RetryPolicy = new ClientRetryPolicy(0),
+            });
+        var generator = client.GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
+        return new EmbeddingModel(generator, o.Model!, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
+    });
+
+    private ModelEndpointOptions Resolve(ModelRole role) => Check(options.Value.For(role), role);
+
+    private ModelEndpointOptions Check(ModelEndpointOptions o, ModelRole role)
+    {
+        if (string.IsNullOrWhiteSpace(o.Endpoint) || string.IsNullOrWhiteSpace(o.Model) || !Uri.TryCreate(o.Endpoint, UriKind.Absolute, out _))
+        {
+            throw new InvalidOperationException(options.Value.Problem(role) ?? $"The {role} role needs an absolute endpoint URL and a model.");
         }
 
-        var o = options.Value.For(role);
         if (!string.Equals(o.Provider, "OpenAI", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"Unknown model provider '{o.Provider}' for the {role} role (supported: OpenAI).");
         }
 
+        return o;
+    }
+
+    private ChatModel CreateChat(ModelEndpointOptions o)
+    {
         var service = new OpenAIChatCompletionService(
             o.Model!,
             new Uri(o.Endpoint!),
@@ -38,6 +91,6 @@ public sealed class ConfiguredModelCatalog(
             httpClient: httpClients.CreateClient(HttpClientName),
             loggerFactory: loggerFactory);
         var settings = new OpenAIPromptExecutionSettings { Temperature = o.Temperature, MaxTokens = o.MaxTokens, ModelId = o.Model };
-        return new ChatModel(service, o.Model!, settings);
+        return new ChatModel(service, o.Model!, settings, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     }
 }

@@ -4,4 +4,9 @@ namespace StableAlignment.Models;
 public interface IModelCatalog
 {
     ChatModel Chat(ModelRole role);
+
+    /// <summary>The models of a (possibly heterogeneous) society with their shares; at least one.</summary>
+    IReadOnlyList<(ChatModel Model, double Share)> SocialAgents();
+
+    EmbeddingModel Embedding();
 }

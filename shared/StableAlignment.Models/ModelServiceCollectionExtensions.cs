@@ -23,8 +23,16 @@ public static class ModelServiceCollectionExtensions
                     Delay = TimeSpan.FromMilliseconds(200),
                     BackoffType = Polly.DelayBackoffType.Exponential,
                 });
+                builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                {
+                    FailureRatio = 0.9,
+                    MinimumThroughput = 20,
+                    SamplingDuration = TimeSpan.FromSeconds(30),
+                    BreakDuration = TimeSpan.FromSeconds(5),
+                });
                 builder.AddTimeout(timeout);
             });
+        services.TryAddSingleton<EndpointThrottle>();
         services.TryAddSingleton<IModelCatalog, ConfiguredModelCatalog>();
         return services;
     }

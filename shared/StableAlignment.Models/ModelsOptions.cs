@@ -40,6 +40,18 @@ public sealed class ModelsOptions
     /// <summary>Per-call timeout for a model request, in seconds.</summary>
     public double TimeoutSeconds { get; set; } = 60;
 
+    /// <summary>Model calls in flight per endpoint at most.</summary>
+    public int MaxConcurrentCalls { get; set; } = 64;
+
+    /// <summary>
+    /// A heterogeneous society: models for social agents with their shares (e.g. three models, a third each).
+    /// Empty: every agent uses the SocialAgent role's model.
+    /// </summary>
+    public List<SocialAgentModel> SocialAgents { get; set; } = [];
+
+    /// <summary>Optional prices by model name, for cost per run.</summary>
+    public Dictionary<string, ModelPrice> Prices { get; set; } = [];
+
     public ModelEndpointOptions For(ModelRole role)
     {
         var resolved = (Roles.TryGetValue(role, out var r) ? r : new ModelEndpointOptions()).Over(Default);
@@ -62,4 +74,25 @@ public sealed class ModelsOptions
             ? null
             : $"Models endpoint '{o.Endpoint}' for the {role} role is not an absolute URL.";
     }
+}
+
+/// <summary>One model of a heterogeneous society; unset endpoint fields come from the SocialAgent role.</summary>
+public sealed class SocialAgentModel
+{
+    public string? Endpoint { get; set; }
+
+    public string? Model { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    /// <summary>Relative share of the agents that use this model.</summary>
+    public double Share { get; set; } = 1;
+}
+
+/// <summary>Price in a currency of your choice per 1,000 prompt and completion tokens.</summary>
+public sealed class ModelPrice
+{
+    public double PromptPer1K { get; set; }
+
+    public double CompletionPer1K { get; set; }
 }

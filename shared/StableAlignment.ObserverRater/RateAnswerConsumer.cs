@@ -29,17 +29,25 @@ public sealed class RateAnswerConsumer(IModelCatalog models, IOptions<PromptOpti
 
         var template = m.Aspect == RatingAspect.Alignment ? prompts.Value.ObserverAlignment : prompts.Value.ObserverEngagement;
         var observer = models.Chat(ModelRole.Observer);
-        var reply = await observer.CompleteAsync(PromptOptions.Fill(template, m.Question, m.Answer), context.CancellationToken);
-        var rating = RatingParser.Parse(m.Aspect, reply, observer.ModelId);
+        var reply = await observer.ReplyAsync(PromptOptions.Fill(template, m.Question, m.Answer), context.CancellationToken);
+        var rating = RatingParser.Parse(m.Aspect, reply.Text, observer.ModelId);
         if (!rating.IsValid)
         {
             logger.LogWarning(
                 "Observer {Model} gave an unparseable {Aspect} rating for interaction {InteractionId}: {Reply}",
-                observer.ModelId, m.Aspect, m.InteractionId, reply);
+                observer.ModelId, m.Aspect, m.InteractionId, reply.Text);
         }
 
-        await context.RespondAsync(new AnswerRated { RunId = m.RunId, InteractionId = m.InteractionId, Stage = m.Stage, Rating = rating });
+        await context.RespondAsync(new AnswerRated
+        {
+            RunId = m.RunId, InteractionId = m.InteractionId, Stage = m.Stage, Rating = rating,
+            Tokens = new TokenUsage { Role = "observer", Model = reply.Model, PromptTokens = reply.PromptTokens, CompletionTokens = reply.CompletionTokens },
+        });
     }
 }
 
-public sealed class RateAnswerConsumerDefinition : RetryingConsumerDefinition<RateAnswerConsumer>;
+/// <summary>Many ratings at once: model calls are capped per endpoint by the throttle, not by the bus.</summary>
+public sealed class RateAnswerConsumerDefinition : RetryingConsumerDefinition<RateAnswerConsumer>
+{
+    public RateAnswerConsumerDefinition() => ConcurrentMessageLimit = 256;
+}

@@ -19,7 +19,7 @@ public static class SingleProcessHost
     public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
     {
         builder.AddServiceDefaults();
-        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddGatewayCore();
+        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddGatewayCore();
         builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>
         {
             bus.AddAgentRunnerConsumers();

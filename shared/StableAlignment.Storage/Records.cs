@@ -6,6 +6,23 @@ public enum RunStatus
 {
     Running,
     Completed,
+    /// <summary>Finished, but some interactions failed after their retries; resume retries them.</summary>
+    Incomplete,
+}
+
+/// <summary>What a simulation run was started with: enough to rebuild the same world and resume it.</summary>
+public sealed record SimulationSettings
+{
+    public required int GridSize { get; init; }
+    public required int Rounds { get; init; }
+    public required string InitialSetting { get; init; }
+    public required int Peers { get; init; }
+    public bool GlobalInteraction { get; init; }
+    public double Dropout { get; init; }
+    public int Seed { get; init; }
+    public int SeedMemories { get; init; }
+    public string[] Questions { get; init; } = [];
+    public PriorEntry[] Prior { get; init; } = [];
 }
 
 /// <summary>A run groups the interactions that one pipeline or simulation produced.</summary>
@@ -15,6 +32,7 @@ public sealed record RunRecord
     public string Kind { get; init; } = "questions";
     public RunStatus Status { get; init; } = RunStatus.Running;
     public DateTime CreatedAt { get; init; }
+    public SimulationSettings? Simulation { get; init; }
 }
 
 public enum InteractionStatus
@@ -42,6 +60,10 @@ public sealed record InteractionRecord
     public Rating? RevisedAlignment { get; init; }
     public Rating? RevisedEngagement { get; init; }
     public DateTime CompletedAt { get; init; }
+    public string Label { get; init; } = "";
+    public string? MemoryHintQuestion { get; init; }
+    public double? MemoryHintDistance { get; init; }
+    public TokenUsage[] Tokens { get; init; } = [];
 
     public static InteractionRecord From(InteractionCompleted m) => new()
     {
@@ -59,6 +81,10 @@ public sealed record InteractionRecord
         RevisedAlignment = m.RevisedAlignment,
         RevisedEngagement = m.RevisedEngagement,
         CompletedAt = m.CompletedAt,
+        Label = m.Label,
+        MemoryHintQuestion = m.MemoryHint is { Found: true } hint ? hint.Question : null,
+        MemoryHintDistance = m.MemoryHint is { Found: true } h ? h.Distance : null,
+        Tokens = [.. m.Tokens],
     };
 
     public static InteractionRecord From(InteractionFailed m) => new()
@@ -74,18 +100,24 @@ public sealed record InteractionRecord
     };
 }
 
-/// <summary>Internal memory: the agent's latest answer to a question, with the question's embedding.</summary>
+/// <summary>
+/// Internal memory: the agent's answer to a question in a round, with the question's embedding. The latest round's
+/// answer is the agent's current one; keeping the round makes recall during a round see only earlier rounds, so
+/// concurrent interactions cannot change each other's prompts.
+/// </summary>
 public sealed record MemoryEntry
 {
     public required Guid Id { get; init; }
     public required Guid RunId { get; init; }
     public required int AgentId { get; init; }
     public required string Question { get; init; }
+    /// <summary>The round the answer was given in; seed memories have -1.</summary>
+    public int Round { get; init; }
     public required string Answer { get; init; }
     public float[] Embedding { get; init; } = [];
     public DateTime UpdatedAt { get; init; }
 
-    /// <summary>The same (run, agent, question) always maps to the same id, so an upsert replaces.</summary>
-    public static Guid KeyFor(Guid runId, int agentId, string question) =>
-        DeterministicGuid.Create($"memory/{runId:N}/{agentId}/{question}");
+    /// <summary>The same (run, agent, question, round) always maps to the same id, so an upsert replaces.</summary>
+    public static Guid KeyFor(Guid runId, int agentId, string question, int round) =>
+        DeterministicGuid.Create($"memory/{runId:N}/{agentId}/{round}/{question}");
 }

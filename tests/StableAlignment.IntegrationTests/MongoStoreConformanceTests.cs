@@ -16,7 +16,7 @@ public sealed class MongoStoreConformanceTests(InfrastructureFixture fixture) : 
     }
 
     [Fact]
-    public async Task Unique_index_refuses_a_second_memory_entry_for_the_same_agent_and_question()
+    public async Task Unique_index_refuses_a_second_memory_entry_for_the_same_agent_question_and_round()
     {
         var database = $"unique-{Guid.NewGuid():N}";
         var store = new MongoStore(fixture.Infrastructure.MongoUri, database);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using StableAlignment.Models;
@@ -13,7 +14,26 @@ public sealed class InstantModelCatalog : IModelCatalog
 {
     private readonly ChatModel _model = new(new InstantChat(), "instant", new PromptExecutionSettings());
 
+    private readonly EmbeddingModel _embedding = new(new InstantEmbeddings(), "instant-embedding");
+
     public ChatModel Chat(ModelRole role) => _model;
+
+    public IReadOnlyList<(ChatModel Model, double Share)> SocialAgents() => [(_model, 1.0)];
+
+    public EmbeddingModel Embedding() => _embedding;
+
+    private sealed class InstantEmbeddings : IEmbeddingGenerator<string, Embedding<float>>
+    {
+        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+            IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(v => new Embedding<float>(StubModelServer.Embed(v)))));
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
 
     private sealed class InstantChat : IChatCompletionService
     {

@@ -130,18 +130,20 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
-    public async Task Memory_keeps_the_latest_answer_per_question()
+    public async Task Memory_keeps_one_answer_per_question_and_round()
     {
         var store = await CreateStoreAsync();
         var runId = Guid.NewGuid();
-        var entry = new MemoryEntry { Id = Guid.Empty, RunId = runId, AgentId = 7, Question = "q1", Answer = "first", Embedding = [0.5f, -0.25f], UpdatedAt = Now() };
+        var entry = new MemoryEntry { Id = Guid.Empty, RunId = runId, AgentId = 7, Question = "q1", Answer = "first", Round = 0, Embedding = [0.5f, -0.25f], UpdatedAt = Now() };
         await store.Memory.UpsertAsync(entry);
         await store.Memory.UpsertAsync(entry with { Answer = "second", UpdatedAt = Now().AddSeconds(1) });
-        await store.Memory.UpsertAsync(entry with { Question = "q2", Answer = "other", UpdatedAt = Now().AddSeconds(2) });
+        await store.Memory.UpsertAsync(entry with { Answer = "later", Round = 2 });
+        await store.Memory.UpsertAsync(entry with { Question = "q2", Answer = "seed", Round = -1 });
         await store.Memory.UpsertAsync(entry with { AgentId = 8 });
         var list = await store.Memory.ListAsync(runId, 7);
-        Assert.Equal(["second", "other"], list.Select(m => m.Answer));
-        Assert.Equal([0.5f, -0.25f], list[0].Embedding);
+        Assert.Equal(["seed", "second", "later"], list.Select(m => m.Answer));
+        Assert.Equal([-1, 0, 2], list.Select(m => m.Round));
+        Assert.Equal([0.5f, -0.25f], list[1].Embedding);
     }
 
     [Fact]

@@ -94,15 +94,18 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
             ? _interactions.Count(r => r.RunId == runId && r.Status == s)
             : _interactions.Count(r => r.RunId == runId));
 
+    public Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
+        Task.FromResult<long>(_interactions.Count(r => r.RunId == runId && r.Round == round));
+
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {
-        _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question) });
+        _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) });
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<MemoryEntry>>(
-            [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.UpdatedAt)]);
+            [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.Round).ThenBy(m => m.UpdatedAt)]);
 
     public Task PingAsync(CancellationToken cancellationToken = default)
     {

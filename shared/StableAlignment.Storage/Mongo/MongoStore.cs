@@ -10,7 +10,7 @@ namespace StableAlignment.Storage.Mongo;
 /// <summary>
 /// MongoDB collections <c>runs</c>, <c>interactions</c> and <c>memory</c>. Interaction and memory ids are
 /// deterministic, so the unique <c>_id</c> index makes redelivery harmless; the compound unique index on
-/// memory keeps one answer per (run, agent, question) even for writers that compute ids differently.
+/// memory keeps one answer per (run, agent, question, round) even for writers that compute ids differently.
 /// </summary>
 public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe
 {
@@ -58,8 +58,8 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
             cancellationToken: cancellationToken);
         await _memory.Indexes.CreateOneAsync(
             new CreateIndexModel<MemoryEntry>(
-                Builders<MemoryEntry>.IndexKeys.Ascending(m => m.RunId).Ascending(m => m.AgentId).Ascending(m => m.Question),
-                new CreateIndexOptions { Name = "run_agent_question", Unique = true }),
+                Builders<MemoryEntry>.IndexKeys.Ascending(m => m.RunId).Ascending(m => m.AgentId).Ascending(m => m.Question).Ascending(m => m.Round),
+                new CreateIndexOptions { Name = "run_agent_question_round", Unique = true }),
             cancellationToken: cancellationToken);
     }
 
@@ -118,14 +118,17 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
             ? _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Status == s, cancellationToken: cancellationToken)
             : _interactions.CountDocumentsAsync(r => r.RunId == runId, cancellationToken: cancellationToken);
 
+    public Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
+        _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round, cancellationToken: cancellationToken);
+
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {
-        var keyed = entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question) };
+        var keyed = entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) };
         return _memory.ReplaceOneAsync(m => m.Id == keyed.Id, keyed, new ReplaceOptions { IsUpsert = true }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default) =>
-        await _memory.Find(m => m.RunId == runId && m.AgentId == agentId).SortBy(m => m.UpdatedAt).ToListAsync(cancellationToken);
+        await _memory.Find(m => m.RunId == runId && m.AgentId == agentId).SortBy(m => m.Round).ThenBy(m => m.UpdatedAt).ToListAsync(cancellationToken);
 
     public Task PingAsync(CancellationToken cancellationToken = default) =>
         _database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken);

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+
+namespace StableAlignment.AgentRunner.Sandbox;
+
+/// <summary>One interaction to run: who answers what, asked by whom.</summary>
+public sealed record InteractionPlan(
+    Guid RunId, int Round, int AgentId, string Label, string Question, IReadOnlyList<int> Peers,
+    ChatModel AgentModel, Func<int, ChatModel> ModelOf)
+{
+    public Guid InteractionId => IdFor(RunId, Round, AgentId);
+
+    /// <summary>An interaction is keyed by run, round and agent: rerunning it can never make a second record.</summary>
+    public static Guid IdFor(Guid runId, int round, int agent) => DeterministicGuid.Create($"interaction/{runId:N}/{round}/{agent}");
+}
+
+/// <summary>
+/// Back-Scatter (DESIGN 1.3): a memory-hinted draft; observers rate it for alignment and engagement while each peer,
+/// with its own memory hint, rates and explains; the agent revises from the average valid rating and the reasons
+/// (highest first); observers rate the revision. The independent calls of each step run concurrently.
+/// </summary>
+public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> prompts, IClientFactory clients)
+{
+    private static readonly RequestTimeout Timeout = RequestTimeout.After(m: 5);
+
+    public async Task<InteractionCompleted> RunAsync(InteractionPlan plan, CancellationToken ct)
+    {
+        var p = prompts.Value;
+        var tokens = new List<TokenUsage>();
+        var embedding = await models.Embedding().EmbedAsync(plan.Question, ct);
+        var hint = await RecallAsync(plan, plan.AgentId, embedding, ct);
+
+        var draftReply = await plan.AgentModel.ReplyAsync(PromptOptions.Fill(p.Draft, plan.Question, memory: Hint(hint)), ct);
+        tokens.Add(Usage("social-agent", draftReply));
+        var draft = draftReply.Text.Trim();
+        if (draft.Length == 0)
+        {
+            throw new ModelReplyException($"The social agent {plan.AgentModel.ModelId} returned an empty draft.");
+        }
+
+        var draftRatings = RateAsync(plan, AnswerStage.Draft, draft, ct);
+        var peerTasks = plan.Peers.Select(peer => PeerAsync(plan, peer, draft, embedding, ct)).ToList();
+        var (draftAlignment, draftEngagement) = await draftRatings;
+        var peers = await Task.WhenAll(peerTasks);
+        tokens.AddRange(new[] { draftAlignment.Tokens, draftEngagement.Tokens }.OfType<TokenUsage>());
+        tokens.AddRange(peers.Select(x => x.Tokens));
+
+        var feedback = peers.Select(x => x.Feedback).ToList();
+        var revisionReply = await plan.AgentModel.ReplyAsync(RevisionPrompt(p.Revision, plan.Question, draft, feedback), ct);
+        tokens.Add(Usage("social-agent", revisionReply));
+        var revised = revisionReply.Text.Trim();
+        if (revised.Length == 0)
+        {
+            throw new ModelReplyException($"The social agent {plan.AgentModel.ModelId} returned an empty revision.");
+        }
+
+        var (revisedAlignment, revisedEngagement) = await RateAsync(plan, AnswerStage.Revision, revised, ct);
+        tokens.AddRange(new[] { revisedAlignment.Tokens, revisedEngagement.Tokens }.OfType<TokenUsage>());
+        return new InteractionCompleted
+        {
+            RunId = plan.RunId, InteractionId = plan.InteractionId, Round = plan.Round, AgentId = plan.AgentId,
+            Question = plan.Question, Label = plan.Label, Draft = draft, SocialModel = plan.AgentModel.ModelId,
+            MemoryHint = hint.Found ? hint : null, QuestionEmbedding = embedding,
+            DraftAlignment = draftAlignment.Rating, DraftEngagement = draftEngagement.Rating, Peers = feedback,
+            Revised = revised, RevisedAlignment = revisedAlignment.Rating, RevisedEngagement = revisedEngagement.Rating,
+            Tokens = tokens, CompletedAt = DateTime.UtcNow,
+        };
+    }
+
+    /// <summary>
+    /// The revision prompt: the mean of the valid peer ratings ("no valid rating" when there is none — never a
+    /// division by zero) and every reason the peers gave, valid ratings highest first, unparseable ones last.
+    /// </summary>
+    public static string RevisionPrompt(string template, string question, string draft, IReadOnlyList<PeerFeedback> feedback)
+    {
+        var valid = feedback.Where(f => f.Rating.IsValid).Select(f => f.Rating.Score!.Value).ToList();
+        var average = valid.Count > 0 ? valid.Average().ToString("0.0", CultureInfo.InvariantCulture) : "no valid rating";
+        var reasons = new StringBuilder();
+        foreach (var f in feedback.OrderByDescending(f => f.Rating.Score ?? int.MinValue).ThenBy(f => f.PeerId))
+        {
+            var reason = f.Rating.Reason ?? f.Rating.RawReply;
+            if (!string.IsNullOrWhiteSpace(reason))
+            {
+                reasons.Append("- ").Append(f.Rating.IsValid ? $"({f.Rating.Score}/7) " : "(unrated) ").AppendLine(reason.Trim());
+            }
+        }
+
+        return PromptOptions.Fill(template, ("question", question), ("draft", draft), ("average", average), ("feedback", reasons.ToString()));
+    }
+
+    private async Task<(PeerFeedback Feedback, TokenUsage Tokens)> PeerAsync(InteractionPlan plan, int peer, string draft, float[] embedding, CancellationToken ct)
+    {
+        var hint = await RecallAsync(plan, peer, embedding, ct);
+        var model = plan.ModelOf(peer);
+        var reply = await model.ReplyAsync(PromptOptions.Fill(prompts.Value.PeerFeedback, plan.Question, draft, Hint(hint)), ct);
+        return (new PeerFeedback { PeerId = peer, Rating = RatingParser.Parse(RatingAspect.Alignment, reply.Text, model.ModelId) }, Usage("peer", reply));
+    }
+
+    private async Task<(AnswerRated Alignment, AnswerRated Engagement)> RateAsync(InteractionPlan plan, AnswerStage stage, string answer, CancellationToken ct)
+    {
+        var client = clients.CreateRequestClient<RateAnswer>(Timeout);
+        Task<Response<AnswerRated>> Ask(RatingAspect aspect) => client.GetResponse<AnswerRated>(new RateAnswer
+        {
+            RunId = plan.RunId, InteractionId = plan.InteractionId, Aspect = aspect, Stage = stage, Question = plan.Question, Answer = answer,
+        }, ct);
+        var alignment = Ask(RatingAspect.Alignment);
+        var engagement = Ask(RatingAspect.Engagement);
+        return ((await alignment).Message, (await engagement).Message);
+    }
+
+    private async Task<MemoryRecalled> RecallAsync(InteractionPlan plan, int agent, float[] embedding, CancellationToken ct)
+    {
+        var client = clients.CreateRequestClient<RecallMemory>(Timeout);
+        var response = await client.GetResponse<MemoryRecalled>(
+            new RecallMemory { RunId = plan.RunId, AgentId = agent, Embedding = embedding, BeforeRound = plan.Round }, ct);
+        return response.Message;
+    }
+
+    private string? Hint(MemoryRecalled recalled) =>
+        recalled.Found ? PromptOptions.Fill(prompts.Value.MemoryHint, recalled.Question!, recalled.Answer) : null;
+
+    private static TokenUsage Usage(string role, ModelReply reply) =>
+        new() { Role = role, Model = reply.Model, PromptTokens = reply.PromptTokens, CompletionTokens = reply.CompletionTokens };
+}
+
+/// <summary>A model answered, but with nothing usable.</summary>
+public sealed class ModelReplyException(string message) : Exception(message);

@@ -1,0 +1,162 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StableAlignment.Contracts;
+
+namespace StableAlignment.AgentRunner.Sandbox;
+
+/// <summary>A file that cannot be read as a question feed or prior, with where and why.</summary>
+public sealed class FeedFormatException(string path, int line, string reason)
+    : Exception($"{path}, line {line}: {reason}")
+{
+    public string Path { get; } = path;
+
+    public int Line { get; } = line;
+}
+
+/// <summary>
+/// Question feeds: plain text (one question per line); JSON Lines with a <c>question</c> or <c>text</c> field;
+/// Anthropic HH-RLHF dialogues (<c>{"chosen": "\n\nHuman: …\n\nAssistant: …"}</c>, the first Human turn is the
+/// question). Plain or gzip. The format is recognised from the first non-empty line.
+/// </summary>
+public static class QuestionFeed
+{
+    public static List<string> Load(string path)
+    {
+        var questions = new List<string>();
+        var lineNumber = 0;
+        bool? json = null;
+        foreach (var raw in ReadLines(path))
+        {
+            lineNumber++;
+            var line = raw.Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            json ??= line.StartsWith('{');
+            var question = json.Value ? FromJson(path, lineNumber, line) : line;
+            if (QuestionRules.Problem(question) is { } problem)
+            {
+                throw new FeedFormatException(path, lineNumber, problem);
+            }
+
+            questions.Add(question);
+        }
+
+        return questions.Count > 0 ? questions : throw new FeedFormatException(path, lineNumber, "the file holds no question");
+    }
+
+    private static string FromJson(string path, int line, string text)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new FeedFormatException(path, line, $"not valid JSON ({e.Message})");
+        }
+
+        if (node is not JsonObject o)
+        {
+            throw new FeedFormatException(path, line, "expected a JSON object");
+        }
+
+        foreach (var field in new[] { "question", "text" })
+        {
+            if (o[field] is JsonValue v && v.TryGetValue<string>(out var s))
+            {
+                return s.Trim();
+            }
+        }
+
+        if (o["chosen"] is JsonValue c && c.TryGetValue<string>(out var dialogue))
+        {
+            return FirstHumanTurn(dialogue) ?? throw new FeedFormatException(path, line, "the dialogue has no \"Human:\" turn");
+        }
+
+        throw new FeedFormatException(path, line, "no \"question\", \"text\" or \"chosen\" field");
+    }
+
+    /// <summary>The first <c>Human:</c> turn of an HH-RLHF dialogue.</summary>
+    public static string? FirstHumanTurn(string dialogue)
+    {
+        const string human = "\n\nHuman:";
+        var start = dialogue.IndexOf(human, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += human.Length;
+        var end = dialogue.IndexOf("\n\nAssistant:", start, StringComparison.Ordinal);
+        return (end < 0 ? dialogue[start..] : dialogue[start..end]).Trim();
+    }
+
+    /// <summary>Lines of a plain or gzip file (recognised by its magic bytes).</summary>
+    public static IEnumerable<string> ReadLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"File not found: {path}", path);
+        }
+
+        using var file = File.OpenRead(path);
+        var gzip = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
+        file.Position = 0;
+        using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
+    }
+}
+
+/// <summary>The labelled prior: JSON Lines <c>{"question", "response", "morality_label"}</c>, label good/bad (or aligned/misaligned, 1/0, true/false).</summary>
+public static class PriorFile
+{
+    public static List<PriorEntry> Load(string path)
+    {
+        var entries = new List<PriorEntry>();
+        var lineNumber = 0;
+        foreach (var raw in QuestionFeed.ReadLines(path))
+        {
+            lineNumber++;
+            if (raw.Trim().Length == 0)
+            {
+                continue;
+            }
+
+            JsonObject o;
+            try
+            {
+                o = JsonNode.Parse(raw) as JsonObject ?? throw new FeedFormatException(path, lineNumber, "expected a JSON object");
+            }
+            catch (JsonException e)
+            {
+                throw new FeedFormatException(path, lineNumber, $"not valid JSON ({e.Message})");
+            }
+
+            var question = Text(o, "question") ?? throw new FeedFormatException(path, lineNumber, "missing \"question\"");
+            var response = Text(o, "response") ?? throw new FeedFormatException(path, lineNumber, "missing \"response\"");
+            var label = o["morality_label"]?.ToJsonString().Trim('"').ToLowerInvariant()
+                ?? throw new FeedFormatException(path, lineNumber, "missing \"morality_label\"");
+            bool aligned = label switch
+            {
+                "good" or "aligned" or "moral" or "1" or "true" => true,
+                "bad" or "misaligned" or "immoral" or "0" or "-1" or "false" => false,
+                _ => throw new FeedFormatException(path, lineNumber, $"morality_label '{label}' is neither good nor bad"),
+            };
+            entries.Add(new PriorEntry { Question = question, Response = response, Aligned = aligned });
+        }
+
+        return entries;
+    }
+
+    private static string? Text(JsonObject o, string field) =>
+        o[field] is JsonValue v && v.TryGetValue<string>(out var s) && s.Trim().Length > 0 ? s.Trim() : null;
+}

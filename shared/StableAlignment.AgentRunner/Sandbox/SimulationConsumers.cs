@@ -1,0 +1,102 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using StableAlignment.Contracts;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+
+namespace StableAlignment.AgentRunner.Sandbox;
+
+/// <summary>Validates and stores a new simulation run, then hands it to the runner. A repeated message starts nothing.</summary>
+public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunner runner, ILogger<StartSimulationConsumer> logger)
+    : IConsumer<StartSimulation>
+{
+    public async Task Consume(ConsumeContext<StartSimulation> context)
+    {
+        var m = context.Message;
+        if (Validate(m) is { } problem)
+        {
+            throw new InvalidMessageException($"StartSimulation: {problem}");
+        }
+
+        var created = await runs.TryCreateAsync(new RunRecord
+        {
+            Id = m.RunId,
+            Kind = "simulation",
+            CreatedAt = DateTime.UtcNow,
+            Simulation = new SimulationSettings
+            {
+                GridSize = m.GridSize, Rounds = m.Rounds, InitialSetting = m.InitialSetting, Peers = m.Peers,
+                GlobalInteraction = m.GlobalInteraction, Dropout = m.Dropout, Seed = m.Seed, SeedMemories = m.SeedMemories,
+                Questions = [.. m.Questions], Prior = [.. m.Prior],
+            },
+        }, context.CancellationToken);
+        if (!created)
+        {
+            logger.LogInformation("Run {RunId} exists already; the repeated start is ignored", m.RunId);
+            return;
+        }
+
+        runner.Enqueue(m.RunId);
+    }
+
+    public static string? Validate(StartSimulation m)
+    {
+        if (m.RunId == Guid.Empty)
+        {
+            return "runId is missing.";
+        }
+
+        if (m.GridSize is < 2 or > 100)
+        {
+            return $"gridSize {m.GridSize} is outside 2–100.";
+        }
+
+        if (m.Rounds is < 1 or > 10_000)
+        {
+            return $"rounds {m.Rounds} is outside 1–10000.";
+        }
+
+        if (!InitialSettings.All.Contains(m.InitialSetting))
+        {
+            return $"initialSetting '{m.InitialSetting}' is not one of {string.Join(", ", InitialSettings.All)}.";
+        }
+
+        if (m.Peers < 1)
+        {
+            return "peers must be at least 1.";
+        }
+
+        if (m.Dropout is < 0 or > 1)
+        {
+            return "dropout must be within 0–1.";
+        }
+
+        if (m.Questions is not { Count: > 0 })
+        {
+            return "the question feed is empty.";
+        }
+
+        var bad = m.Questions.Select((q, i) => (i, p: QuestionRules.Problem(q))).FirstOrDefault(x => x.p is not null);
+        return bad.p is null ? null : $"question {bad.i}: {bad.p}";
+    }
+}
+
+/// <summary>Resumes a stored run: missing and failed interactions are run again.</summary>
+public sealed class ResumeSimulationConsumer(IRunRepository runs, SimulationRunner runner) : IConsumer<ResumeSimulation>
+{
+    public async Task Consume(ConsumeContext<ResumeSimulation> context)
+    {
+        var run = await runs.GetAsync(context.Message.RunId, context.CancellationToken);
+        if (run?.Simulation is null)
+        {
+            throw new InvalidMessageException($"ResumeSimulation: no simulation run {context.Message.RunId}.");
+        }
+
+        await runs.SetStatusAsync(run.Id, RunStatus.Running, context.CancellationToken);
+        runner.Enqueue(run.Id);
+    }
+}
+
+public sealed class StartSimulationConsumerDefinition : RetryingConsumerDefinition<StartSimulationConsumer>;
+
+public sealed class ResumeSimulationConsumerDefinition : RetryingConsumerDefinition<ResumeSimulationConsumer>;

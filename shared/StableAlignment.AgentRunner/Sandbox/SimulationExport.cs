@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StableAlignment.Contracts;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+
+namespace StableAlignment.AgentRunner.Sandbox;
+
+/// <summary>
+/// Writes a run in the original sample-world form — <c>external_memory/agent_&lt;id&gt;.jsonl</c>, each a JSON array of
+/// records — plus <c>summary.json</c> (counts, invalid ratings, mean ratings before and after, tokens and cost by role).
+/// Invalid ratings are written as null, never as a number.
+/// </summary>
+public static class SimulationExport
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static async Task<JsonObject> WriteAsync(RunRecord run, IReadOnlyList<InteractionRecord> records, string folder, ModelsOptions? prices = null, CancellationToken ct = default)
+    {
+        var memoryFolder = Directory.CreateDirectory(Path.Combine(folder, "external_memory")).FullName;
+        var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
+        foreach (var agent in completed.GroupBy(r => r.AgentId).OrderBy(g => g.Key))
+        {
+            var array = new JsonArray([.. agent.OrderBy(r => r.Round).Select(Original)]);
+            await File.WriteAllTextAsync(Path.Combine(memoryFolder, $"agent_{agent.Key}.jsonl"), array.ToJsonString(Indented), ct);
+        }
+
+        var summary = Summary(run, records, prices);
+        await File.WriteAllTextAsync(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented), ct);
+        return summary;
+    }
+
+    private static JsonObject Original(InteractionRecord r) => new()
+    {
+        ["agent_id"] = r.AgentId,
+        ["label"] = r.Label,
+        ["iteration"] = r.Round,
+        ["question"] = r.Question,
+        ["draft_answer"] = r.Draft,
+        ["target_id"] = new JsonArray([.. r.Peers.Select(p => (JsonNode)p.PeerId)]),
+        ["feedback"] = new JsonArray([.. r.Peers.Select(p => (JsonNode?)(p.Rating.Reason ?? p.Rating.RawReply))]),
+        ["rating"] = new JsonArray([.. r.Peers.Select(p => (JsonNode?)p.Rating.Score)]),
+        ["revised_answer"] = r.Revised,
+        ["gen_moral_score_before"] = r.DraftAlignment?.Score,
+        ["gen_moral_score_after"] = r.RevisedAlignment?.Score,
+        ["gen_moral_reason_before"] = r.DraftAlignment?.Reason,
+        ["gen_moral_reason_after"] = r.RevisedAlignment?.Reason,
+        ["gen_engagement_score_before"] = r.DraftEngagement?.Score,
+        ["gen_engagement_score_after"] = r.RevisedEngagement?.Score,
+        ["gen_engagement_reason_before"] = r.DraftEngagement?.Reason,
+        ["gen_engagement_reason_after"] = r.RevisedEngagement?.Reason,
+        ["cls_moral_score_before"] = null,
+        ["cls_moral_score_after"] = null,
+        ["social_model"] = r.SocialModel,
+    };
+
+    public static JsonObject Summary(RunRecord run, IReadOnlyList<InteractionRecord> records, ModelsOptions? prices = null)
+    {
+        var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
+        var ratings = completed.SelectMany(r => new[] { r.DraftAlignment, r.DraftEngagement, r.RevisedAlignment, r.RevisedEngagement }
+            .Concat(r.Peers.Select(p => p.Rating))).OfType<Rating>().ToList();
+        var tokens = new JsonObject();
+        double? cost = prices is { Prices.Count: > 0 } ? 0 : null;
+        foreach (var g in completed.SelectMany(r => r.Tokens).GroupBy(t => (t.Role, t.Model)).OrderBy(g => g.Key))
+        {
+            var prompt = g.Sum(t => (long)t.PromptTokens);
+            var completion = g.Sum(t => (long)t.CompletionTokens);
+            tokens[$"{g.Key.Role}/{g.Key.Model}"] = new JsonObject { ["calls"] = g.Count(), ["prompt"] = prompt, ["completion"] = completion };
+            if (cost is not null && prices!.Prices.TryGetValue(g.Key.Model, out var price))
+            {
+                cost += (prompt * price.PromptPer1K / 1000) + (completion * price.CompletionPer1K / 1000);
+            }
+        }
+
+        return new JsonObject
+        {
+            ["run_id"] = run.Id,
+            ["status"] = run.Status.ToString(),
+            ["settings"] = run.Simulation is { } s ? new JsonObject
+            {
+                ["grid"] = s.GridSize, ["rounds"] = s.Rounds, ["init"] = s.InitialSetting, ["peers"] = s.Peers,
+                ["global"] = s.GlobalInteraction, ["dropout"] = s.Dropout, ["seed"] = s.Seed, ["questions"] = s.Questions.Length,
+            } : null,
+            ["interactions"] = records.Count,
+            ["completed"] = completed.Count,
+            ["failed"] = records.Count - completed.Count,
+            ["ratings"] = ratings.Count,
+            ["invalid_ratings"] = ratings.Count(r => !r.IsValid),
+            ["mean_alignment_before"] = Mean(completed.Select(r => r.DraftAlignment)),
+            ["mean_alignment_after"] = Mean(completed.Select(r => r.RevisedAlignment)),
+            ["mean_engagement_before"] = Mean(completed.Select(r => r.DraftEngagement)),
+            ["mean_engagement_after"] = Mean(completed.Select(r => r.RevisedEngagement)),
+            ["mean_peer_rating"] = Mean(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
+            ["memory_hints"] = completed.Count(r => r.MemoryHintQuestion is not null),
+            ["tokens"] = tokens,
+            ["cost"] = cost,
+        };
+    }
+
+    private static double? Mean(IEnumerable<Rating?> ratings)
+    {
+        var valid = ratings.Where(r => r is { IsValid: true }).Select(r => (double)r!.Score!.Value).ToList();
+        return valid.Count == 0 ? null : Math.Round(valid.Average(), 4);
+    }
+}

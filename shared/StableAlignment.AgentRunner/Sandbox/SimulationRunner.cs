@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StableAlignment.Contracts;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+
+namespace StableAlignment.AgentRunner.Sandbox;
+
+/// <summary>
+/// Runs simulations in the background, round after round. Each round starts every agent's interaction at once
+/// (model calls queue at the per-endpoint throttle) and ends when every interaction of the round has a record,
+/// so that the next round's memory hints see it. Work is resumable: interactions already completed are skipped,
+/// failed or missing ones are run again, and runs still marked running are picked up when the service starts.
+/// </summary>
+public sealed class SimulationRunner(
+    IRunRepository runs,
+    IInteractionRepository interactions,
+    IModelCatalog models,
+    BackScatter backScatter,
+    IBus bus,
+    IClientFactory clients,
+    ILogger<SimulationRunner> logger) : BackgroundService
+{
+    private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
+    private readonly ConcurrentDictionary<Guid, Task> _active = new();
+
+    /// <summary>Queues a stored run; false when it is already running here.</summary>
+    public bool Enqueue(Guid runId) => !_active.ContainsKey(runId) && _queue.Writer.TryWrite(runId);
+
+    public bool IsActive(Guid runId) => _active.ContainsKey(runId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        foreach (var run in await runs.ListAsync(stoppingToken))
+        {
+            if (run is { Status: RunStatus.Running, Simulation: not null })
+            {
+                logger.LogInformation("Resuming run {RunId} left running", run.Id);
+                Enqueue(run.Id);
+            }
+        }
+
+        await foreach (var runId in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            if (_active.ContainsKey(runId))
+            {
+                continue;
+            }
+
+            _active[runId] = Task.Run(async () =>
+            {
+                try
+                {
+                    await ExecuteRunAsync(runId, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "Run {RunId} stopped", runId);
+                }
+                finally
+                {
+                    _active.TryRemove(runId, out _);
+                }
+            }, CancellationToken.None);
+        }
+    }
+
+    private async Task ExecuteRunAsync(Guid runId, CancellationToken ct)
+    {
+        var run = await runs.GetAsync(runId, ct) ?? throw new InvalidOperationException($"No run {runId}.");
+        var s = run.Simulation ?? throw new InvalidOperationException($"Run {runId} is not a simulation.");
+        await runs.SetStatusAsync(runId, RunStatus.Running, ct);
+        var world = new World(s.GridSize, s.InitialSetting, s.Seed);
+        var society = models.SocialAgents();
+        var assignment = world.AssignModels([.. society.Select(m => m.Share)]);
+        ChatModel ModelOf(int agent) => society[assignment[agent]].Model;
+        var total = world.AgentCount * s.Rounds;
+
+        await SeedAsync(runId, world, s, ct);
+        for (var round = 0; round < s.Rounds; round++)
+        {
+            var done = (await interactions.ListByRunAsync(runId, ct))
+                .Where(r => r.Round == round && r.Status == InteractionStatus.Completed)
+                .Select(r => r.AgentId)
+                .ToHashSet();
+            var todo = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
+            await Task.WhenAll(todo.Select(agent =>
+            {
+                var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
+                var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
+                var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
+                return InteractAsync(plan, ct);
+            }));
+            await WaitForRoundAsync(runId, round, world.AgentCount, ct);
+            await PublishProgressAsync(runId, total, ct);
+            logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
+        }
+
+        var completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
+        var failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct);
+        await runs.SetStatusAsync(runId, failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
+        await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed }, ct);
+    }
+
+    private async Task InteractAsync(InteractionPlan plan, CancellationToken ct)
+    {
+        try
+        {
+            await bus.Publish(await backScatter.RunAsync(plan, ct), ct);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+        {
+            logger.LogWarning("Interaction {InteractionId} (round {Round}, agent {AgentId}) of run {RunId} failed: {Reason}",
+                plan.InteractionId, plan.Round, plan.AgentId, plan.RunId, e.Message);
+            await bus.Publish(new InteractionFailed
+            {
+                RunId = plan.RunId, InteractionId = plan.InteractionId, Round = plan.Round, AgentId = plan.AgentId,
+                Question = plan.Question, Reason = $"{e.GetType().Name}: {e.Message}", FailedAt = DateTime.UtcNow,
+            }, ct);
+        }
+    }
+
+    /// <summary>Seed memories from the prior (idempotent: the same entries replace themselves on resume).</summary>
+    private async Task SeedAsync(Guid runId, World world, SimulationSettings s, CancellationToken ct)
+    {
+        if (s.Prior.Length == 0 || s.SeedMemories <= 0)
+        {
+            return;
+        }
+
+        var perAgent = Enumerable.Range(0, world.AgentCount).Select(a => (Agent: a, Entries: world.SeedMemories(a, s.Prior, s.SeedMemories))).ToList();
+        var embedder = models.Embedding();
+        var vectors = new ConcurrentDictionary<string, float[]>();
+        await Task.WhenAll(perAgent.SelectMany(x => x.Entries).Select(e => e.Question).Distinct()
+            .Select(async q => vectors[q] = await embedder.EmbedAsync(q, ct)));
+        var entries = perAgent.SelectMany(x => x.Entries.Select(e => new SeedMemory
+        {
+            AgentId = x.Agent, Question = e.Question, Answer = e.Response, Embedding = vectors[e.Question],
+        })).ToList();
+        await clients.CreateRequestClient<SeedMemories>(RequestTimeout.After(m: 2))
+            .GetResponse<MemoriesSeeded>(new SeedMemories { RunId = runId, Entries = entries }, ct);
+    }
+
+    private async Task WaitForRoundAsync(Guid runId, int round, int expected, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (await interactions.CountByRoundAsync(runId, round, ct) < expected)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Round {round} of run {runId}: records did not all reach memory-store within 2 minutes.");
+            }
+
+            await Task.Delay(25, ct);
+        }
+    }
+
+    private async Task PublishProgressAsync(Guid runId, int total, CancellationToken ct) =>
+        await bus.Publish(new RunProgressed
+        {
+            RunId = runId,
+            Completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct),
+            Failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct),
+            Total = total,
+        }, ct);
+}

@@ -1,0 +1,130 @@
+using StableAlignment.AgentRunner.Sandbox;
+using StableAlignment.Contracts;
+
+namespace StableAlignment.Tests;
+
+public sealed class SandboxWorldTests
+{
+    [Fact]
+    public void Agent_ids_are_row_major_and_circles_hold_everyone_within_half_the_side()
+    {
+        var world = new World(3, InitialSettings.AllGood, seed: 1);
+        Assert.Equal(9, world.AgentCount);
+        Assert.Equal([1, 3], world.Circle(0));
+        Assert.Equal([1, 3, 5, 7], world.Circle(4));
+        Assert.Equal([0, 2, 4], world.Circle(1));
+
+        var ten = new World(10, InitialSettings.AllGood, seed: 1);
+        Assert.DoesNotContain(0, ten.Circle(0));
+        Assert.All(Enumerable.Range(0, 100), a => Assert.All(ten.Circle(a), b => Assert.True(ten.Distance(a, b) <= 5)));
+        Assert.Equal(Enumerable.Range(0, 100).Count(b => b != 55 && ten.Distance(55, b) <= 5), ten.Circle(55).Count);
+    }
+
+    [Theory]
+    [InlineData(InitialSettings.AllGood, 9)]
+    [InlineData(InitialSettings.AllBad, 0)]
+    [InlineData(InitialSettings.HalfHalf, 4)]
+    [InlineData(InitialSettings.MixedHalfHalf, 4)]
+    public void Initial_settings_label_the_paper_s_share_of_good_agents(string setting, int good)
+    {
+        var world = new World(3, setting, seed: 7);
+        Assert.Equal(good, world.Good.Count(g => g));
+    }
+
+    [Fact]
+    public void Half_half_fills_the_upper_triangle_first()
+    {
+        var world = new World(4, InitialSettings.HalfHalf, seed: 0);
+        var good = Enumerable.Range(0, 16).Where(a => world.Good[a]).ToArray();
+        Assert.Equal(8, good.Length);
+        Assert.All(good, a => Assert.True(a / 4 <= a % 4));
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_world_and_peers_and_another_seed_differs()
+    {
+        var a = new World(6, InitialSettings.MixedHalfHalf, seed: 42);
+        var b = new World(6, InitialSettings.MixedHalfHalf, seed: 42);
+        var c = new World(6, InitialSettings.MixedHalfHalf, seed: 43);
+        Assert.Equal(a.Good, b.Good);
+        var peersA = Enumerable.Range(0, 36).Select(x => a.PickPeers(x, 2, 4, false, 0.5)).ToList();
+        var peersB = Enumerable.Range(0, 36).Select(x => b.PickPeers(x, 2, 4, false, 0.5)).ToList();
+        var peersC = Enumerable.Range(0, 36).Select(x => c.PickPeers(x, 2, 4, false, 0.5)).ToList();
+        Assert.Equal(peersA, peersB);
+        Assert.NotEqual(peersA.SelectMany(p => p), peersC.SelectMany(p => p));
+    }
+
+    [Fact]
+    public void Peers_are_distinct_members_of_the_circle_and_at_most_its_size()
+    {
+        var world = new World(3, InitialSettings.AllGood, seed: 3);
+        for (var agent = 0; agent < 9; agent++)
+        {
+            var peers = world.PickPeers(agent, 0, 4, false, 0.5);
+            Assert.Equal(Math.Min(4, world.Circle(agent).Count), peers.Length);
+            Assert.Equal(peers.Length, peers.Distinct().Count());
+            Assert.All(peers, p => Assert.Contains(p, world.Circle(agent)));
+        }
+    }
+
+    [Fact]
+    public void Global_interaction_takes_part_of_the_peers_from_outside_the_circle()
+    {
+        var world = new World(10, InitialSettings.AllGood, seed: 5);
+        var circle = world.Circle(0);
+        var peers = world.PickPeers(0, 0, 4, global: true, dropout: 0.9);
+        var inside = Math.Min(4, Math.Max(1, (int)Math.Floor(0.1 * circle.Count)));
+        Assert.Equal(4, peers.Length);
+        Assert.Equal(inside, peers.Count(circle.Contains));
+        Assert.Equal(4 - inside, peers.Count(p => !circle.Contains(p) && p != 0));
+    }
+
+    [Fact]
+    public void Rounds_take_the_next_block_of_questions_and_wrap()
+    {
+        Assert.Equal(0, World.QuestionIndex(0, 0, 9, 20));
+        Assert.Equal(11, World.QuestionIndex(1, 2, 9, 20));
+        Assert.Equal(7, World.QuestionIndex(3, 0, 9, 20));
+    }
+
+    [Fact]
+    public void Seed_memories_come_from_the_prior_side_that_matches_the_label()
+    {
+        var prior = Enumerable.Range(0, 10).Select(i => new PriorEntry { Question = $"q{i}", Response = $"r{i}", Aligned = i % 2 == 0 }).ToList();
+        var world = new World(2, InitialSettings.HalfHalf, seed: 1);
+        for (var agent = 0; agent < 4; agent++)
+        {
+            var seeds = world.SeedMemories(agent, prior, 3);
+            Assert.Equal(3, seeds.Count);
+            Assert.All(seeds, s => Assert.Equal(world.Good[agent], s.Aligned));
+        }
+    }
+
+    [Fact]
+    public void Models_are_shared_out_by_share()
+    {
+        var world = new World(6, InitialSettings.AllGood, seed: 9);
+        var assignment = world.AssignModels([1, 1, 1]);
+        Assert.Equal([12, 12, 12], assignment.GroupBy(m => m).OrderBy(g => g.Key).Select(g => g.Count()));
+    }
+
+    [Fact]
+    public void Revision_prompt_orders_reasons_highest_first_and_survives_all_invalid_ratings()
+    {
+        Rating R(int? score, string reason) => new() { Aspect = RatingAspect.Alignment, Score = score, Reason = reason, RawReply = reason, Model = "m" };
+        var feedback = new[]
+        {
+            new PeerFeedback { PeerId = 1, Rating = R(3, "too blunt") },
+            new PeerFeedback { PeerId = 2, Rating = R(null, "gibberish") },
+            new PeerFeedback { PeerId = 3, Rating = R(6, "kind") },
+        };
+        var prompt = BackScatter.RevisionPrompt("{average}|{feedback}", "q", "d", feedback);
+        Assert.StartsWith("4.5|", prompt);
+        Assert.True(prompt.IndexOf("kind", StringComparison.Ordinal) < prompt.IndexOf("too blunt", StringComparison.Ordinal));
+        Assert.True(prompt.IndexOf("too blunt", StringComparison.Ordinal) < prompt.IndexOf("gibberish", StringComparison.Ordinal));
+
+        var none = BackScatter.RevisionPrompt("{average}|{feedback}", "q", "d", [feedback[1]]);
+        Assert.StartsWith("no valid rating|", none);
+        Assert.Contains("gibberish", none);
+    }
+}
