@@ -52,17 +52,23 @@ public sealed class ConfiguredModelCatalog(
     public EmbeddingModel Embedding() => (EmbeddingModel)_cache.GetOrAdd("embedding", _ =>
     {
         var o = Resolve(ModelRole.Embedding);
-        var client = new OpenAIClient(
-            new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey),
-            new OpenAIClientOptions
-            {
-                Endpoint = new Uri(o.Endpoint!),
-                Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
-                RetryPolicy = new ClientRetryPolicy(0),
-            });
-        var generator = client.GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
+        var generator = Client(o).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
         return new EmbeddingModel(generator, o.Model!, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     });
+
+    /// <summary>
+    /// The OpenAI client over our HTTP pipeline. Its own retries are off: the pipeline already retries (with
+    /// jitter, a circuit breaker and a per-attempt timeout), and two layers would multiply the attempts.
+    /// </summary>
+    private OpenAIClient Client(ModelEndpointOptions o) => new(
+        new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey),
+        new OpenAIClientOptions
+        {
+            Endpoint = new Uri(o.Endpoint!),
+            Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
+            RetryPolicy = new ClientRetryPolicy(0),
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        });
 
     private ModelEndpointOptions Resolve(ModelRole role) => Check(options.Value.For(role), role);
 
@@ -83,13 +89,7 @@ public sealed class ConfiguredModelCatalog(
 
     private ChatModel CreateChat(ModelEndpointOptions o)
     {
-        var service = new OpenAIChatCompletionService(
-            o.Model!,
-            new Uri(o.Endpoint!),
-            string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey,
-            organization: null,
-            httpClient: httpClients.CreateClient(HttpClientName),
-            loggerFactory: loggerFactory);
+        var service = new OpenAIChatCompletionService(o.Model!, Client(o), loggerFactory);
         var settings = new OpenAIPromptExecutionSettings { Temperature = o.Temperature, MaxTokens = o.MaxTokens, ModelId = o.Model };
         return new ChatModel(service, o.Model!, settings, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     }

@@ -11,6 +11,13 @@ public static class ModelServiceCollectionExtensions
     /// <summary>Registers the model catalog for the "Models" section, with timeouts and retries on the HTTP calls.</summary>
     public static IServiceCollection AddStableAlignmentModels(this IServiceCollection services)
     {
+        // Several service libraries ask for models in the single-process host: register once, or the HTTP
+        // handlers would nest and multiply the retries.
+        if (services.Any(d => d.ServiceType == typeof(EndpointThrottle)))
+        {
+            return services;
+        }
+
         services.AddOptions<ModelsOptions>().BindConfiguration(ModelsOptions.Section);
         services.AddHttpClient(ConfiguredModelCatalog.HttpClientName)
             .AddResilienceHandler("models", (builder, context) =>

@@ -90,14 +90,14 @@ public sealed class SimulationRunner(
                 .Select(r => r.AgentId)
                 .ToHashSet();
             var todo = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
-            await Task.WhenAll(todo.Select(agent =>
+            var outcomes = await Task.WhenAll(todo.Select(agent =>
             {
                 var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
                 var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
                 var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
                 return InteractAsync(plan, ct);
             }));
-            await WaitForRoundAsync(runId, round, world.AgentCount, ct);
+            await WaitForRoundAsync(runId, round, world.AgentCount, done.Count + outcomes.Count(ok => ok), ct);
             await PublishProgressAsync(runId, total, ct);
             logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
         }
@@ -108,11 +108,13 @@ public sealed class SimulationRunner(
         await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed }, ct);
     }
 
-    private async Task InteractAsync(InteractionPlan plan, CancellationToken ct)
+    /// <summary>Runs one interaction and publishes its record; true when it completed.</summary>
+    private async Task<bool> InteractAsync(InteractionPlan plan, CancellationToken ct)
     {
         try
         {
             await bus.Publish(await backScatter.RunAsync(plan, ct), ct);
+            return true;
         }
         catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
         {
@@ -123,6 +125,7 @@ public sealed class SimulationRunner(
                 RunId = plan.RunId, InteractionId = plan.InteractionId, Round = plan.Round, AgentId = plan.AgentId,
                 Question = plan.Question, Reason = $"{e.GetType().Name}: {e.Message}", FailedAt = DateTime.UtcNow,
             }, ct);
+            return false;
         }
     }
 
@@ -147,10 +150,15 @@ public sealed class SimulationRunner(
             .GetResponse<MemoriesSeeded>(new SeedMemories { RunId = runId, Entries = entries }, ct);
     }
 
-    private async Task WaitForRoundAsync(Guid runId, int round, int expected, CancellationToken ct)
+    /// <summary>
+    /// Waits until memory-store holds a record for every agent of the round and at least
+    /// <paramref name="completed"/> completed ones (a failed record from an earlier pass does not count as done).
+    /// </summary>
+    private async Task WaitForRoundAsync(Guid runId, int round, int expected, int completed, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (await interactions.CountByRoundAsync(runId, round, ct) < expected)
+        while (await interactions.CountByRoundAsync(runId, round, ct) < expected
+               || (await interactions.ListByRunAsync(runId, ct)).Count(r => r.Round == round && r.Status == InteractionStatus.Completed) < completed)
         {
             if (DateTime.UtcNow > deadline)
             {

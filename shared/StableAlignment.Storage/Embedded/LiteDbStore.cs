@@ -3,8 +3,9 @@ using LiteDB;
 namespace StableAlignment.Storage.Embedded;
 
 /// <summary>
-/// The single-process store: one LiteDB file, document-shaped like the MongoDB collections, safe for
-/// concurrent use inside one process. LiteDB is synchronous, so calls complete inline.
+/// The single-process store: one LiteDB file, document-shaped like the MongoDB collections. LiteDB is synchronous
+/// and its concurrent use has known faults (pages read while a collection is being created), so every operation
+/// takes one lock: calls complete inline in microseconds, well below the pipeline's other costs.
 /// </summary>
 public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe, IDisposable
 {
@@ -12,7 +13,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     private readonly ILiteCollection<RunRecord> _runs;
     private readonly ILiteCollection<InteractionRecord> _interactions;
     private readonly ILiteCollection<MemoryEntry> _memory;
-    private readonly Lock _saveLock = new();
+    private readonly Lock _lock = new();
 
     public LiteDbStore(string path)
     {
@@ -26,11 +27,12 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         _interactions.EnsureIndex(r => r.RunId);
         _memory = _db.GetCollection<MemoryEntry>("memory");
         _memory.EnsureIndex("run_agent", "{ r: $.RunId, a: $.AgentId }");
+        _runs.EnsureIndex(r => r.CreatedAt);
     }
 
     public Task<bool> TryCreateAsync(RunRecord run, CancellationToken cancellationToken = default)
     {
-        lock (_saveLock)
+        lock (_lock)
         {
             if (_runs.FindById(run.Id) is not null)
             {
@@ -43,14 +45,14 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     }
 
     public Task<RunRecord?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
-        Task.FromResult<RunRecord?>(_runs.FindById(id));
+        Locked<RunRecord?>(() => _runs.FindById(id));
 
     public Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<RunRecord>>(_runs.Query().OrderBy(r => r.CreatedAt).ToList());
+        Locked<IReadOnlyList<RunRecord>>(() => _runs.Query().OrderBy(r => r.CreatedAt).ToList());
 
     public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default)
     {
-        lock (_saveLock)
+        lock (_lock)
         {
             if (_runs.FindById(id) is { } run)
             {
@@ -63,7 +65,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
 
     public Task<bool> TrySaveAsync(InteractionRecord record, CancellationToken cancellationToken = default)
     {
-        lock (_saveLock)
+        lock (_lock)
         {
             var existing = _interactions.FindById(record.Id);
             if (existing is null)
@@ -83,34 +85,35 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     }
 
     Task<InteractionRecord?> IInteractionRepository.GetAsync(Guid id, CancellationToken cancellationToken) =>
-        Task.FromResult<InteractionRecord?>(_interactions.FindById(id));
+        Locked<InteractionRecord?>(() => _interactions.FindById(id));
 
     public Task<IReadOnlyList<InteractionRecord>> ListByRunAsync(Guid runId, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<InteractionRecord>>(
+        Locked<IReadOnlyList<InteractionRecord>>(() =>
             [.. _interactions.Find(r => r.RunId == runId).OrderBy(r => r.Round).ThenBy(r => r.AgentId).ThenBy(r => r.CompletedAt)]);
 
     public Task<long> CountByRunAsync(Guid runId, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
-        Task.FromResult<long>(status is { } s
+        Locked<long>(() => status is { } s
             ? _interactions.Count(r => r.RunId == runId && r.Status == s)
             : _interactions.Count(r => r.RunId == runId));
 
     public Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
-        Task.FromResult<long>(_interactions.Count(r => r.RunId == runId && r.Round == round));
+        Locked<long>(() => _interactions.Count(r => r.RunId == runId && r.Round == round));
 
-    public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
-    {
-        _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) });
-        return Task.CompletedTask;
-    }
+    public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default) =>
+        Locked(() => _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) }));
 
     public Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<MemoryEntry>>(
+        Locked<IReadOnlyList<MemoryEntry>>(() =>
             [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.Round).ThenBy(m => m.UpdatedAt)]);
 
-    public Task PingAsync(CancellationToken cancellationToken = default)
+    public Task PingAsync(CancellationToken cancellationToken = default) => Locked(() => _runs.Count());
+
+    private Task<T> Locked<T>(Func<T> read)
     {
-        _ = _runs.Count();
-        return Task.CompletedTask;
+        lock (_lock)
+        {
+            return Task.FromResult(read());
+        }
     }
 
     public void Dispose() => _db.Dispose();

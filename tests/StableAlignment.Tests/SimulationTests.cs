@@ -1,0 +1,159 @@
+using System.Net;
+using StableAlignment.AgentRunner.Sandbox;
+using StableAlignment.Contracts;
+using StableAlignment.Storage;
+using StableAlignment.Testing;
+
+namespace StableAlignment.Tests;
+
+/// <summary>A whole SANDBOX run in one process against the stub model (chat and embeddings).</summary>
+public sealed class SimulationTests : IAsyncLifetime
+{
+    private static readonly string[] Questions =
+    [
+        "Is it fine to lie to a friend?", "Should I cheat on my taxes?", "Can I read my partner's phone?",
+        "Is it ok to skip work without telling anyone?", "Should I return extra change?", "Is gossip harmful?",
+        "May I take credit for a colleague's idea?", "Should I tell my boss about a mistake?", "Is it fine to litter once?",
+    ];
+
+    private StubModelServer _stub = null!;
+    private SingleProcessApp _app = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _stub = await StubModelServer.StartAsync();
+        _app = await SingleProcessApp.StartAsync(_stub);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _stub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Three_by_three_world_for_two_rounds_gives_eighteen_full_interactions()
+    {
+        // Peer prompts about the tax question get an unparseable reply.
+        _stub.When(p => p.Contains("Another member answered", StringComparison.Ordinal) && p.Contains("taxes", StringComparison.Ordinal),
+            _ => StubReply.Say("Hmm, hard to say. Maybe a seven-ish?"));
+        var message = Simulations.Message(3, 2, Questions);
+        var (run, records) = await Simulations.RunAsync(_app, message);
+
+        Assert.Equal(RunStatus.Completed, run.Status);
+        Assert.Equal(18, records.Count);
+        Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
+        var world = new World(3, InitialSettings.AllGood, message.Seed);
+        foreach (var r in records)
+        {
+            Assert.Equal(InteractionStatus.Completed, r.Status);
+            Assert.Equal(Math.Min(4, world.Circle(r.AgentId).Count), r.Peers.Length);
+            Assert.All(r.Peers, p => Assert.Contains(p.PeerId, world.Circle(r.AgentId)));
+            Assert.NotNull(r.DraftAlignment);
+            Assert.NotNull(r.DraftEngagement);
+            Assert.NotNull(r.RevisedAlignment);
+            Assert.NotNull(r.RevisedEngagement);
+            Assert.False(string.IsNullOrWhiteSpace(r.Revised));
+            Assert.Equal(Questions[World.QuestionIndex(r.Round, r.AgentId, 9, Questions.Length)], r.Question);
+            Assert.Equal("good", r.Label);
+            Assert.Contains(r.Tokens, t => t.Role == "observer");
+        }
+
+        var taxes = records.Where(r => r.Question.Contains("taxes", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(taxes);
+        Assert.All(taxes.SelectMany(r => r.Peers), p =>
+        {
+            Assert.False(p.Rating.IsValid);
+            Assert.Null(p.Rating.Score);
+            Assert.Equal("Hmm, hard to say. Maybe a seven-ish?", p.Rating.RawReply);
+        });
+
+        // Every revision prompt for the tax question had no valid rating to average.
+        Assert.Contains(_stub.Prompts, p => p.Contains("taxes", StringComparison.Ordinal) && p.Contains("at no valid rating out of 7", StringComparison.Ordinal));
+
+        // Round 1 repeats round 0's questions: each agent recalls its own earlier answer.
+        Assert.All(records.Where(r => r.Round == 0), r => Assert.Null(r.MemoryHintQuestion));
+        Assert.All(records.Where(r => r.Round == 1), r =>
+        {
+            Assert.Equal(r.Question, r.MemoryHintQuestion);
+            Assert.True(r.MemoryHintDistance < 0.3);
+        });
+        Assert.Contains(_stub.Prompts, p => p.Contains("Previously someone asked you a similar question", StringComparison.Ordinal));
+
+        var folder = TestConfiguration.TempPath("export");
+        var summary = await SimulationExport.WriteAsync(run, records, folder);
+        Assert.Equal(9, Directory.GetFiles(Path.Combine(folder, "external_memory"), "agent_*.jsonl").Length);
+        Assert.Equal(18, (int)summary["completed"]!);
+        Assert.Equal(taxes.Sum(r => r.Peers.Length), (int)summary["invalid_ratings"]!);
+        Assert.Equal(6.0, (double)summary["mean_alignment_before"]!);
+    }
+
+    [Fact]
+    public async Task Publishing_the_same_start_twice_runs_one_simulation()
+    {
+        var message = Simulations.Message(2, 1, Questions);
+        await _app.Bus.Publish(message);
+        await _app.Bus.Publish(message);
+        var (_, records) = await Simulations.WaitAsync(_app.Services, message.RunId);
+        await Task.Delay(500);
+        Assert.Equal(4, records.Count);
+        Assert.Equal(4, (await _app.Interactions.ListByRunAsync(message.RunId)).Count);
+    }
+
+    [Fact]
+    public async Task Seed_memories_from_the_prior_reach_good_and_bad_agents()
+    {
+        var prior = new List<PriorEntry>
+        {
+            new() { Question = "Is it fine to lie to a friend?", Response = "Honesty matters, so be kind but truthful.", Aligned = true },
+            new() { Question = "Is it fine to lie to a friend?", Response = "Sure, lie whenever it suits you.", Aligned = false },
+        };
+        var message = Simulations.Message(2, 1, Questions) with { InitialSetting = InitialSettings.HalfHalf, Prior = prior, SeedMemories = 1 };
+        var (_, records) = await Simulations.RunAsync(_app, message);
+
+        var first = records.Single(r => r.AgentId == 0);
+        Assert.Equal("Is it fine to lie to a friend?", first.MemoryHintQuestion);
+        Assert.Equal("good", first.Label);
+        Assert.Equal(2, records.Count(r => r.Label == "bad"));
+        Assert.Contains(_stub.Prompts, p => p.Contains("Sure, lie whenever it suits you.", StringComparison.Ordinal));
+        Assert.Contains(_stub.Prompts, p => p.Contains("Honesty matters, so be kind but truthful.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_a_fifth_of_calls_failing_the_run_completes_and_resume_recovers_what_exhausted_its_retries()
+    {
+        var calls = 0;
+        _stub.When(_ => Interlocked.Increment(ref calls) % 5 == 0, n => n.Contains("stub-timeout", StringComparison.Ordinal)
+            ? new StubReply(Delay: TimeSpan.FromSeconds(10))
+            : StubReply.Fail(HttpStatusCode.InternalServerError));
+        var message = Simulations.Message(3, 2, Questions);
+        var (run, records) = await Simulations.RunAsync(_app, message);
+        Assert.Equal(18, records.Count);
+        var completed = records.Count(r => r.Status == InteractionStatus.Completed);
+        Assert.True(completed >= 16, $"only {completed} of 18 completed despite retries");
+        Assert.Equal(completed == 18 ? RunStatus.Completed : RunStatus.Incomplete, run.Status);
+        Assert.All(records.Where(r => r.Status == InteractionStatus.Failed), r => Assert.False(string.IsNullOrEmpty(r.FailureReason)));
+    }
+
+    [Fact]
+    public async Task Resume_reruns_failed_interactions_and_keeps_the_completed_ones()
+    {
+        // A call and its three retries: four failures in a row exhaust one draft once.
+        _stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.Contains("Answer the following question", StringComparison.Ordinal),
+            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4);
+        var message = Simulations.Message(3, 1, Questions);
+        var (run, records) = await Simulations.RunAsync(_app, message);
+        Assert.Equal(RunStatus.Incomplete, run.Status);
+        var failed = Assert.Single(records, r => r.Status == InteractionStatus.Failed);
+        Assert.Contains("502", failed.FailureReason);
+        var before = records.Where(r => r.Status == InteractionStatus.Completed).ToDictionary(r => r.Id, r => r.CompletedAt);
+
+        await _app.Bus.Publish(new ResumeSimulation { RunId = message.RunId });
+        await Eventually.ReturnsAsync(() => _app.Interactions.CountByRunAsync(message.RunId, InteractionStatus.Completed), n => n == 9);
+        var (resumed, after) = await Simulations.WaitAsync(_app.Services, message.RunId);
+        Assert.Equal(RunStatus.Completed, resumed.Status);
+        Assert.Equal(9, after.Count);
+        Assert.All(after, r => Assert.Equal(InteractionStatus.Completed, r.Status));
+        Assert.All(before, kv => Assert.Equal(kv.Value, after.Single(r => r.Id == kv.Key).CompletedAt));
+    }
+}
