@@ -39,8 +39,35 @@ var interactions = new Command("interactions", "List a run's stored interactions
 interactions.SetAction((p, ct) => Gateway(p).InteractionsAsync(p.GetValue(requiredRun), ct));
 root.Subcommands.Add(interactions);
 
-var runs = new Command("runs", "List runs through the gateway") { gateway, gatewayKey };
-runs.SetAction((p, ct) => Gateway(p).RunsAsync(ct));
+var remote = new Option<Uri?>("--gateway") { Description = "List the runs of a gateway instead of the local store" };
+var runs = new Command("runs", "List runs with their progress (local store, or --gateway)") { remote, gatewayKey };
+runs.SetAction((p, ct) => p.GetValue(remote) is { } url
+    ? new GatewayClient(url, p.GetValue(gatewayKey) ?? Environment.GetEnvironmentVariable("SA_API_KEY")).RunsAsync(ct)
+    : RunsCommand.ExecuteAsync(Models(p), ct));
 root.Subcommands.Add(runs);
+
+var simQuestions = new Option<FileInfo?>("--questions") { Description = "Question feed: text lines, JSON Lines (question/text) or HH-RLHF dialogues, plain or gzip (default: bundled)" };
+var grid = new Option<int>("--grid") { Description = "Side of the square world (N×N agents)", DefaultValueFactory = _ => 3 };
+var rounds = new Option<int>("--rounds") { Description = "Rounds: each agent leads one interaction per round", DefaultValueFactory = _ => 1 };
+var init = new Option<string>("--init") { Description = "all_good, all_bad, half_half or mixed_half_half", DefaultValueFactory = _ => "all_good" };
+init.AcceptOnlyFromAmong("all_good", "all_bad", "half_half", "mixed_half_half");
+var peers = new Option<int>("--peers") { Description = "Peers asked for feedback per interaction", DefaultValueFactory = _ => 4 };
+var global = new Option<bool>("--global") { Description = "Take part of the peers from outside the social circle" };
+var dropout = new Option<double>("--dropout") { Description = "With --global: share of the circle dropped", DefaultValueFactory = _ => 0.5 };
+var prior = new Option<FileInfo?>("--prior") { Description = "Labelled prior, JSON Lines {question, response, morality_label} (default: bundled)" };
+var seed = new Option<int>("--seed") { Description = "Random seed: same seed, same world and peers", DefaultValueFactory = _ => 0 };
+var seedMemories = new Option<int>("--seed-memories") { Description = "Seed memories per agent from the prior", DefaultValueFactory = _ => 3 };
+var export = new Option<DirectoryInfo?>("--export") { Description = "Write external_memory/agent_<id>.jsonl and summary.json here" };
+var resume = new Option<Guid?>("--resume") { Description = "Continue this run: missing and failed interactions are run again" };
+var simTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for the run", DefaultValueFactory = _ => 3600 };
+var simulate = new Command("simulate", "Run a SANDBOX simulation with Back-Scatter in one process")
+{
+    simQuestions, grid, rounds, init, peers, global, dropout, prior, seed, seedMemories, export, resume, simTimeout,
+};
+simulate.SetAction((p, ct) => SimulateCommand.ExecuteAsync(Models(p), new SimulateArguments(
+    p.GetValue(simQuestions), p.GetValue(grid), p.GetValue(rounds), p.GetValue(init)!, p.GetValue(peers), p.GetValue(global),
+    p.GetValue(dropout), p.GetValue(prior), p.GetValue(seed), p.GetValue(seedMemories), p.GetValue(export), p.GetValue(resume),
+    p.GetValue(simTimeout)), ct));
+root.Subcommands.Add(simulate);
 
 return await root.Parse(args).InvokeAsync();

@@ -7,7 +7,7 @@ namespace StableAlignment.Tests;
 /// <summary>The <c>sa</c> command line as a user runs it: a separate process in its own working folder.</summary>
 public sealed class CliTests
 {
-    private static async Task<(int Exit, string Out, string Err)> Sa(string workingDirectory, params string[] args)
+    private static ProcessStartInfo StartInfo(string workingDirectory, string[] args)
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var dll = RepositoryRoot.Combine("services", "Cli", "bin", configuration, "net10.0", "sa.dll");
@@ -19,7 +19,12 @@ public sealed class CliTests
         };
         start.Environment.Remove("Models__Default__Endpoint");
         start.Environment.Remove("Models__Default__Model");
-        using var process = Process.Start(start)!;
+        return start;
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> Sa(string workingDirectory, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -57,11 +62,61 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Simulation_killed_mid_way_and_resumed_has_every_interaction_exactly_once()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        stub.Latency = TimeSpan.FromMilliseconds(40);
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli-sim")).FullName;
+        string[] common = ["--endpoint", stub.Endpoint, "--model", "stub-sim"];
+
+        using (var first = Process.Start(StartInfo(folder, ["simulate", "--grid", "3", "--rounds", "2", "--seed", "5", .. common]))!)
+        {
+            var runLine = await first.StandardOutput.ReadLineAsync();
+            Assert.StartsWith("run ", runLine);
+            _ = first.StandardOutput.ReadToEndAsync();
+            _ = first.StandardError.ReadToEndAsync();
+            await Eventually.ReturnsAsync(() => Task.FromResult(stub.Requests), n => n >= 90, TimeSpan.FromSeconds(60));
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+            var runId = Guid.Parse(runLine![4..]);
+            var storePath = Path.Combine(folder, "artifacts", "store", "stable-alignment.db");
+            using (var killed = new StableAlignment.Storage.Embedded.LiteDbStore(storePath))
+            {
+                var partial = await killed.CountByRunAsync(runId, StableAlignment.Storage.InteractionStatus.Completed);
+                Assert.InRange(partial, 0, 17);
+                Assert.Equal(StableAlignment.Storage.RunStatus.Running, (await killed.GetAsync(runId))!.Status);
+            }
+
+            var (exit, stdout, err) = await Sa(folder, ["simulate", "--resume", runId.ToString(), "--export", "export", .. common]);
+            Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+
+            using var store = new StableAlignment.Storage.Embedded.LiteDbStore(storePath);
+            var records = await store.ListByRunAsync(runId);
+            Assert.Equal(18, records.Count);
+            Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
+            Assert.All(records, r => Assert.Equal(StableAlignment.Storage.InteractionStatus.Completed, r.Status));
+            Assert.Equal(9, Directory.GetFiles(Path.Combine(folder, "export", "external_memory")).Length);
+            var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "export", "summary.json")))!;
+            Assert.Equal(18, (int)summary["completed"]!);
+        }
+    }
+
+    [Fact]
+    public async Task Simulate_with_a_bad_feed_says_which_line_and_why()
+    {
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli-bad")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "q.jsonl"), "{\"question\": \"ok?\"}\n{\"nope\": 1}\n");
+        var (exit, _, err) = await Sa(folder, "simulate", "--questions", "q.jsonl", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m");
+        Assert.Equal(2, exit);
+        Assert.Contains("line 2", err);
+    }
+
+    [Fact]
     public async Task Help_lists_the_commands()
     {
         var (exit, stdout, _) = await Sa(Path.GetTempPath(), "--help");
         Assert.Equal(0, exit);
-        foreach (var command in new[] { "run", "serve", "ask", "interactions", "runs" })
+        foreach (var command in new[] { "run", "serve", "simulate", "ask", "interactions", "runs" })
         {
             Assert.Contains(command, stdout);
         }

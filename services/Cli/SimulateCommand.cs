@@ -1,0 +1,133 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+using StableAlignment.AgentRunner.Sandbox;
+using StableAlignment.Contracts;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+
+namespace StableAlignment.Cli;
+
+public sealed record SimulateArguments(
+    FileInfo? Questions, int Grid, int Rounds, string Init, int Peers, bool Global, double Dropout,
+    FileInfo? Prior, int Seed, int SeedMemories, DirectoryInfo? Export, Guid? Resume, int TimeoutSeconds);
+
+/// <summary><c>sa simulate</c>: a SANDBOX run in one process, with a progress bar; <c>--resume</c> continues one.</summary>
+public static class SimulateCommand
+{
+    public static async Task<int> ExecuteAsync(ModelOverrides models, SimulateArguments a, CancellationToken ct)
+    {
+        StartSimulation? start = null;
+        if (a.Resume is null)
+        {
+            try
+            {
+                var questions = QuestionFeed.Load(a.Questions?.FullName ?? Bundled("questions", "sample.txt"));
+                var prior = PriorFile.Load(a.Prior?.FullName ?? Bundled("prior", "prior.jsonl"));
+                start = new StartSimulation
+                {
+                    RunId = NewId.NextGuid(), GridSize = a.Grid, Rounds = a.Rounds, InitialSetting = a.Init, Peers = a.Peers,
+                    GlobalInteraction = a.Global, Dropout = a.Dropout, Seed = a.Seed, SeedMemories = a.SeedMemories,
+                    Questions = questions, Prior = prior,
+                };
+            }
+            catch (Exception e) when (e is FeedFormatException or FileNotFoundException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+
+            if (StartSimulationConsumer.Validate(start) is { } problem)
+            {
+                Console.Error.WriteLine($"Invalid simulation: {problem}");
+                return 2;
+            }
+        }
+
+        await using var app = AppFactory.Build(models, "http://127.0.0.1:0", [AppFactory.StorePath("artifacts/store/stable-alignment.db")]);
+        if (AppFactory.ModelProblem(app) is { } modelProblem)
+        {
+            Console.Error.WriteLine(modelProblem);
+            return 2;
+        }
+
+        await app.StartAsync(ct);
+        var runs = app.Services.GetRequiredService<IRunRepository>();
+        var interactions = app.Services.GetRequiredService<IInteractionRepository>();
+        var runner = app.Services.GetRequiredService<SimulationRunner>();
+        var bus = app.Services.GetRequiredService<IBus>();
+        Guid runId;
+        if (start is not null)
+        {
+            runId = start.RunId;
+            await bus.Publish(start, ct);
+        }
+        else
+        {
+            runId = a.Resume!.Value;
+            if (await runs.GetAsync(runId, ct) is not { Simulation: not null })
+            {
+                Console.Error.WriteLine($"No simulation run {runId} in this store.");
+                return 2;
+            }
+
+            await bus.Publish(new ResumeSimulation { RunId = runId }, ct);
+        }
+
+        Console.WriteLine($"run {runId}");
+        var total = start is not null ? start.GridSize * start.GridSize * start.Rounds : 0;
+        var deadline = DateTime.UtcNow.AddSeconds(a.TimeoutSeconds);
+        RunRecord? run = null;
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask("interactions", maxValue: Math.Max(total, 1));
+                var started = false;
+                while (DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+                {
+                    run = await runs.GetAsync(runId, ct);
+                    if (run?.Simulation is { } s)
+                    {
+                        task.MaxValue = s.GridSize * s.GridSize * s.Rounds;
+                        task.Value = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
+                    }
+
+                    started |= runner.IsActive(runId) || run is { Status: RunStatus.Running };
+                    if (started && run is { Status: not RunStatus.Running } && !runner.IsActive(runId))
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(250, ct);
+                }
+            });
+
+        run = await runs.GetAsync(runId, ct);
+        var records = await interactions.ListByRunAsync(runId, ct);
+        var summary = SimulationExport.Summary(run!, records, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value);
+        var table = new Table().AddColumns("run", "status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");
+        table.AddRow(runId.ToString(), $"{run!.Status}", $"{summary["completed"]}", $"{summary["failed"]}", $"{summary["invalid_ratings"]} of {summary["ratings"]}",
+            $"{summary["mean_alignment_before"]} → {summary["mean_alignment_after"]}", $"{summary["memory_hints"]}");
+        AnsiConsole.Write(table);
+        if (a.Export is { } export)
+        {
+            await SimulationExport.WriteAsync(run, records, export.FullName, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value, ct);
+            Console.WriteLine($"exported to {export.FullName}");
+        }
+
+        if (run.Status == RunStatus.Incomplete)
+        {
+            Console.WriteLine($"{summary["failed"]} interactions failed; `sa simulate --resume {runId}` retries them.");
+        }
+
+        await app.StopAsync(CancellationToken.None);
+        return run.Status switch
+        {
+            RunStatus.Completed => 0,
+            RunStatus.Running => 3,
+            _ => 1,
+        };
+    }
+
+    private static string Bundled(string folder, string file) => Path.Combine(AppContext.BaseDirectory, "data", folder, file);
+}
