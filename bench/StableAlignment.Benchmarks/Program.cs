@@ -9,6 +9,13 @@ var questions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCultur
 var repeats = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 var outDir = Directory.CreateDirectory(RepositoryRoot.Combine("bench", "results")).FullName;
 
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "sandbox")
+{
+    var only = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50, slots: 64, repeats: 3);
+    Console.WriteLine($"median {only.MedianPerSecond:F1}/s, {only.MedianBusyShare:P0} busy");
+    return;
+}
+
 await using var infrastructure = await Infrastructure.StartAsync();
 var store = TestConfiguration.TempPath("bench");
 var results = new List<PipelineResult>
@@ -24,6 +31,8 @@ var results = new List<PipelineResult>
         ["Storage:EmbeddedPath"] = store + "-rabbit.db",
     }, questions, repeats),
 };
+
+var sandbox = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50, slots: 64, repeats: 3);
 
 var machine = Machine.Describe();
 var date = DateTime.UtcNow;
@@ -42,8 +51,20 @@ foreach (var r in results)
 }
 
 report.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Ratio in-memory / RabbitMQ (medians): {results[0].MedianPerSecond / results[1].MedianPerSecond:F2}");
+report.AppendLine()
+    .AppendLine("## SANDBOX throughput")
+    .AppendLine()
+    .AppendLine(CultureInfo.InvariantCulture, $"Inputs: {sandbox.Grid}×{sandbox.Grid} world, {sandbox.Rounds} rounds, stub OpenAI-compatible server at a fixed {sandbox.LatencyMs} ms per call "
+        + $"(chat and embeddings, over loopback HTTP), {sandbox.Slots} calls in flight allowed, {sandbox.Repeats} runs after a warm-up; in-memory bus, embedded store; "
+        + $"{sandbox.CallsPerRun} model calls per run.")
+    .AppendLine()
+    .AppendLine("| median interactions/s | median share of slots busy | runs (interactions/s) | original order's bound |")
+    .AppendLine("|---|---|---|---|")
+    .AppendLine(CultureInfo.InvariantCulture, $"| {sandbox.MedianPerSecond:F1} | {sandbox.MedianBusyShare:P0} | {string.Join(", ", sandbox.PerSecond.Select(r => r.ToString("F1", CultureInfo.InvariantCulture)))} | {sandbox.OriginalBound:F0}/s |")
+    .AppendLine()
+    .AppendLine(CultureInfo.InvariantCulture, $"Speed-up over the original order's bound: {sandbox.MedianPerSecond / sandbox.OriginalBound:F1}×");
 var stem = Path.Combine(outDir, $"pipeline-{date:yyyyMMdd-HHmmss}");
 await File.WriteAllTextAsync(stem + ".md", report.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(report);
 Console.WriteLine($"written: {stem}.md");

@@ -20,8 +20,8 @@ public interface IInteractionRepository
     /// <summary>The run's records ordered by round, then agent.</summary>
     Task<IReadOnlyList<InteractionRecord>> ListByRunAsync(Guid runId, CancellationToken cancellationToken = default);
     Task<long> CountByRunAsync(Guid runId, InteractionStatus? status = null, CancellationToken cancellationToken = default);
-    /// <summary>Records of one round, completed or failed.</summary>
-    Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default);
+    /// <summary>Records of one round: all of them, or those with the given status.</summary>
+    Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default);
 }
 
 public interface IAgentMemoryRepository

@@ -33,6 +33,7 @@ public sealed class StubModelServer : IAsyncDisposable
     private readonly ConcurrentBag<string> _prompts = [];
     private int _inFlight;
     private int _maxInFlight;
+    private long _busyTicks;
 
     private StubModelServer(WebApplication app) => _app = app;
 
@@ -43,9 +44,24 @@ public sealed class StubModelServer : IAsyncDisposable
 
     public TimeSpan Latency { get; set; }
 
+    private int _embeddingRequests;
+
+    /// <summary>Chat completion requests served.</summary>
     public int Requests => _prompts.Count;
 
+    public int EmbeddingRequests => _embeddingRequests;
+
     public int MaxInFlight => _maxInFlight;
+
+    /// <summary>Sum over all requests of the time each was being served (for the share of slots kept busy).</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
+
+    public void ResetCounters()
+    {
+        Interlocked.Exchange(ref _busyTicks, 0);
+        _maxInFlight = 0;
+        _prompts.Clear();
+    }
 
     public IReadOnlyCollection<string> Prompts => _prompts;
 
@@ -81,6 +97,7 @@ public sealed class StubModelServer : IAsyncDisposable
         _prompts.Add(prompt);
         var inFlight = Interlocked.Increment(ref _inFlight);
         UpdateMax(inFlight);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var reply = Pick(prompt);
@@ -111,6 +128,7 @@ public sealed class StubModelServer : IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+            Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         }
     }
 
@@ -138,6 +156,14 @@ public sealed class StubModelServer : IAsyncDisposable
 
     private async Task EmbeddingsAsync(HttpContext context)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _embeddingRequests);
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency, context.RequestAborted);
+        }
+
+        Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         var request = await JsonNode.ParseAsync(context.Request.Body);
         var input = request?["input"];
         var texts = input is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToList() : [input!.GetValue<string>()];

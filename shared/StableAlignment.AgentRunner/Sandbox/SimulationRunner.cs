@@ -157,8 +157,8 @@ public sealed class SimulationRunner(
     private async Task WaitForRoundAsync(Guid runId, int round, int expected, int completed, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (await interactions.CountByRoundAsync(runId, round, ct) < expected
-               || (await interactions.ListByRunAsync(runId, ct)).Count(r => r.Round == round && r.Status == InteractionStatus.Completed) < completed)
+        while (await interactions.CountByRoundAsync(runId, round, cancellationToken: ct) < expected
+               || await interactions.CountByRoundAsync(runId, round, InteractionStatus.Completed, ct) < completed)
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -14,6 +14,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     private readonly ILiteCollection<InteractionRecord> _interactions;
     private readonly ILiteCollection<MemoryEntry> _memory;
     private readonly Lock _lock = new();
+    private readonly Dictionary<(Guid RunId, int AgentId), IReadOnlyList<MemoryEntry>> _memoryCache = [];
 
     public LiteDbStore(string path)
     {
@@ -26,7 +27,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         _interactions = _db.GetCollection<InteractionRecord>("interactions");
         _interactions.EnsureIndex(r => r.RunId);
         _memory = _db.GetCollection<MemoryEntry>("memory");
-        _memory.EnsureIndex("run_agent", "{ r: $.RunId, a: $.AgentId }");
+        _memory.EnsureIndex(m => m.RunId);
         _runs.EnsureIndex(r => r.CreatedAt);
     }
 
@@ -96,15 +97,39 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
             ? _interactions.Count(r => r.RunId == runId && r.Status == s)
             : _interactions.Count(r => r.RunId == runId));
 
-    public Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
-        Locked<long>(() => _interactions.Count(r => r.RunId == runId && r.Round == round));
+    public Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
+        Locked<long>(() => status is { } s
+            ? _interactions.Count(r => r.RunId == runId && r.Round == round && r.Status == s)
+            : _interactions.Count(r => r.RunId == runId && r.Round == round));
 
-    public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default) =>
-        Locked(() => _memory.Upsert(entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) }));
+    public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
+    {
+        var keyed = entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) };
+        lock (_lock)
+        {
+            _memory.Upsert(keyed);
+            _memoryCache.Remove((entry.RunId, entry.AgentId));
+        }
 
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// An agent's memories are read on every recall (the agent's and each peer's), so they are kept decoded here
+    /// after the first read; an upsert drops that agent's entry. One process owns the file, so nothing else can
+    /// make the copy stale.
+    /// </summary>
     public Task<IReadOnlyList<MemoryEntry>> ListAsync(Guid runId, int agentId, CancellationToken cancellationToken = default) =>
-        Locked<IReadOnlyList<MemoryEntry>>(() =>
-            [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.Round).ThenBy(m => m.UpdatedAt)]);
+        Locked(() =>
+        {
+            if (!_memoryCache.TryGetValue((runId, agentId), out var list))
+            {
+                list = [.. _memory.Find(m => m.RunId == runId && m.AgentId == agentId).OrderBy(m => m.Round).ThenBy(m => m.UpdatedAt)];
+                _memoryCache[(runId, agentId)] = list;
+            }
+
+            return list;
+        });
 
     public Task PingAsync(CancellationToken cancellationToken = default) => Locked(() => _runs.Count());
 

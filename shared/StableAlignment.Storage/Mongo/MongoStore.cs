@@ -118,8 +118,10 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
             ? _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Status == s, cancellationToken: cancellationToken)
             : _interactions.CountDocumentsAsync(r => r.RunId == runId, cancellationToken: cancellationToken);
 
-    public Task<long> CountByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
-        _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round, cancellationToken: cancellationToken);
+    public Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
+        status is { } s
+            ? _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round && r.Status == s, cancellationToken: cancellationToken)
+            : _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round, cancellationToken: cancellationToken);
 
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {
