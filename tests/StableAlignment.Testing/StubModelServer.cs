@@ -217,3 +217,18 @@ public sealed class StubModelServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 }
+
+/// <summary>Replies that depend on the whole prompt, so that two runs agree only if every prompt agreed.</summary>
+public static class PromptEcho
+{
+    public static StubModelServer ScriptByPrompt(this StubModelServer stub) => stub.When(_ => true, prompt =>
+    {
+        var h = Hash(prompt);
+        return prompt.Contains("Rating:", StringComparison.Ordinal)
+            ? StubReply.Say($"Rating: {1 + (h % 7)} ### Reason: reason {h % 1000}")
+            : StubReply.Say($"Answer {h % 100000}: be kind and honest.");
+    });
+
+    private static int Hash(string text) =>
+        (int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)), 0) & int.MaxValue);
+}

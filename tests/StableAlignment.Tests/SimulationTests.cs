@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
 using StableAlignment.Storage;
@@ -89,6 +90,24 @@ public sealed class SimulationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heterogeneous_society_shares_agents_between_models_and_records_which_answered()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?>
+        {
+            ["Models:SocialAgents:0:Model"] = "model-a",
+            ["Models:SocialAgents:0:Share"] = "1",
+            ["Models:SocialAgents:1:Model"] = "model-b",
+            ["Models:SocialAgents:1:Share"] = "2",
+        });
+        var (_, records) = await Simulations.RunAsync(app, Simulations.Message(3, 1, Questions));
+        Assert.Equal(3, records.Count(r => r.SocialModel == "model-a"));
+        Assert.Equal(6, records.Count(r => r.SocialModel == "model-b"));
+        Assert.All(records, r => Assert.All(r.Peers, p => Assert.Equal(records.Single(x => x.AgentId == p.PeerId).SocialModel, p.Rating.Model)));
+        Assert.All(records, r => Assert.Contains(r.Tokens, t => t.Role == "social-agent" && t.Model == r.SocialModel));
+    }
+
+    [Fact]
     public async Task Publishing_the_same_start_twice_runs_one_simulation()
     {
         var message = Simulations.Message(2, 1, Questions);
@@ -122,17 +141,32 @@ public sealed class SimulationTests : IAsyncLifetime
     [Fact]
     public async Task With_a_fifth_of_calls_failing_the_run_completes_and_resume_recovers_what_exhausted_its_retries()
     {
+        // Every fifth chat call fails: alternately a 500 and a reply slower than the 1 s call timeout.
+        await using var stub = await StubModelServer.StartAsync();
         var calls = 0;
-        _stub.When(_ => Interlocked.Increment(ref calls) % 5 == 0, n => n.Contains("stub-timeout", StringComparison.Ordinal)
-            ? new StubReply(Delay: TimeSpan.FromSeconds(10))
-            : StubReply.Fail(HttpStatusCode.InternalServerError));
+        stub.When(_ => Interlocked.Increment(ref calls) % 5 == 0, _ => Volatile.Read(ref calls) % 10 == 0
+            ? StubReply.Fail(HttpStatusCode.InternalServerError)
+            : new StubReply("too late", Delay: TimeSpan.FromSeconds(3)));
+        await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?> { ["Models:TimeoutSeconds"] = "1" });
         var message = Simulations.Message(3, 2, Questions);
-        var (run, records) = await Simulations.RunAsync(_app, message);
+        var (run, records) = await Simulations.RunAsync(app, message, TimeSpan.FromMinutes(3));
+
         Assert.Equal(18, records.Count);
         var completed = records.Count(r => r.Status == InteractionStatus.Completed);
-        Assert.True(completed >= 16, $"only {completed} of 18 completed despite retries");
+        Assert.True(completed >= 15, $"only {completed} of 18 completed despite retries");
         Assert.Equal(completed == 18 ? RunStatus.Completed : RunStatus.Incomplete, run.Status);
         Assert.All(records.Where(r => r.Status == InteractionStatus.Failed), r => Assert.False(string.IsNullOrEmpty(r.FailureReason)));
+
+        // What exhausted its retries is recovered by resuming (the failure rate stays at a fifth).
+        for (var attempt = 0; attempt < 3 && records.Any(r => r.Status == InteractionStatus.Failed); attempt++)
+        {
+            await app.Bus.Publish(new ResumeSimulation { RunId = message.RunId });
+            await Eventually.ReturnsAsync(() => app.Services.GetRequiredService<IRunRepository>().GetAsync(message.RunId), r => r!.Status == RunStatus.Running, TimeSpan.FromSeconds(5));
+            (run, records) = await Simulations.WaitAsync(app.Services, message.RunId, TimeSpan.FromMinutes(3));
+        }
+
+        Assert.Equal(RunStatus.Completed, run.Status);
+        Assert.Equal(18, records.Count(r => r.Status == InteractionStatus.Completed));
     }
 
     [Fact]
