@@ -37,7 +37,9 @@ var sandbox = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50
 var machine = Machine.Describe();
 var date = DateTime.UtcNow;
 var report = new StringBuilder()
-    .AppendLine($"# Pipeline overhead — {date:yyyy-MM-dd HH:mm} UTC")
+    .AppendLine($"# Benchmarks — {date:yyyy-MM-dd HH:mm} UTC")
+    .AppendLine()
+    .AppendLine("## Pipeline overhead")
     .AppendLine()
     .AppendLine($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.MemoryGiB} GiB, {machine.Os}, {machine.Runtime}")
     .AppendLine($"Inputs: {questions} questions per run, {repeats} runs after a 50-question warm-up; instant in-process model "
