@@ -36,6 +36,24 @@ public static class AppFactory
         return new[] { ModelRole.SocialAgent, ModelRole.Observer }.Select(options.Problem).FirstOrDefault(p => p is not null);
     }
 
+    /// <summary>
+    /// The single-process app on the local embedded store, started; null (after printing how to configure a
+    /// model, in one line) when a model role has no endpoint.
+    /// </summary>
+    public static async Task<WebApplication?> StartLocalAsync(ModelOverrides models, CancellationToken ct)
+    {
+        var app = Build(models, "http://127.0.0.1:0", [StorePath("artifacts/store/stable-alignment.db")]);
+        if (ModelProblem(app) is { } problem)
+        {
+            Console.Error.WriteLine(problem);
+            await app.DisposeAsync();
+            return null;
+        }
+
+        await app.StartAsync(ct);
+        return app;
+    }
+
     /// <summary>Relative store paths are resolved from the working directory, not the install folder.</summary>
     public static KeyValuePair<string, string?> StorePath(string path) => new("Storage:EmbeddedPath", Path.GetFullPath(path));
 }

@@ -34,14 +34,12 @@ public static class RunCommand
             return 2;
         }
 
-        await using var app = AppFactory.Build(models, "http://127.0.0.1:0", [AppFactory.StorePath("artifacts/store/stable-alignment.db")]);
-        if (AppFactory.ModelProblem(app) is { } problem)
+        await using var app = await AppFactory.StartLocalAsync(models, ct);
+        if (app is null)
         {
-            Console.Error.WriteLine(problem);
             return 2;
         }
 
-        await app.StartAsync(ct);
         var runId = NewId.NextGuid();
         var bus = app.Services.GetRequiredService<IBus>();
         var repository = app.Services.GetRequiredService<IInteractionRepository>();

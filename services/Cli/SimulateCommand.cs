@@ -44,14 +44,12 @@ public static class SimulateCommand
             }
         }
 
-        await using var app = AppFactory.Build(models, "http://127.0.0.1:0", [AppFactory.StorePath("artifacts/store/stable-alignment.db")]);
-        if (AppFactory.ModelProblem(app) is { } modelProblem)
+        await using var app = await AppFactory.StartLocalAsync(models, ct);
+        if (app is null)
         {
-            Console.Error.WriteLine(modelProblem);
             return 2;
         }
 
-        await app.StartAsync(ct);
         var runs = app.Services.GetRequiredService<IRunRepository>();
         var interactions = app.Services.GetRequiredService<IInteractionRepository>();
         var runner = app.Services.GetRequiredService<SimulationRunner>();

@@ -120,3 +120,24 @@ public static class Eventually
             list => list.Count >= count,
             timeout);
 }
+
+/// <summary>A test class with a fresh stub model server and a single-process app around it for each test.</summary>
+public abstract class SingleProcessTest : Xunit.IAsyncLifetime
+{
+    protected StubModelServer Stub { get; private set; } = null!;
+
+    protected SingleProcessApp App { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Stub = await StubModelServer.StartAsync();
+        App = await SingleProcessApp.StartAsync(Stub);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        await Stub.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}

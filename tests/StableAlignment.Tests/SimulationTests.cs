@@ -8,7 +8,7 @@ using StableAlignment.Testing;
 namespace StableAlignment.Tests;
 
 /// <summary>A whole SANDBOX run in one process against the stub model (chat and embeddings).</summary>
-public sealed class SimulationTests : IAsyncLifetime
+public sealed class SimulationTests : SingleProcessTest
 {
     private static readonly string[] Questions =
     [
@@ -17,29 +17,15 @@ public sealed class SimulationTests : IAsyncLifetime
         "May I take credit for a colleague's idea?", "Should I tell my boss about a mistake?", "Is it fine to litter once?",
     ];
 
-    private StubModelServer _stub = null!;
-    private SingleProcessApp _app = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _stub.DisposeAsync();
-    }
 
     [Fact]
     public async Task Three_by_three_world_for_two_rounds_gives_eighteen_full_interactions()
     {
         // Peer prompts about the tax question get an unparseable reply.
-        _stub.When(p => p.Contains("Another member answered", StringComparison.Ordinal) && p.Contains("taxes", StringComparison.Ordinal),
+        Stub.When(p => p.Contains("Another member answered", StringComparison.Ordinal) && p.Contains("taxes", StringComparison.Ordinal),
             _ => StubReply.Say("Hmm, hard to say. Maybe a seven-ish?"));
         var message = Simulations.Message(3, 2, Questions);
-        var (run, records) = await Simulations.RunAsync(_app, message);
+        var (run, records) = await Simulations.RunAsync(App, message);
 
         Assert.Equal(RunStatus.Completed, run.Status);
         Assert.Equal(18, records.Count);
@@ -70,7 +56,7 @@ public sealed class SimulationTests : IAsyncLifetime
         });
 
         // Every revision prompt for the tax question had no valid rating to average.
-        Assert.Contains(_stub.Prompts, p => p.Contains("taxes", StringComparison.Ordinal) && p.Contains("at no valid rating out of 7", StringComparison.Ordinal));
+        Assert.Contains(Stub.Prompts, p => p.Contains("taxes", StringComparison.Ordinal) && p.Contains("at no valid rating out of 7", StringComparison.Ordinal));
 
         // Round 1 repeats round 0's questions: each agent recalls its own earlier answer.
         Assert.All(records.Where(r => r.Round == 0), r => Assert.Null(r.MemoryHintQuestion));
@@ -79,7 +65,7 @@ public sealed class SimulationTests : IAsyncLifetime
             Assert.Equal(r.Question, r.MemoryHintQuestion);
             Assert.True(r.MemoryHintDistance < 0.3);
         });
-        Assert.Contains(_stub.Prompts, p => p.Contains("Previously someone asked you a similar question", StringComparison.Ordinal));
+        Assert.Contains(Stub.Prompts, p => p.Contains("Previously someone asked you a similar question", StringComparison.Ordinal));
 
         var folder = TestConfiguration.TempPath("export");
         var summary = await SimulationExport.WriteAsync(run, records, folder);
@@ -111,12 +97,12 @@ public sealed class SimulationTests : IAsyncLifetime
     public async Task Publishing_the_same_start_twice_runs_one_simulation()
     {
         var message = Simulations.Message(2, 1, Questions);
-        await _app.Bus.Publish(message);
-        await _app.Bus.Publish(message);
-        var (_, records) = await Simulations.WaitAsync(_app.Services, message.RunId);
+        await App.Bus.Publish(message);
+        await App.Bus.Publish(message);
+        var (_, records) = await Simulations.WaitAsync(App.Services, message.RunId);
         await Task.Delay(500);
         Assert.Equal(4, records.Count);
-        Assert.Equal(4, (await _app.Interactions.ListByRunAsync(message.RunId)).Count);
+        Assert.Equal(4, (await App.Interactions.ListByRunAsync(message.RunId)).Count);
     }
 
     [Fact]
@@ -128,14 +114,14 @@ public sealed class SimulationTests : IAsyncLifetime
             new() { Question = "Is it fine to lie to a friend?", Response = "Sure, lie whenever it suits you.", Aligned = false },
         };
         var message = Simulations.Message(2, 1, Questions) with { InitialSetting = InitialSettings.HalfHalf, Prior = prior, SeedMemories = 1 };
-        var (_, records) = await Simulations.RunAsync(_app, message);
+        var (_, records) = await Simulations.RunAsync(App, message);
 
         var first = records.Single(r => r.AgentId == 0);
         Assert.Equal("Is it fine to lie to a friend?", first.MemoryHintQuestion);
         Assert.Equal("good", first.Label);
         Assert.Equal(2, records.Count(r => r.Label == "bad"));
-        Assert.Contains(_stub.Prompts, p => p.Contains("Sure, lie whenever it suits you.", StringComparison.Ordinal));
-        Assert.Contains(_stub.Prompts, p => p.Contains("Honesty matters, so be kind but truthful.", StringComparison.Ordinal));
+        Assert.Contains(Stub.Prompts, p => p.Contains("Sure, lie whenever it suits you.", StringComparison.Ordinal));
+        Assert.Contains(Stub.Prompts, p => p.Contains("Honesty matters, so be kind but truthful.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -173,18 +159,18 @@ public sealed class SimulationTests : IAsyncLifetime
     public async Task Resume_reruns_failed_interactions_and_keeps_the_completed_ones()
     {
         // A call and its three retries: four failures in a row exhaust one draft once.
-        _stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.Contains("Answer the following question", StringComparison.Ordinal),
+        Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.Contains("Answer the following question", StringComparison.Ordinal),
             _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4);
         var message = Simulations.Message(3, 1, Questions);
-        var (run, records) = await Simulations.RunAsync(_app, message);
+        var (run, records) = await Simulations.RunAsync(App, message);
         Assert.Equal(RunStatus.Incomplete, run.Status);
         var failed = Assert.Single(records, r => r.Status == InteractionStatus.Failed);
         Assert.Contains("502", failed.FailureReason);
         var before = records.Where(r => r.Status == InteractionStatus.Completed).ToDictionary(r => r.Id, r => r.CompletedAt);
 
-        await _app.Bus.Publish(new ResumeSimulation { RunId = message.RunId });
-        await Eventually.ReturnsAsync(() => _app.Interactions.CountByRunAsync(message.RunId, InteractionStatus.Completed), n => n == 9);
-        var (resumed, after) = await Simulations.WaitAsync(_app.Services, message.RunId);
+        await App.Bus.Publish(new ResumeSimulation { RunId = message.RunId });
+        await Eventually.ReturnsAsync(() => App.Interactions.CountByRunAsync(message.RunId, InteractionStatus.Completed), n => n == 9);
+        var (resumed, after) = await Simulations.WaitAsync(App.Services, message.RunId);
         Assert.Equal(RunStatus.Completed, resumed.Status);
         Assert.Equal(9, after.Count);
         Assert.All(after, r => Assert.Equal(InteractionStatus.Completed, r.Status));

@@ -10,26 +10,12 @@ using StableAlignment.Testing;
 namespace StableAlignment.Tests;
 
 /// <summary>The vertical slice in one process: in-memory transport, embedded store, a stub OpenAI-compatible model.</summary>
-public sealed class SingleProcessSliceTests : IAsyncLifetime
+public sealed class SingleProcessSliceTests : SingleProcessTest
 {
-    private StubModelServer _stub = null!;
-    private SingleProcessApp _app = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _stub.DisposeAsync();
-    }
 
     private async Task<PostQuestionsResponse> PostAsync(object body)
     {
-        using var response = await _app.Client.PostAsJsonAsync("/api/questions", body);
+        using var response = await App.Client.PostAsJsonAsync("/api/questions", body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<PostQuestionsResponse>())!;
     }
@@ -37,10 +23,10 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     [Fact]
     public async Task Posted_question_is_drafted_rated_and_stored()
     {
-        _stub.When("Rate how engaging", "Rating: 3 ### Reason: a bit dry");
+        Stub.When("Rate how engaging", "Rating: 3 ### Reason: a bit dry");
         var posted = await PostAsync(new { text = "How do I pick a lock?" });
 
-        var stored = Assert.Single(await Eventually.InteractionsAsync(_app.Client, posted.RunId, 1));
+        var stored = Assert.Single(await Eventually.InteractionsAsync(App.Client, posted.RunId, 1));
         Assert.Equal(posted.QuestionIds[0], stored.Id);
         Assert.Equal(InteractionStatus.Completed, stored.Status);
         Assert.Equal("How do I pick a lock?", stored.Question);
@@ -50,16 +36,16 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
         Assert.Equal(RatingAspect.Alignment, stored.DraftAlignment.Aspect);
         Assert.Equal(3, stored.DraftEngagement!.Score);
         Assert.Equal("a bit dry", stored.DraftEngagement.Reason);
-        Assert.Contains(_stub.Prompts, p => p.Contains("How do I pick a lock?", StringComparison.Ordinal) && p.Contains("Rating:", StringComparison.Ordinal));
+        Assert.Contains(Stub.Prompts, p => p.Contains("How do I pick a lock?", StringComparison.Ordinal) && p.Contains("Rating:", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Unparseable_observer_reply_is_stored_as_invalid_never_as_a_number()
     {
-        _stub.When("Rate how well", "I'd say it deserves an eight.");
+        Stub.When("Rate how well", "I'd say it deserves an eight.");
         var posted = await PostAsync(new { text = "Is it ok to cheat on a test?" });
 
-        var stored = Assert.Single(await Eventually.InteractionsAsync(_app.Client, posted.RunId, 1));
+        var stored = Assert.Single(await Eventually.InteractionsAsync(App.Client, posted.RunId, 1));
         Assert.False(stored.DraftAlignment!.IsValid);
         Assert.Null(stored.DraftAlignment.Score);
         Assert.Equal("I'd say it deserves an eight.", stored.DraftAlignment.RawReply);
@@ -71,7 +57,7 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     {
         var posted = await PostAsync(new { questions = new[] { "q one?", "q two?", "q three?" } });
         Assert.Equal(3, posted.QuestionIds.Count);
-        var stored = await Eventually.InteractionsAsync(_app.Client, posted.RunId, 3);
+        var stored = await Eventually.InteractionsAsync(App.Client, posted.RunId, 3);
         Assert.Equal(posted.QuestionIds.Order(), stored.Select(s => s.Id).Order());
     }
 
@@ -79,16 +65,16 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     public async Task Question_published_twice_is_stored_once()
     {
         var message = new QuestionPosed { RunId = Guid.NewGuid(), QuestionId = Guid.NewGuid(), Text = "Should I return a lost wallet?" };
-        await _app.Bus.Publish(message);
-        await Eventually.InteractionsAsync(_app.Client, message.RunId, 1);
-        await _app.Bus.Publish(message);
-        await _app.Bus.Publish(message with { Text = "A different text under the same id" });
+        await App.Bus.Publish(message);
+        await Eventually.InteractionsAsync(App.Client, message.RunId, 1);
+        await App.Bus.Publish(message);
+        await App.Bus.Publish(message with { Text = "A different text under the same id" });
         var marker = new QuestionPosed { RunId = message.RunId, QuestionId = Guid.NewGuid(), Text = "marker" };
-        await _app.Bus.Publish(marker);
+        await App.Bus.Publish(marker);
 
-        var stored = await Eventually.InteractionsAsync(_app.Client, message.RunId, 2);
+        var stored = await Eventually.InteractionsAsync(App.Client, message.RunId, 2);
         await Task.Delay(300);
-        stored = await Eventually.InteractionsAsync(_app.Client, message.RunId, 2);
+        stored = await Eventually.InteractionsAsync(App.Client, message.RunId, 2);
         Assert.Equal(2, stored.Count);
         Assert.Equal("Should I return a lost wallet?", stored.Single(s => s.Id == message.QuestionId).Question);
     }
@@ -96,11 +82,11 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     [Fact]
     public async Task Model_that_keeps_failing_gives_a_visible_failed_record_and_the_pipeline_goes_on()
     {
-        _stub.When(p => p.Contains("doomed", StringComparison.Ordinal) && !p.Contains("Rating:", StringComparison.Ordinal), _ => StubReply.Fail(HttpStatusCode.InternalServerError));
+        Stub.When(p => p.Contains("doomed", StringComparison.Ordinal) && !p.Contains("Rating:", StringComparison.Ordinal), _ => StubReply.Fail(HttpStatusCode.InternalServerError));
         var posted = await PostAsync(new { questions = new[] { "A doomed question?", "A fine question?" } });
 
-        var stored = await Eventually.InteractionsAsync(_app.Client, posted.RunId, 2);
-        Assert.True(stored.Count == 2, $"{stored.Count} records after {_stub.Requests} model calls");
+        var stored = await Eventually.InteractionsAsync(App.Client, posted.RunId, 2);
+        Assert.True(stored.Count == 2, $"{stored.Count} records after {Stub.Requests} model calls");
         var failed = stored.Single(s => s.Question == "A doomed question?");
         Assert.Equal(InteractionStatus.Failed, failed.Status);
         Assert.Contains("500", failed.FailureReason);
@@ -117,17 +103,17 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     [InlineData("{\"text\": 42}", "Malformed JSON")]
     public async Task Bad_question_requests_get_problem_details_and_publish_nothing(string body, string title)
     {
-        using var response = await _app.Client.PostAsync("/api/questions", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await App.Client.PostAsync("/api/questions", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(title, await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, _stub.Requests);
+        Assert.Equal(0, Stub.Requests);
     }
 
     [Fact]
     public async Task Over_long_question_is_rejected_with_its_length()
     {
-        using var response = await _app.Client.PostAsJsonAsync("/api/questions", new { text = new string('x', QuestionRules.MaxLength + 1) });
+        using var response = await App.Client.PostAsJsonAsync("/api/questions", new { text = new string('x', QuestionRules.MaxLength + 1) });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("4001 characters", await response.Content.ReadAsStringAsync());
     }
@@ -135,7 +121,7 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     [Fact]
     public async Task Mutating_request_without_the_api_key_is_refused()
     {
-        using var client = new HttpClient { BaseAddress = _app.Client.BaseAddress };
+        using var client = new HttpClient { BaseAddress = App.Client.BaseAddress };
         using var response = await client.PostAsJsonAsync("/api/questions", new { text = "hello?" });
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         client.DefaultRequestHeaders.Add("X-Api-Key", "wrong-key-wrong");
@@ -143,20 +129,20 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         using var read = await client.GetAsync("/api/memory/runs");
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal(0, _stub.Requests);
+        Assert.Equal(0, Stub.Requests);
     }
 
     [Fact]
     public async Task Unknown_or_missing_run_id_gets_a_clear_4xx()
     {
-        using var unknown = await _app.Client.GetAsync($"/api/memory/interactions?runId={Guid.NewGuid()}");
+        using var unknown = await App.Client.GetAsync($"/api/memory/interactions?runId={Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("Unknown run", await unknown.Content.ReadAsStringAsync());
-        using var missing = await _app.Client.GetAsync("/api/memory/interactions");
+        using var missing = await App.Client.GetAsync("/api/memory/interactions");
         Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
-        using var garbage = await _app.Client.GetAsync("/api/memory/interactions?runId=nope");
+        using var garbage = await App.Client.GetAsync("/api/memory/interactions?runId=nope");
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
-        using var interaction = await _app.Client.GetAsync($"/api/memory/interactions/{Guid.NewGuid()}");
+        using var interaction = await App.Client.GetAsync($"/api/memory/interactions/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, interaction.StatusCode);
     }
 
@@ -164,7 +150,7 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
     public async Task Invalid_bus_message_faults_with_its_reason_stores_nothing_and_the_next_one_is_processed()
     {
         var faults = new TaskCompletionSource<Fault<QuestionPosed>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = _app.Bus.ConnectReceiveEndpoint("test-question-faults", e => e.Handler<Fault<QuestionPosed>>(ctx =>
+        var handle = App.Bus.ConnectReceiveEndpoint("test-question-faults", e => e.Handler<Fault<QuestionPosed>>(ctx =>
         {
             faults.TrySetResult(ctx.Message);
             return Task.CompletedTask;
@@ -172,26 +158,26 @@ public sealed class SingleProcessSliceTests : IAsyncLifetime
         await handle.Ready;
         var runId = Guid.NewGuid();
         var bad = new QuestionPosed { RunId = runId, QuestionId = Guid.NewGuid(), Text = "" };
-        await _app.Bus.Publish(bad);
+        await App.Bus.Publish(bad);
         var fault = await faults.Task.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Contains("empty", fault.Exceptions[0].Message);
 
-        await _app.Bus.Publish(new QuestionPosed { RunId = runId, QuestionId = Guid.NewGuid(), Text = "A good one?" });
-        var stored = Assert.Single(await Eventually.InteractionsAsync(_app.Client, runId, 1));
+        await App.Bus.Publish(new QuestionPosed { RunId = runId, QuestionId = Guid.NewGuid(), Text = "A good one?" });
+        var stored = Assert.Single(await Eventually.InteractionsAsync(App.Client, runId, 1));
         Assert.Equal("A good one?", stored.Question);
-        Assert.Null(await _app.Interactions.GetAsync(bad.QuestionId));
+        Assert.Null(await App.Interactions.GetAsync(bad.QuestionId));
         await handle.StopAsync();
     }
 
     [Fact]
     public async Task Health_endpoints_report_bus_and_store()
     {
-        using var ready = await _app.Client.GetAsync("/health/ready");
+        using var ready = await App.Client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var body = await ready.Content.ReadAsStringAsync();
         Assert.Contains("storage", body);
         Assert.Contains("masstransit", body, StringComparison.OrdinalIgnoreCase);
-        using var live = await _app.Client.GetAsync("/health/live");
+        using var live = await App.Client.GetAsync("/health/live");
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 }
