@@ -1,10 +1,13 @@
+using StableAlignment.DatasetBuilder;
 using StableAlignment.Hosting;
+using StableAlignment.Storage;
 
-// The host joins the bus and reports health; its consumers arrive with the capability it runs.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddStableAlignmentBus(builder.Configuration, _ => { });
+builder.Services.AddStableAlignmentStorage().AddDatasetBuilder();
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddDatasetBuilderConsumers());
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapDatasetBuilderApi();
 app.Run();

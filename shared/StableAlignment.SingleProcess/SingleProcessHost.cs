@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner;
+using StableAlignment.DatasetBuilder;
 using StableAlignment.Gateway.Core;
 using StableAlignment.Hosting;
 using StableAlignment.MemoryStore;
@@ -19,12 +20,13 @@ public static class SingleProcessHost
     public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
     {
         builder.AddServiceDefaults();
-        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddGatewayCore();
+        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddGatewayCore();
         builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>
         {
             bus.AddAgentRunnerConsumers();
             bus.AddObserverRaterConsumers();
             bus.AddMemoryStoreConsumers();
+            bus.AddDatasetBuilderConsumers();
         });
         return builder;
     }
@@ -36,6 +38,7 @@ public static class SingleProcessHost
         app.MapQuestionsApi();
         app.MapMemoryStoreApi();
         app.MapAgentRunnerApi();
+        app.MapDatasetBuilderApi();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = ServiceDefaults.WriteJson });
         return app;
     }

@@ -111,12 +111,91 @@ public sealed class CliTests
         Assert.Contains("line 2", err);
     }
 
+    /// <summary>An export folder as the original code wrote it: ratings as numbers or strings, −1 and 8 for unparseable.</summary>
+    private static string OriginalExport()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(TestConfiguration.TempPath("export"), "external_memory")).Parent!.FullName;
+        JsonObject Rec(int agent, string q, string d, string r, JsonNode? before, JsonNode? after, JsonNode[] ratings, string[] feedback) => new()
+        {
+            ["agent_id"] = agent, ["label"] = "good", ["iteration"] = 0, ["question"] = q, ["draft_answer"] = d,
+            ["target_id"] = new JsonArray([.. ratings.Select((_, i) => (JsonNode)(i + 10))]),
+            ["feedback"] = new JsonArray([.. feedback.Select(f => (JsonNode)f)]), ["rating"] = new JsonArray(ratings),
+            ["revised_answer"] = r, ["gen_moral_score_before"] = before, ["gen_moral_score_after"] = after,
+            ["gen_moral_reason_before"] = "x", ["gen_moral_reason_after"] = "y",
+            ["gen_engagement_score_before"] = 5, ["gen_engagement_score_after"] = 6,
+            ["gen_engagement_reason_before"] = "e", ["gen_engagement_reason_after"] = "f",
+            ["cls_moral_score_before"] = 0.1, ["cls_moral_score_after"] = 0.9,
+        };
+        var r1 = Rec(0, "Q1?", "d1", "r1", 3, 6, [5, "7", -1, 8], ["a", "b", "c", "d"]);
+        var r2 = Rec(0, "Q1?", "d2", "r2", "4", 4, [2, 6], ["e", "f"]);
+        var r3 = Rec(1, "Q3?", "d3", "r3", -1, 7, [7], ["g"]);
+        File.WriteAllText(Path.Combine(folder, "external_memory", "agent_0.jsonl"), new JsonArray(r1, r2).ToJsonString());
+        File.WriteAllText(Path.Combine(folder, "external_memory", "agent_1.jsonl"), new JsonArray(r3, r1.DeepClone()).ToJsonString());
+        return folder;
+    }
+
+    [Fact]
+    public async Task Dataset_from_an_original_export_has_the_expected_samples_in_every_format()
+    {
+        var export = OriginalExport();
+        var work = Directory.CreateDirectory(TestConfiguration.TempPath("cli-ds")).FullName;
+        var (exit, stdout, err) = await Sa(work, "dataset", "build", "--from-export", export, "--no-sampling", "--format", "alpaca,authors,trl", "--out", "ds");
+        Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+
+        var alpaca = (await File.ReadAllLinesAsync(Path.Combine(work, "ds", "train.alpaca.jsonl"))).Select(l => JsonNode.Parse(l)!).ToList();
+        int Count(string type) => alpaca.Count(a => a["type"]!.GetValue<string>() == type);
+        // imitation: r1 (3, 6), r2 (4, 4), r3 (7 only: before is -1); the repeated r1 adds nothing.
+        Assert.Equal(5, Count("imitation"));
+        // self-critic: r1's valid peers 5 and "7" (-1 and 8 are unparseable), r2's 2 and 6, r3's 7.
+        Assert.Equal(5, Count("self-critic"));
+        // realignment: only r1 rose (3 → 6, above 4): one per valid peer.
+        Assert.Equal(2, Count("realignment"));
+        Assert.Contains(alpaca, a => a["output"]!.GetValue<string>() == "b Here is the revised response: r1" && a["rating"]!.GetValue<int>() == 6);
+
+        var authors = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work, "ds", "train.authors.json")))!.AsArray();
+        Assert.Equal(12, authors.Sum(g => g!["responses"]!.AsArray().Count));
+        Assert.All(authors, g => Assert.Equal(g!["responses"]!.AsArray().Count, g["scores"]!.AsArray().Count));
+        var imitationGroup = authors.Single(g => g!["query"]!.GetValue<string>() == "### Instruction:\nQ1?\n\n### Response:")!;
+        Assert.Equal([3, 4, 4, 6], imitationGroup["scores"]!.AsArray().Select(s => s!.GetValue<int>()).Order());
+
+        // Preference pairs: every ordered pair of distinct ratings within a group.
+        var trl = await File.ReadAllLinesAsync(Path.Combine(work, "ds", "train.trl.jsonl"));
+        var expectedPairs = authors.Sum(g =>
+        {
+            var scores = g!["scores"]!.AsArray().Select(s => s!.GetValue<int>()).ToList();
+            return scores.Sum(a => scores.Count(b => b < a));
+        });
+        Assert.Equal(7, expectedPairs);
+        Assert.Equal(expectedPairs, trl.Length);
+        Assert.All(trl.Select(l => JsonNode.Parse(l)!), p => Assert.True(p["score_chosen"]!.GetValue<int>() > p["score_rejected"]!.GetValue<int>()));
+
+        var (statsExit, statsOut, _) = await Sa(work, "dataset", "stats", "ds");
+        Assert.Equal(0, statsExit);
+        Assert.Contains("invalid rating", statsOut);
+    }
+
+    [Fact]
+    public async Task Dataset_from_a_missing_or_broken_export_says_what_is_wrong()
+    {
+        var work = Directory.CreateDirectory(TestConfiguration.TempPath("cli-ds-bad")).FullName;
+        var (exit, _, err) = await Sa(work, "dataset", "build", "--from-export", "nowhere");
+        Assert.Equal(2, exit);
+        Assert.Contains("not found", err);
+
+        Directory.CreateDirectory(Path.Combine(work, "bad", "external_memory"));
+        await File.WriteAllTextAsync(Path.Combine(work, "bad", "external_memory", "agent_0.jsonl"), "[{\"agent_id\": 0}]");
+        (exit, _, err) = await Sa(work, "dataset", "build", "--from-export", "bad");
+        Assert.Equal(2, exit);
+        Assert.Contains("record 0", err);
+        Assert.Contains("question", err);
+    }
+
     [Fact]
     public async Task Help_lists_the_commands()
     {
         var (exit, stdout, _) = await Sa(Path.GetTempPath(), "--help");
         Assert.Equal(0, exit);
-        foreach (var command in new[] { "run", "serve", "simulate", "ask", "interactions", "runs" })
+        foreach (var command in new[] { "run", "serve", "simulate", "dataset", "ask", "interactions", "runs" })
         {
             Assert.Contains(command, stdout);
         }

@@ -76,7 +76,7 @@ public sealed class ComposeFileTests
     [InlineData("agent-runner", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model,Storage__Provider,Storage__ConnectionString")]
     [InlineData("observer-rater", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model")]
     [InlineData("memory-store", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString")]
-    [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString,Datasets__Root")]
     [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri")]
     [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri")]
     [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey")]

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace StableAlignment.DatasetBuilder;
+
+/// <summary>One prompt with its rated responses: the unit of the Stable Alignment loss.</summary>
+public sealed record SampleGroup(string Query, bool Heldout, IReadOnlyList<Sample> Samples)
+{
+    public IReadOnlyList<string> Responses => [.. Samples.Select(s => s.Output)];
+
+    public IReadOnlyList<int> Scores => [.. Samples.Select(s => s.Rating)];
+
+    public IReadOnlyList<string> Models => [.. Samples.Select(s => s.Model)];
+}
+
+/// <summary>
+/// Records → samples → sampling by type → de-duplication within a prompt → groups by prompt, without holding the
+/// records or the samples in memory: samples are spilled to bucket files by a hash of their prompt, and each
+/// bucket is grouped on its own. Sampling picks, per type, the samples with the smallest seeded keys, so the
+/// result is exact in count and independent of record order. The held-out split goes by question, so one
+/// prompt's responses never straddle it.
+/// </summary>
+public sealed class DatasetEngine(BuildOptions options, string workFolder, int buckets = 64)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public DatasetStats Stats { get; } = new();
+
+    private sealed record Spilled(SampleType Type, string Instruction, string Input, string Output, int Rating, string Model, double Key, bool Heldout);
+
+    public async IAsyncEnumerable<SampleGroup> BuildAsync(IAsyncEnumerable<AlignmentRecord> records, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(workFolder);
+        var paths = Enumerable.Range(0, buckets).Select(i => Path.Combine(workFolder, $"bucket-{i:D3}.jsonl")).ToArray();
+        var keys = Enum.GetValues<SampleType>().ToDictionary(t => t, _ => new List<double>());
+        var writers = paths.Select(p => new StreamWriter(p, append: false, Encoding.UTF8, 1 << 16)).ToArray();
+        try
+        {
+            await foreach (var record in records.WithCancellation(ct))
+            {
+                Stats.Records++;
+                var heldout = options.Holdout > 0 && Unit($"{options.Seed}/holdout/{record.Question.Trim()}") < options.Holdout;
+                foreach (var s in SampleBuilder.From(record, Dropped))
+                {
+                    Stats.Candidates[Sample.TypeName(s.Type)]++;
+                    var key = Unit($"{options.Seed}/sample/{s.Type}/{s.Query}/{s.Output}");
+                    keys[s.Type].Add(key);
+                    var line = JsonSerializer.Serialize(new Spilled(s.Type, s.Instruction, s.Input, s.Output, s.Rating, s.Model, key, heldout), Json);
+                    await writers[Bucket(s.Query)].WriteLineAsync(line.AsMemory(), ct);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var w in writers)
+            {
+                await w.DisposeAsync();
+            }
+        }
+
+        var thresholds = Thresholds(keys);
+        try
+        {
+            foreach (var path in paths)
+            {
+                foreach (var group in await GroupBucketAsync(path, thresholds, ct))
+                {
+                    yield return group;
+                }
+
+                File.Delete(path);
+            }
+        }
+        finally
+        {
+            foreach (var path in paths.Where(File.Exists))
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    private void Dropped(SampleType type, DropReason reason)
+    {
+        switch (reason)
+        {
+            case DropReason.InvalidRating:
+                Stats.DroppedInvalidRating[Sample.TypeName(type)]++;
+                break;
+            case DropReason.EmptyText:
+                Stats.DroppedEmptyText[Sample.TypeName(type)]++;
+                break;
+            default:
+                Stats.DroppedRealignmentCondition++;
+                break;
+        }
+    }
+
+    /// <summary>Per type, the largest key kept: self-critic and realignment counts follow the imitation count by ratio, capped by what exists.</summary>
+    private Dictionary<SampleType, double> Thresholds(Dictionary<SampleType, List<double>> keys)
+    {
+        var result = Enum.GetValues<SampleType>().ToDictionary(t => t, _ => double.MaxValue);
+        if (options.Ratios is not { } r)
+        {
+            return result;
+        }
+
+        var imitation = keys[SampleType.Imitation].Count;
+        foreach (var (type, share) in new[] { (SampleType.SelfCritic, r[1]), (SampleType.Realignment, r[2]) })
+        {
+            var available = keys[type];
+            var target = (int)Math.Min(available.Count, Math.Floor(imitation * share / r[0]));
+            available.Sort();
+            result[type] = target == 0 ? double.MinValue : available[target - 1];
+            Stats.SampledOut[Sample.TypeName(type)] = available.Count - target;
+        }
+
+        return result;
+    }
+
+    private async Task<List<SampleGroup>> GroupBucketAsync(string path, Dictionary<SampleType, double> thresholds, CancellationToken ct)
+    {
+        var groups = new Dictionary<string, (bool Heldout, List<Sample> Samples, HashSet<string> Seen)>(StringComparer.Ordinal);
+        await foreach (var line in File.ReadLinesAsync(path, ct))
+        {
+            var s = JsonSerializer.Deserialize<Spilled>(line, Json)!;
+            if (s.Key > thresholds[s.Type])
+            {
+                continue;
+            }
+
+            var sample = new Sample(s.Type, s.Instruction, s.Input, s.Output, s.Rating, s.Model);
+            var query = sample.Query;
+            if (!groups.TryGetValue(query, out var g))
+            {
+                g = (s.Heldout, [], new HashSet<string>(StringComparer.Ordinal));
+                groups[query] = g;
+            }
+
+            if (!g.Seen.Add(sample.Output))
+            {
+                Stats.DroppedDuplicates[Sample.TypeName(s.Type)]++;
+                continue;
+            }
+
+            g.Samples.Add(sample);
+            (g.Heldout ? Stats.KeptHeldout : Stats.KeptTrain)[Sample.TypeName(s.Type)]++;
+        }
+
+        var result = groups.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new SampleGroup(kv.Key, kv.Value.Heldout, kv.Value.Samples))
+            .ToList();
+        Stats.GroupsTrain += result.Count(g => !g.Heldout);
+        Stats.GroupsHeldout += result.Count(g => g.Heldout);
+        return result;
+    }
+
+    private int Bucket(string query) => (int)(Hash(query) % (ulong)buckets);
+
+    private static double Unit(string text) => (Hash(text) >> 11) / (double)(1UL << 53);
+
+    private static ulong Hash(string text)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BitConverter.ToUInt64(digest);
+    }
+}

@@ -1,0 +1,179 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+
+namespace StableAlignment.DatasetBuilder;
+
+/// <summary>Bound from the "Datasets" section.</summary>
+public sealed class DatasetOptions
+{
+    public const string Section = "Datasets";
+
+    /// <summary>Folder that holds one sub-folder per dataset id.</summary>
+    public string Root { get; set; } = "artifacts/datasets";
+
+    /// <summary>Build a dataset (5:1:1, 10 % held out) whenever a run completes.</summary>
+    public bool BuildOnRunCompleted { get; set; } = true;
+}
+
+/// <summary>
+/// Builds a run's dataset, stores it with its statistics and provenance, publishes its training groups as
+/// triplet batches and then <see cref="DatasetBuilt"/>. The dataset id follows from the run and the parameters,
+/// so a rebuild with the same parameters finds the published dataset and publishes nothing again.
+/// </summary>
+public sealed class BuildDatasetConsumer(
+    IRunRepository runs,
+    IInteractionRepository interactions,
+    IOptions<DatasetOptions> options,
+    ILogger<BuildDatasetConsumer> logger) : IConsumer<BuildDataset>
+{
+    private const string PublishedMarker = "published";
+
+    public async Task Consume(ConsumeContext<BuildDataset> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        if (m.BatchSize < 1)
+        {
+            throw new InvalidMessageException("BuildDataset.batchSize must be at least 1.");
+        }
+
+        if (m.Holdout is < 0 or >= 1)
+        {
+            throw new InvalidMessageException("BuildDataset.holdout must be within [0, 1).");
+        }
+
+        if (await runs.GetAsync(m.RunId, ct) is null)
+        {
+            throw new InvalidMessageException($"BuildDataset: no run {m.RunId}.");
+        }
+
+        BuildOptions build;
+        try
+        {
+            build = new BuildOptions(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidMessageException($"BuildDataset.ratios: {e.Message}");
+        }
+
+        var source = $"run:{m.RunId}";
+        var id = DatasetBuild.IdFor(source, build);
+        var folder = Path.Combine(Path.GetFullPath(options.Value.Root), id);
+        if (File.Exists(Path.Combine(folder, PublishedMarker)))
+        {
+            logger.LogInformation("Dataset {DatasetId} of run {RunId} is built and published already", id, m.RunId);
+            return;
+        }
+
+        var manifest = await DatasetBuild.RunAsync(
+            RecordSources.FromStoreAsync(interactions, m.RunId, ct), build, [DatasetFormat.Authors, DatasetFormat.Alpaca, DatasetFormat.Trl],
+            folder, source, [m.RunId], ct);
+        var count = TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
+        var index = 0;
+        var batch = new List<TripletGroup>(m.BatchSize);
+        var train = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
+        if (File.Exists(train))
+        {
+            await foreach (var group in TripletBatchReader.ReadAsync(train, ct))
+            {
+                batch.Add(group);
+                if (batch.Count == m.BatchSize)
+                {
+                    await Publish(context, m.RunId, id, index++, count, batch);
+                    batch = new List<TripletGroup>(m.BatchSize);
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await Publish(context, m.RunId, id, index, count, batch);
+        }
+
+        var s = manifest.Stats;
+        await context.Publish(new DatasetBuilt
+        {
+            RunId = m.RunId, DatasetId = id, Imitation = (int)s.Kept(SampleType.Imitation), SelfCritic = (int)s.Kept(SampleType.SelfCritic),
+            Realignment = (int)s.Kept(SampleType.Realignment), Groups = (int)(s.GroupsTrain + s.GroupsHeldout),
+        }, ct);
+        await File.WriteAllTextAsync(Path.Combine(folder, PublishedMarker), DateTime.UtcNow.ToString("O"), ct);
+        logger.LogInformation("Dataset {DatasetId} of run {RunId}: {Groups} training groups in {Batches} batches", id, m.RunId, s.GroupsTrain, count);
+    }
+
+    private static Task Publish(ConsumeContext context, Guid runId, string datasetId, int index, int count, List<TripletGroup> groups) =>
+        context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
+}
+
+/// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>
+public sealed class RunCompletedConsumer(IOptions<DatasetOptions> options) : IConsumer<RunCompleted>
+{
+    public Task Consume(ConsumeContext<RunCompleted> context) =>
+        options.Value.BuildOnRunCompleted && context.Message.Completed > 0
+            ? context.Publish(new BuildDataset { RunId = context.Message.RunId }, context.CancellationToken)
+            : Task.CompletedTask;
+}
+
+public sealed class BuildDatasetConsumerDefinition : RetryingConsumerDefinition<BuildDatasetConsumer>
+{
+    public BuildDatasetConsumerDefinition() => ConcurrentMessageLimit = 1;
+}
+
+public sealed class RunCompletedConsumerDefinition : RetryingConsumerDefinition<RunCompletedConsumer>;
+
+public static class DatasetBuilderRegistration
+{
+    public static IServiceCollection AddDatasetBuilder(this IServiceCollection services)
+    {
+        services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
+        return services;
+    }
+
+    public static void AddDatasetBuilderConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<BuildDatasetConsumer, BuildDatasetConsumerDefinition>();
+        bus.AddConsumer<RunCompletedConsumer, RunCompletedConsumerDefinition>();
+    }
+
+    /// <summary><c>GET /api/datasets</c>, <c>GET /api/datasets/{id}</c> (manifests), <c>POST /api/datasets</c> (a <see cref="BuildDataset"/>, 202).</summary>
+    public static IEndpointRouteBuilder MapDatasetBuilderApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/datasets", async (IOptions<DatasetOptions> options, CancellationToken ct) =>
+        {
+            var root = Path.GetFullPath(options.Value.Root);
+            var manifests = new List<DatasetManifest>();
+            foreach (var folder in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
+            {
+                if (await DatasetBuild.ReadManifestAsync(folder, ct) is { } manifest)
+                {
+                    manifests.Add(manifest);
+                }
+            }
+
+            return Results.Ok(manifests.OrderBy(m => m.CreatedAt));
+        });
+        app.MapGet("/api/datasets/{id}", async (string id, IOptions<DatasetOptions> options, CancellationToken ct) =>
+            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
+                ? Results.Ok(manifest)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
+        app.MapPost("/api/datasets", async (BuildDataset request, IRunRepository runs, IPublishEndpoint publish, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(request.RunId, ct) is null)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {request.RunId}.");
+            }
+
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/datasets", new { request.RunId });
+        });
+        return app;
+    }
+}
