@@ -125,3 +125,25 @@ public sealed class DatasetBuilderTests
         Assert.All(byQuestion, q => Assert.Single(q.Select(g => g.Heldout).Distinct()));
     }
 }
+
+public sealed class DatasetRebuildTests
+{
+    [Fact]
+    public async Task Same_source_and_parameters_give_the_same_id_and_the_same_files()
+    {
+        var records = Enumerable.Range(0, 30).Select(i => new AlignmentRecord(
+            i % 4, "good", i / 4, $"Q{i % 7}?", $"d{i}", [new PeerNote(1, $"p{i}", 1 + (i % 7)), new PeerNote(2, "same", 5)], $"r{i}", 1 + (i % 5), 1 + ((i + 3) % 7), "m")).ToList();
+        var options = new BuildOptions(BuildOptions.PaperRatios, Seed: 9, Holdout: 0.2);
+        var a = TestConfiguration.TempPath("ds-a");
+        var b = TestConfiguration.TempPath("ds-b");
+        var first = await DatasetBuild.RunAsync(records.ToAsyncEnumerable(), options, [DatasetFormat.Authors, DatasetFormat.Trl], a, "run:x");
+        var second = await DatasetBuild.RunAsync(records.ToAsyncEnumerable(), options, [DatasetFormat.Authors, DatasetFormat.Trl], b, "run:x");
+        Assert.Equal(first.DatasetId, second.DatasetId);
+        Assert.NotEqual(first.DatasetId, DatasetBuild.IdFor("run:x", options with { Seed = 10 }));
+        Assert.Equal(first.Files, second.Files);
+        foreach (var file in first.Files)
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(a, file)), await File.ReadAllBytesAsync(Path.Combine(b, file)));
+        }
+    }
+}
