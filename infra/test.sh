@@ -19,7 +19,7 @@ fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 infra/install.sh || fail "installing the test dependencies failed"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 if [ -z "${RABBITMQ_URI:-}" ]; then
-  RABBITMQ_URI=$(infra/rabbitmq/start.sh "$state/rabbitmq" "$(free_port)") || fail "RabbitMQ did not start"
+  RABBITMQ_URI=$(infra/rabbitmq/start.sh "$state/rabbitmq" "$(free_port)" "$(free_port)" "$(free_port)") || fail "RabbitMQ did not start"
   export RABBITMQ_URI
 fi
 if [ -z "${MONGODB_URI:-}" ]; then

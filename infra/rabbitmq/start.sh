@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Starts a private RabbitMQ node: every state path under STATE_DIR, its own epmd, nothing left behind by stop.sh.
-# Usage: start.sh STATE_DIR [AMQP_PORT]   -> prints the AMQP URI; PIDs go to STATE_DIR/*.pid
+# Usage: start.sh STATE_DIR [AMQP_PORT [EPMD_PORT [DIST_PORT]]]   -> prints the AMQP URI; PIDs go to STATE_DIR/*.pid
 set -euo pipefail
 state=$(realpath -m "${1:?state folder}")
 port=${2:-5679}
-epmd_port=$((port + 10000))
+epmd_port=${3:-15679}
+dist_port=${4:-25679}
 mkdir -p "$state"/{mnesia,log,home}
 : > "$state/enabled_plugins.erl"
 printf '[].\n' > "$state/enabled_plugins.erl"
@@ -17,7 +18,7 @@ vm_memory_high_watermark.relative = 0.4
 disk_free_limit.absolute = 50MB
 CONF
 export HOME="$state/home" ERL_EPMD_PORT=$epmd_port \
-  RABBITMQ_NODENAME="sa$port@localhost" RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$((port + 20000)) \
+  RABBITMQ_NODENAME="sa$port@localhost" RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$dist_port \
   RABBITMQ_MNESIA_BASE="$state/mnesia" RABBITMQ_LOG_BASE="$state/log" RABBITMQ_PID_FILE="$state/rabbit.pid" \
   RABBITMQ_CONFIG_FILE="$state/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$state/enabled_plugins.erl" \
   RABBITMQ_CONF_ENV_FILE="$state/rabbitmq-env.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$state/advanced.config" \

@@ -21,17 +21,19 @@ public sealed class Infrastructure : IAsyncDisposable
         var state = Path.Combine(Path.GetTempPath(), "stable-alignment-infra", Guid.NewGuid().ToString("N"));
         infra.RabbitMqUri = Environment.GetEnvironmentVariable("RABBITMQ_URI") is { Length: > 0 } rabbit
             ? rabbit
-            : await infra.RunAsync("rabbitmq", Path.Combine(state, "rabbitmq"), ServiceProcess.FreePort().ToString());
+            : await infra.RunAsync("rabbitmq", Path.Combine(state, "rabbitmq"), Port(), Port(), Port());
         infra.MongoUri = Environment.GetEnvironmentVariable("MONGODB_URI") is { Length: > 0 } mongo
             ? mongo
             : await infra.RunAsync("mongo-emulator", Path.Combine(state, "mongo"), "0");
         return infra;
     }
 
-    private async Task<string> RunAsync(string component, string state, string port)
+    private static string Port() => ServiceProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private async Task<string> RunAsync(string component, string state, params string[] ports)
     {
         var script = RepositoryRoot.Combine("infra", component, "start.sh");
-        var output = await Shell(script, state, port);
+        var output = await Shell([script, state, .. ports]);
         _started.Add((RepositoryRoot.Combine("infra", component, "stop.sh"), state));
         return output.Trim().Split('\n')[^1];
     }
