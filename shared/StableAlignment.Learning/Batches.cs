@@ -1,0 +1,75 @@
+using static TorchSharp.torch;
+
+namespace StableAlignment.Learning;
+
+/// <summary>A query with its rated responses (the authors' format).</summary>
+public sealed record RatedGroup(string Query, IReadOnlyList<string> Responses, IReadOnlyList<int> Scores);
+
+/// <summary>Token ids of query + response sequences, padded, with a mask over the response tokens' predictions.</summary>
+public sealed class SequenceBatch : IDisposable
+{
+    public required Tensor Tokens { get; init; }
+
+    /// <summary>(batch, time − 1): 1 where the next token is a response token (prompt tokens are masked).</summary>
+    public required Tensor ResponseMask { get; init; }
+
+    public long TokenCount { get; init; }
+
+    /// <summary>BOS + query + response + EOS, cut to <paramref name="maxLength"/> by dropping the start of the query first.</summary>
+    public static SequenceBatch Encode(ITokenizer tokenizer, string query, IReadOnlyList<string> responses, int maxLength, Device device)
+    {
+        var q = tokenizer.Encode(query);
+        var rows = responses.Select(r =>
+        {
+            var resp = tokenizer.Encode(r).Append(tokenizer.EosId).ToArray();
+            resp = resp.Length > maxLength - 2 ? resp[..(maxLength - 2)] : resp;
+            var room = maxLength - 1 - resp.Length;
+            var qCut = q.Length > room ? q[^room..] : q;
+            var seq = new[] { tokenizer.BosId }.Concat(qCut).Concat(resp).ToArray();
+            return (seq, start: 1 + qCut.Length);
+        }).ToList();
+        var length = rows.Max(r => r.seq.Length);
+        var tokens = new long[rows.Count * length];
+        var mask = new float[rows.Count * (length - 1)];
+        Array.Fill(tokens, tokenizer.PadId);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (seq, start) = rows[i];
+            for (var t = 0; t < seq.Length; t++)
+            {
+                tokens[(i * length) + t] = seq[t];
+            }
+
+            for (var t = start - 1; t < seq.Length - 1; t++)
+            {
+                mask[(i * (length - 1)) + t] = 1;
+            }
+        }
+
+        return new SequenceBatch
+        {
+            Tokens = tensor(tokens, [rows.Count, length], device: device),
+            ResponseMask = tensor(mask, [rows.Count, length - 1], device: device),
+            TokenCount = rows.Sum(r => r.seq.Length),
+        };
+    }
+
+    /// <summary>Length-normalised NLL of each row's response tokens, shape (batch).</summary>
+    public Tensor ResponseNll(LlamaForCausalLM model)
+    {
+        using var scope = NewDisposeScope();
+        var input = Tokens[TensorIndex.Colon, TensorIndex.Slice(0, -1)];
+        var target = Tokens[TensorIndex.Colon, TensorIndex.Slice(1)];
+        var logits = model.forward(input);
+        var ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1), reduction: nn.Reduction.None)
+            .view(target.shape[0], target.shape[1]);
+        var nll = (ce * ResponseMask).sum(1) / ResponseMask.sum(1).clamp_min(1);
+        return nll.MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Tokens.Dispose();
+        ResponseMask.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+
+namespace StableAlignment.Learning;
+
+/// <summary>Sizes of a LLaMA-style decoder; field names follow Hugging Face's config.json.</summary>
+public sealed record LlamaConfig
+{
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 259;
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 128;
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; } = 352;
+    [JsonPropertyName("num_hidden_layers")] public int Layers { get; init; } = 2;
+    [JsonPropertyName("num_attention_heads")] public int Heads { get; init; } = 4;
+    [JsonPropertyName("num_key_value_heads")] public int? KeyValueHeads { get; init; }
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; } = 512;
+    [JsonPropertyName("rms_norm_eps")] public double NormEps { get; init; } = 1e-5;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000;
+    [JsonPropertyName("tie_word_embeddings")] public bool TieEmbeddings { get; init; }
+
+    [JsonIgnore] public int KvHeads => KeyValueHeads ?? Heads;
+
+    [JsonIgnore] public int HeadDim => HiddenSize / Heads;
+
+    /// <summary>2 layers × 128 wide on bytes: the offline default for tests and quick runs.</summary>
+    public static LlamaConfig Tiny => new();
+
+    /// <summary>4 layers × 256 wide on bytes.</summary>
+    public static LlamaConfig Small => new() { HiddenSize = 256, IntermediateSize = 688, Layers = 4, Heads = 8 };
+
+    public static LlamaConfig Preset(string name) => name.ToLowerInvariant() switch
+    {
+        "tiny" => Tiny,
+        "small" => Small,
+        _ => throw new ArgumentException($"Unknown model size '{name}' (tiny, small, or a Hugging Face folder)."),
+    };
+
+    /// <summary>Parameters of the model, for FLOP estimates (6 × parameters × tokens per training step).</summary>
+    public long ParameterCount()
+    {
+        long d = HiddenSize, h = IntermediateSize, kv = (long)KvHeads * HeadDim;
+        var perLayer = (d * d * 2) + (d * kv * 2) + (3 * d * h) + (2 * d);
+        return (VocabSize * d * (TieEmbeddings ? 1 : 2)) + (Layers * perLayer) + d;
+    }
+}
