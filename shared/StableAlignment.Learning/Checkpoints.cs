@@ -1,0 +1,86 @@
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace StableAlignment.Learning;
+
+/// <summary>What a checkpoint folder says about itself (<c>state.json</c>).</summary>
+public sealed record CheckpointState
+{
+    public required int Step { get; init; }
+    public required int TotalSteps { get; init; }
+    public required LlamaConfig Config { get; init; }
+    public required TrainOptions Options { get; init; }
+    public required string DatasetId { get; init; }
+    public Dictionary<string, double> Metrics { get; init; } = [];
+    public DateTime WrittenAt { get; init; }
+}
+
+/// <summary>
+/// <c>OUT/checkpoints/step-NNNNNN/</c> holds weights, optimiser state and <c>state.json</c>; <c>OUT/checkpoints/latest</c>
+/// names the newest. A checkpoint is written into a temporary folder and renamed into place, and <c>latest</c>
+/// is replaced by rename, so a crash mid-write never leaves a corrupt latest checkpoint. The data position and
+/// the random draws follow from the step and the seed, so the step is all the loop needs to continue.
+/// </summary>
+public static class Checkpoints
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static string Folder(string outDir) => Path.Combine(outDir, "checkpoints");
+
+    public static string Save(string outDir, LlamaForCausalLM model, OptimizerHelper optimizer, CheckpointState state)
+    {
+        var root = Directory.CreateDirectory(Folder(outDir)).FullName;
+        var name = $"step-{state.Step:D6}";
+        var final = Path.Combine(root, name);
+        var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        model.save(Path.Combine(temp, "model.bin"));
+        optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
+        File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
+        if (Directory.Exists(final))
+        {
+            Directory.Delete(final, recursive: true);
+        }
+
+        Directory.Move(temp, final);
+        var latestTemp = Path.Combine(root, $".latest.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(latestTemp, name);
+        File.Move(latestTemp, Path.Combine(root, "latest"), overwrite: true);
+        return final;
+    }
+
+    /// <summary>The newest complete checkpoint of a training folder (or a checkpoint folder itself); null when none.</summary>
+    public static string? Latest(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, "state.json")) && File.Exists(Path.Combine(dir, "model.bin")))
+        {
+            return dir;
+        }
+
+        var root = Directory.Exists(Folder(dir)) ? Folder(dir) : dir;
+        var latest = Path.Combine(root, "latest");
+        if (!File.Exists(latest))
+        {
+            return null;
+        }
+
+        var folder = Path.Combine(root, File.ReadAllText(latest).Trim());
+        return File.Exists(Path.Combine(folder, "state.json")) ? folder : null;
+    }
+
+    public static CheckpointState ReadState(string checkpoint) =>
+        JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
+        ?? throw new InvalidDataException($"{checkpoint}/state.json is empty.");
+
+    /// <summary>Loads a checkpoint's model for evaluation or further training.</summary>
+    public static (LlamaForCausalLM Model, CheckpointState State) Load(string dir)
+    {
+        var checkpoint = Latest(dir) ?? throw new DirectoryNotFoundException($"No checkpoint in {dir}.");
+        var state = ReadState(checkpoint);
+        TorchRuntime.Initialize(state.Options.Threads);
+        var model = new LlamaForCausalLM(state.Config);
+        model.load(Path.Combine(checkpoint, "model.bin"));
+        return (model, state);
+    }
+}

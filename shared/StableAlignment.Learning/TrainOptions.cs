@@ -1,0 +1,37 @@
+namespace StableAlignment.Learning;
+
+/// <summary>Settings of a training run (the paper's where they apply to a model trained from its own base).</summary>
+public sealed record TrainOptions
+{
+    /// <summary>"tiny", "small", or a checkpoint folder of ours to continue from.</summary>
+    public string Base { get; init; } = "tiny";
+
+    public LossOptions Loss { get; init; } = new();
+
+    public double LearningRate { get; init; } = 3e-4;
+
+    public double WarmupShare { get; init; } = 0.03;
+
+    public double WeightDecay { get; init; }
+
+    public double ClipNorm { get; init; } = 1.0;
+
+    /// <summary>Queries per optimiser step (gradient accumulation); each query is one mini-batch of its responses.</summary>
+    public int Accumulation { get; init; } = 8;
+
+    public int Epochs { get; init; } = 2;
+
+    public int MaxLength { get; init; } = 256;
+
+    public int Seed { get; init; }
+
+    public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>Stop after this many optimiser steps (null: all epochs).</summary>
+    public int? MaxSteps { get; init; }
+
+    public int Threads { get; init; }
+}
+
+/// <summary>One optimiser step's numbers, as written to metrics.jsonl.</summary>
+public sealed record StepMetrics(int Step, int TotalSteps, int Epoch, double Loss, double Sft, double Diff, double LearningRate, double TokensPerSecond, long Tokens);

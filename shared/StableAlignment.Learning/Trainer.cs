@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StableAlignment.Learning;
+
+public sealed record TrainResult(string OutDir, string LatestCheckpoint, int Steps, IReadOnlyList<StepMetrics> Metrics);
+
+/// <summary>
+/// Fine-tunes a causal LM with the Stable Alignment loss (or the SFT baseline) on rated groups: one query per
+/// mini-batch with up to <see cref="LossOptions.Comparisons"/> sampled responses, AdamW, warm-up then cosine
+/// decay, gradient clipping and accumulation. The data order of epoch e and the responses drawn at each step follow
+/// from (seed, epoch, position), so a resumed run replays exactly what the uninterrupted one would have done.
+/// </summary>
+public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
+{
+    public async Task<TrainResult> RunAsync(
+        IReadOnlyList<RatedGroup> data,
+        string outDir,
+        string datasetId,
+        IProgress<StepMetrics>? progress = null,
+        Func<string, CheckpointState, Task>? onCheckpoint = null,
+        CancellationToken ct = default)
+    {
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The dataset holds no group to train on.");
+        }
+
+        TorchRuntime.Initialize(options.Threads);
+        Directory.CreateDirectory(outDir);
+        var device = TorchRuntime.DefaultDevice();
+        var resumeFrom = Checkpoints.Latest(outDir);
+        var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
+        var config = resumed?.Config ?? BaseConfig();
+        random.manual_seed(options.Seed);
+        var model = new LlamaForCausalLM(config);
+        if (resumed is null && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
+        {
+            model.load(Path.Combine(baseCheckpoint, "model.bin"));
+        }
+
+        model.to(device);
+        var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        if (resumeFrom is not null)
+        {
+            model.load(Path.Combine(resumeFrom, "model.bin"));
+            optimizer.load_state_dict(Path.Combine(resumeFrom, "optimizer.bin"));
+        }
+
+        var stepsPerEpoch = (data.Count + options.Accumulation - 1) / options.Accumulation;
+        var total = Math.Min(options.MaxSteps ?? int.MaxValue, stepsPerEpoch * options.Epochs);
+        var metricsPath = Path.Combine(outDir, "metrics.jsonl");
+        var metrics = ReadMetrics(metricsPath, resumed?.Step ?? 0);
+        await File.WriteAllLinesAsync(metricsPath, metrics.Select(m => JsonSerializer.Serialize(m)), ct);
+        var latest = resumeFrom ?? string.Empty;
+        model.train();
+        for (var step = resumed?.Step ?? 0; step < total; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            var (epoch, first) = (step / stepsPerEpoch, step % stepsPerEpoch * options.Accumulation);
+            var order = Order(data.Count, epoch);
+            var micro = Enumerable.Range(first, Math.Min(options.Accumulation, data.Count - first)).ToList();
+            double loss = 0, sft = 0, diff = 0;
+            long tokens = 0;
+            optimizer.zero_grad();
+            foreach (var position in micro)
+            {
+                using var scope = NewDisposeScope();
+                var group = data[order[position]];
+                var picked = Pick(group, epoch, position);
+                using var batch = SequenceBatch.Encode(tokenizer, group.Query, [.. picked.Select(k => group.Responses[k])], options.MaxLength, device);
+                var parts = StableAlignmentLoss.Compute(batch.ResponseNll(model), [.. picked.Select(k => group.Scores[k])], options.Loss);
+                (parts.Loss / micro.Count).backward();
+                loss += parts.Loss.item<float>() / micro.Count;
+                sft += parts.Sft.item<float>() / micro.Count;
+                diff += parts.Diff.item<float>() / micro.Count;
+                tokens += batch.TokenCount;
+            }
+
+            var lr = LearningRate(step, total);
+            foreach (var g in optimizer.ParamGroups)
+            {
+                g.LearningRate = lr;
+            }
+
+            if (options.ClipNorm > 0)
+            {
+                nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
+            }
+
+            optimizer.step();
+            var m = new StepMetrics(step + 1, total, epoch, loss, sft, diff, lr, tokens / clock.Elapsed.TotalSeconds, tokens);
+            metrics.Add(m);
+            await File.AppendAllTextAsync(metricsPath, JsonSerializer.Serialize(m) + "\n", ct);
+            progress?.Report(m);
+            if ((step + 1) % options.CheckpointEvery == 0 || step + 1 == total)
+            {
+                var state = new CheckpointState
+                {
+                    Step = step + 1, TotalSteps = total, Config = config, Options = options, DatasetId = datasetId, WrittenAt = DateTime.UtcNow,
+                    Metrics = new() { ["loss"] = loss, ["sft"] = sft, ["diff"] = diff, ["learning_rate"] = lr },
+                };
+                latest = Checkpoints.Save(outDir, model, optimizer, state);
+                if (onCheckpoint is not null)
+                {
+                    await onCheckpoint(latest, state);
+                }
+            }
+        }
+
+        return new TrainResult(outDir, latest, total, metrics);
+    }
+
+    private LlamaConfig BaseConfig() =>
+        Checkpoints.Latest(options.Base) is { } checkpoint
+            ? Checkpoints.ReadState(checkpoint).Config
+            : LlamaConfig.Preset(options.Base) with { VocabSize = tokenizer.VocabularySize, MaxPositions = Math.Max(512, options.MaxLength) };
+
+    /// <summary>Warm-up over the first share of steps, then cosine decay to zero.</summary>
+    public double LearningRate(int step, int total)
+    {
+        var warm = Math.Max(1, (int)Math.Round(total * options.WarmupShare));
+        if (step < warm)
+        {
+            return options.LearningRate * (step + 1) / warm;
+        }
+
+        var progress = (double)(step - warm) / Math.Max(1, total - warm);
+        return options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
+    }
+
+    private int[] Order(int count, int epoch)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random(HashCode(options.Seed, epoch, -1)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>Up to num_comp responses of the group, drawn without replacement.</summary>
+    private List<int> Pick(RatedGroup group, int epoch, int position)
+    {
+        var indices = Enumerable.Range(0, group.Responses.Count).ToArray();
+        if (options.Loss.SftOnly)
+        {
+            return [StableAlignmentLoss.Best(group.Scores)];
+        }
+
+        new Random(HashCode(options.Seed, epoch, position)).Shuffle(indices);
+        return [.. indices.Take(Math.Min(options.Loss.Comparisons, indices.Length))];
+    }
+
+    private static int HashCode(int seed, int epoch, int position) =>
+        (int)((((uint)seed * 2654435761u) ^ ((uint)epoch * 40503u) ^ ((uint)position * 2246822519u)) & int.MaxValue);
+
+    private static List<StepMetrics> ReadMetrics(string path, int upToStep) =>
+        File.Exists(path)
+            ? [.. File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l)!).Where(m => m.Step <= upToStep)]
+            : [];
+}

@@ -1,0 +1,120 @@
+using StableAlignment.Learning;
+using StableAlignment.Testing;
+using static TorchSharp.torch;
+
+namespace StableAlignment.Tests;
+
+public sealed class StableAlignmentLossTests
+{
+    private static (double Loss, double Sft, double Diff) Loss(double[] nll, int[] ratings, LossOptions? o = null)
+    {
+        TorchRuntime.Initialize(1);
+        var parts = StableAlignmentLoss.Compute(tensor(nll.Select(x => (float)x).ToArray()), ratings, o ?? new LossOptions());
+        return (parts.Loss.item<float>(), parts.Sft.item<float>(), parts.Diff.item<float>());
+    }
+
+    [Fact]
+    public void Best_response_need_not_come_first()
+    {
+        // b = 1 (rating 7): d0 = 1.5 − 2.0 + 4/7·10 = 5.2142857, d2 = 1.5 − 2.5 + 2/7·10 = 1.8571429; mean 3.5357143.
+        var (loss, sft, diff) = Loss([2.0, 1.5, 2.5], [3, 7, 5]);
+        Assert.Equal(1.5, sft, 1e-6);
+        Assert.Equal(3.5357143, diff, 1e-6);
+        Assert.Equal(2.2071429, loss, 1e-6);
+    }
+
+    [Fact]
+    public void Ties_take_the_first_best_and_a_negative_mean_is_clipped_to_zero()
+    {
+        // b = 0: d1 = 1 − 2 + 0 = −1, d2 = 1 − 3 + 2/7·10 = 0.8571429; mean −0.0714 → 0.
+        Assert.Equal((1.0, 1.0, 0.0), Loss([1.0, 2.0, 3.0], [5, 5, 3]));
+        // b = 0: d1 = 2 − 1 = 1, d2 = 2 − 3 + 2.8571429; mean 1.4285714.
+        var (loss, _, diff) = Loss([2.0, 1.0, 3.0], [5, 5, 3]);
+        Assert.Equal(1.4285714, diff, 1e-6);
+        Assert.Equal(2.2857143, loss, 1e-6);
+    }
+
+    [Fact]
+    public void Max_flow_hinges_on_the_largest_term()
+    {
+        var (loss, _, diff) = Loss([1.0, 2.0, 3.0], [5, 5, 3], new LossOptions { MaxFlow = true });
+        Assert.Equal(0.8571429, diff, 1e-6);
+        Assert.Equal(1.1714286, loss, 1e-6);
+    }
+
+    [Fact]
+    public void One_response_is_plain_sft_and_margin_ratio_and_scale_are_honoured()
+    {
+        Assert.Equal((2.5, 2.5, 0.0), Loss([2.5], [4]));
+        // b = 0: d1 = 1 − 2 + 6/10·1 = −0.4 → 0 with M = 1, R = 10.
+        Assert.Equal(1.0, Loss([1.0, 2.0], [7, 1], new LossOptions { Margin = 1, RatingScale = 10 }).Loss, 1e-6);
+        // λ = 1, M = 7, R = 7: d1 = 1 − 2 + 6 = 5.
+        Assert.Equal(6.0, Loss([1.0, 2.0], [7, 1], new LossOptions { Margin = 7, Ratio = 1 }).Loss, 1e-6);
+        Assert.Equal(1.0, Loss([1.0, 2.0], [7, 1], new LossOptions { SftOnly = true }).Loss, 1e-6);
+    }
+}
+
+public sealed class TrainerTests
+{
+    private static List<RatedGroup> Data() =>
+    [
+        new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty builds trust.", "Lie whenever you like.", "It depends."], [7, 1, 4]),
+        new("### Instruction:\nShould I help?\n\n### Response:", ["Yes, kindly.", "No, ignore them."], [6, 2]),
+        new("### Instruction:\nIs gossip ok?\n\n### Response:", ["It can hurt people.", "Spread it all."], [6, 1]),
+        new("### Instruction:\nMay I cheat?\n\n### Response:", ["No, be fair.", "Sure."], [7, 1]),
+    ];
+
+    private static TrainOptions Options => new() { Accumulation = 2, Epochs = 3, CheckpointEvery = 3, MaxLength = 96, Seed = 5, Threads = 1, LearningRate = 1e-3 };
+
+    [Fact]
+    public async Task Interrupted_and_resumed_training_ends_with_the_weights_of_an_uninterrupted_run()
+    {
+        var whole = TestConfiguration.TempPath("train-whole");
+        var resumed = TestConfiguration.TempPath("train-resumed");
+        var a = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), whole, "ds-test");
+        Assert.Equal(6, a.Steps);
+
+        using var cts = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new Trainer(Options, new ByteTokenizer()).RunAsync(
+            Data(), resumed, "ds-test", onCheckpoint: (_, state) =>
+            {
+                if (state.Step == 3)
+                {
+                    cts.Cancel();
+                }
+
+                return Task.CompletedTask;
+            }, ct: cts.Token));
+        Assert.Equal(3, Checkpoints.ReadState(Checkpoints.Latest(resumed)!).Step);
+        var b = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), resumed, "ds-test");
+
+        Assert.Equal(a.Metrics.Select(m => m.Loss), b.Metrics.Select(m => m.Loss));
+        var (ma, _) = Checkpoints.Load(whole);
+        var (mb, _) = Checkpoints.Load(resumed);
+        var pb = mb.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in ma.named_parameters())
+        {
+            Assert.True((p - pb[name]).abs().max().item<float>() <= 1e-6, $"{name} differs");
+        }
+    }
+
+    [Fact]
+    public async Task Same_seed_gives_the_same_loss_curve_and_training_lowers_the_loss()
+    {
+        var first = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-a"), "ds");
+        var second = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-b"), "ds");
+        Assert.Equal(first.Metrics.Select(m => m.Loss), second.Metrics.Select(m => m.Loss));
+        Assert.True(first.Metrics[^1].Sft < first.Metrics[0].Sft, "the best responses' NLL should fall");
+    }
+
+    [Fact]
+    public void Learning_rate_warms_up_then_decays_by_cosine()
+    {
+        var trainer = new Trainer(new TrainOptions { LearningRate = 1.0, WarmupShare = 0.1 }, new ByteTokenizer());
+        Assert.Equal(0.1, trainer.LearningRate(0, 100), 1e-9);
+        Assert.Equal(1.0, trainer.LearningRate(9, 100), 1e-9);
+        Assert.Equal(1.0, trainer.LearningRate(10, 100), 1e-9);
+        Assert.Equal(0.5, trainer.LearningRate(55, 100), 1e-9);
+        Assert.True(trainer.LearningRate(99, 100) < 0.001);
+    }
+}
