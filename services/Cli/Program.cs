@@ -87,4 +87,44 @@ var dsStats = new Command("stats", "What a build kept and dropped, and why") { d
 dsStats.SetAction((p, ct) => DatasetCommand.StatsAsync(p.GetValue(dsFolder)!, ct));
 root.Subcommands.Add(new Command("dataset", "Alignment data from interaction records") { dsBuild, dsStats });
 
+var trData = new Option<string>("--data") { Description = "dataset-builder's authors JSON or alpaca JSON Lines (or a dataset folder)", Required = true };
+var trBase = new Option<string>("--base") { Description = "tiny, small, or a checkpoint folder", DefaultValueFactory = _ => "tiny" };
+var trOut = new Option<DirectoryInfo>("--out") { Description = "Training folder: checkpoints, metrics.jsonl, metrics.png", Required = true };
+var trLoss = new Option<string>("--loss") { Description = "stable-alignment or sft", DefaultValueFactory = _ => "stable-alignment" };
+var trMargin = new Option<double>("--margin") { Description = "M", DefaultValueFactory = _ => 10 };
+var trRatio = new Option<double>("--ratio") { Description = "λ", DefaultValueFactory = _ => 0.2 };
+var trScale = new Option<double>("--rating-scale") { Description = "R", DefaultValueFactory = _ => 7 };
+var trMaxFlow = new Option<bool>("--max-flow") { Description = "Hinge on the largest term instead of the mean" };
+var trComp = new Option<int>("--num-comp") { Description = "Responses per query per step", DefaultValueFactory = _ => 3 };
+var trLr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 3e-4 };
+var trEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 2 };
+var trAccum = new Option<int>("--accumulation") { Description = "Queries per optimiser step", DefaultValueFactory = _ => 8 };
+var trMaxLen = new Option<int>("--max-length") { Description = "Tokens per sequence", DefaultValueFactory = _ => 256 };
+var trWd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0 };
+var trClip = new Option<double>("--clip") { Description = "Gradient norm clip (0: off)", DefaultValueFactory = _ => 1 };
+var trWarm = new Option<double>("--warmup") { Description = "Share of steps warming up", DefaultValueFactory = _ => 0.03 };
+var trSeed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
+var trMaxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps" };
+var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
+var train = new Command("train", "Fine-tune a model with the Stable Alignment loss (or the SFT baseline); resumes from the folder's latest checkpoint")
+{
+    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads,
+};
+train.SetAction((p, ct) => TrainCommands.TrainAsync(new TrainArguments(
+    p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, p.GetValue(trMargin), p.GetValue(trRatio), p.GetValue(trScale),
+    p.GetValue(trMaxFlow), p.GetValue(trComp), p.GetValue(trLr), p.GetValue(trEpochs), p.GetValue(trAccum), p.GetValue(trMaxLen), p.GetValue(trWd),
+    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads)), ct));
+root.Subcommands.Add(train);
+
+var lsNll = new Option<string>("--nll") { Description = "Length-normalised NLL per response, comma-separated", Required = true };
+var lsRatings = new Option<string>("--ratings") { Description = "Rating per response, comma-separated", Required = true };
+var lsMargin = new Option<double>("--margin") { DefaultValueFactory = _ => 10 };
+var lsRatio = new Option<double>("--ratio") { DefaultValueFactory = _ => 0.2 };
+var lsScale = new Option<double>("--rating-scale") { DefaultValueFactory = _ => 7 };
+var lsMaxFlow = new Option<bool>("--max-flow");
+var loss = new Command("loss", "Print the Stable Alignment loss of given NLLs and ratings as JSON") { lsNll, lsRatings, lsMargin, lsRatio, lsScale, lsMaxFlow };
+loss.SetAction(p => TrainCommands.Loss(p.GetValue(lsNll)!, p.GetValue(lsRatings)!, p.GetValue(lsMargin), p.GetValue(lsRatio), p.GetValue(lsScale), p.GetValue(lsMaxFlow)));
+root.Subcommands.Add(loss);
+
 return await root.Parse(args).InvokeAsync();

@@ -1,10 +1,12 @@
 using StableAlignment.Hosting;
+using StableAlignment.Learning.Service;
 
-// The host joins the bus and reports health; its consumers arrive with the capability it runs.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddStableAlignmentBus(builder.Configuration, _ => { });
+builder.Services.AddTrainer();
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddTrainerConsumers());
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapTrainerApi();
 app.Run();

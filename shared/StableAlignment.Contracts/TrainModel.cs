@@ -12,4 +12,9 @@ public sealed record TrainModel
     public double Margin { get; init; } = 10;
     public double Ratio { get; init; } = 0.2;
     public int Epochs { get; init; } = 2;
+    public double LearningRate { get; init; } = 3e-4;
+    public int CheckpointEvery { get; init; } = 50;
+    /// <summary>Stop after this many optimiser steps (null: all epochs).</summary>
+    public int? MaxSteps { get; init; }
+    public int Seed { get; init; }
 }

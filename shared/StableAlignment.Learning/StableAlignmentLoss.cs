@@ -63,7 +63,7 @@ public static class StableAlignmentLoss
         }
 
         var others = Enumerable.Range(0, ratings.Count).Where(k => k != b).ToArray();
-        var margins = tensor(others.Select(k => (float)((ratings[b] - ratings[k]) / o.RatingScale * o.Margin)).ToArray(), device: nll.device);
+        var margins = tensor(others.Select(k => (ratings[b] - ratings[k]) / o.RatingScale * o.Margin).ToArray(), dtype: nll.dtype, device: nll.device);
         var d = sft - nll.index_select(0, tensor(others.Select(k => (long)k).ToArray(), device: nll.device)) + margins;
         var diff = nn.functional.relu(o.MaxFlow ? d.max() : d.mean());
         return new LossParts(sft + (o.Ratio * diff), sft, diff);

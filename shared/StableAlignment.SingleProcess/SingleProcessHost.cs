@@ -5,6 +5,7 @@ using StableAlignment.AgentRunner;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Gateway.Core;
 using StableAlignment.Hosting;
+using StableAlignment.Learning.Service;
 using StableAlignment.MemoryStore;
 using StableAlignment.ObserverRater;
 using StableAlignment.Storage;
@@ -20,13 +21,14 @@ public static class SingleProcessHost
     public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
     {
         builder.AddServiceDefaults();
-        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddGatewayCore();
+        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddTrainer().AddGatewayCore();
         builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>
         {
             bus.AddAgentRunnerConsumers();
             bus.AddObserverRaterConsumers();
             bus.AddMemoryStoreConsumers();
             bus.AddDatasetBuilderConsumers();
+            bus.AddTrainerConsumers();
         });
         return builder;
     }
@@ -39,6 +41,7 @@ public static class SingleProcessHost
         app.MapMemoryStoreApi();
         app.MapAgentRunnerApi();
         app.MapDatasetBuilderApi();
+        app.MapTrainerApi();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = ServiceDefaults.WriteJson });
         return app;
     }

@@ -77,7 +77,7 @@ public sealed class ComposeFileTests
     [InlineData("observer-rater", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model")]
     [InlineData("memory-store", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString")]
     [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString,Datasets__Root")]
-    [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri,Trainer__Root,Trainer__DatasetsRoot")]
     [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri")]
     [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey")]
     public void Service_gets_the_variables_its_options_need(string service, string variables)

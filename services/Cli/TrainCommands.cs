@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using StableAlignment.Learning;
+using static TorchSharp.torch;
+
+namespace StableAlignment.Cli;
+
+public sealed record TrainArguments(
+    string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
+    double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
+    int CheckpointEvery, int? MaxSteps, int Threads);
+
+/// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
+public static class TrainCommands
+{
+    public static async Task<int> TrainAsync(TrainArguments a, CancellationToken ct)
+    {
+        if (a.Loss is not ("stable-alignment" or "sft"))
+        {
+            Console.Error.WriteLine($"--loss must be stable-alignment or sft, not '{a.Loss}'.");
+            return 2;
+        }
+
+        List<RatedGroup> data;
+        try
+        {
+            data = TrainingData.Load(a.Data);
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        if (!Directory.Exists(a.Base) && a.Base is not ("tiny" or "small"))
+        {
+            Console.Error.WriteLine($"--base must be tiny, small or a checkpoint folder; '{a.Base}' is none of them.");
+            return 2;
+        }
+
+        var options = new TrainOptions
+        {
+            Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
+            WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
+            MaxSteps = a.MaxSteps, Threads = a.Threads,
+            Loss = new LossOptions
+            {
+                Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, SftOnly = a.Loss == "sft",
+            },
+        };
+        var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));
+        TrainResult? result = null;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask($"training ({a.Loss})", maxValue: 1);
+                var reporter = new Progress<StepMetrics>(m =>
+                {
+                    task.MaxValue = m.TotalSteps;
+                    task.Value = m.Step;
+                    task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
+                });
+                result = await new Trainer(options, new ByteTokenizer()).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
+            });
+        var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");
+        Console.WriteLine($"{result.Steps} steps; checkpoint {result.LatestCheckpoint}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
+        return 0;
+    }
+
+    public static int Loss(string nll, string ratings, double margin, double ratio, double scale, bool maxFlow)
+    {
+        double[] values;
+        int[] scores;
+        try
+        {
+            values = [.. nll.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))];
+            scores = [.. ratings.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
+        }
+        catch (FormatException)
+        {
+            Console.Error.WriteLine("--nll takes numbers and --ratings integers, comma-separated (e.g. --nll 2.0,1.5 --ratings 3,7).");
+            return 2;
+        }
+
+        if (values.Length != scores.Length || values.Length == 0)
+        {
+            Console.Error.WriteLine($"{values.Length} NLL values for {scores.Length} ratings.");
+            return 2;
+        }
+
+        TorchRuntime.Initialize(1);
+        var parts = StableAlignmentLoss.Compute(tensor(values, dtype: ScalarType.Float64), scores,
+            new LossOptions { Margin = margin, Ratio = ratio, RatingScale = scale, MaxFlow = maxFlow });
+        Console.WriteLine(JsonSerializer.Serialize(new { loss = parts.Loss.item<double>(), sft = parts.Sft.item<double>(), diff = parts.Diff.item<double>() }));
+        return 0;
+    }
+}

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.DatasetBuilder;
+using StableAlignment.Hosting;
+
+namespace StableAlignment.Learning.Service;
+
+/// <summary>Bound from the "Trainer" section.</summary>
+public sealed class TrainerOptions
+{
+    public const string Section = "Trainer";
+
+    /// <summary>One folder per job: checkpoints, metrics, job.json.</summary>
+    public string Root { get; set; } = "artifacts/training";
+
+    /// <summary>Where datasets received as triplet batches are written.</summary>
+    public string ReceivedDatasets { get; set; } = "artifacts/training/datasets";
+
+    /// <summary>dataset-builder's folder, when shared (a compose volume); read first.</summary>
+    public string DatasetsRoot { get; set; } = "artifacts/datasets";
+
+    public int ProgressEvery { get; set; } = 10;
+
+    /// <summary>Seconds to wait for a dataset whose batches are still arriving.</summary>
+    public int DataWaitSeconds { get; set; } = 60;
+
+    public int Threads { get; set; }
+}
+
+/// <summary>
+/// Runs training jobs one at a time in the background. A job's folder holds its request (job.json); a restarted
+/// trainer picks up every job without a "done" marker and resumes it from its last checkpoint.
+/// </summary>
+public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, ILogger<TrainingRunner> logger) : BackgroundService
+{
+    private readonly Channel<TrainModel> _queue = Channel.CreateUnbounded<TrainModel>();
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
+    private readonly ConcurrentDictionary<string, byte> _queued = new();
+
+    public static string JobId(TrainModel m) =>
+        "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}")))[..16].ToLowerInvariant();
+
+    public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
+
+    public bool Enqueue(TrainModel m)
+    {
+        var id = JobId(m);
+        if (File.Exists(Path.Combine(Folder(id), "done")) || !_queued.TryAdd(id, 0))
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(Folder(id));
+        File.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
+        return _queue.Writer.TryWrite(m);
+    }
+
+    public bool Cancel(string jobId)
+    {
+        if (!_running.TryGetValue(jobId, out var cts))
+        {
+            return false;
+        }
+
+        cts.Cancel();
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var root = Path.GetFullPath(options.Value.Root);
+        foreach (var job in Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [])
+        {
+            if (!File.Exists(Path.Combine(job, "done")) && File.Exists(Path.Combine(job, "job.json")))
+            {
+                var request = JsonSerializer.Deserialize<TrainModel>(await File.ReadAllTextAsync(Path.Combine(job, "job.json"), stoppingToken))!;
+                logger.LogInformation("Resuming training job {JobId}", JobId(request));
+                Enqueue(request);
+            }
+        }
+
+        await foreach (var m in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            var id = JobId(m);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            _running[id] = cts;
+            try
+            {
+                await TrainAsync(id, m, cts.Token);
+                await File.WriteAllTextAsync(Path.Combine(Folder(id), "done"), DateTime.UtcNow.ToString("O"), CancellationToken.None);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogInformation("Training job {JobId} cancelled; its last checkpoint stays", id);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Training job {JobId} failed", id);
+                await File.WriteAllTextAsync(Path.Combine(Folder(id), "done"), $"failed: {e.Message}", CancellationToken.None);
+                await bus.Publish(new TrainingFailed { RunId = m.RunId, JobId = id, Reason = $"{e.GetType().Name}: {e.Message}" }, CancellationToken.None);
+            }
+            finally
+            {
+                _running.TryRemove(id, out _);
+                _queued.TryRemove(id, out _);
+            }
+        }
+    }
+
+    private async Task TrainAsync(string id, TrainModel m, CancellationToken ct)
+    {
+        var data = TrainingData.Load(await FindDataAsync(m.DatasetId, ct));
+        var trainOptions = new TrainOptions
+        {
+            Base = m.BaseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
+            Seed = m.Seed, Threads = options.Value.Threads,
+            Loss = new LossOptions { Margin = m.Margin, Ratio = m.Ratio, SftOnly = m.Loss == "sft" },
+        };
+        var progress = new Progress<StepMetrics>(s =>
+        {
+            if (s.Step % options.Value.ProgressEvery == 0 || s.Step == s.TotalSteps)
+            {
+                _ = bus.Publish(new TrainingProgressed
+                {
+                    RunId = m.RunId, JobId = id, Step = s.Step, TotalSteps = s.TotalSteps, Loss = s.Loss, LearningRate = s.LearningRate, TokensPerSecond = s.TokensPerSecond,
+                }, CancellationToken.None);
+            }
+        });
+        var result = await new Trainer(trainOptions, new ByteTokenizer()).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
+            bus.Publish(new CheckpointReady
+            {
+                RunId = m.RunId, CheckpointId = $"{id}/{Path.GetFileName(folder)}", Location = folder, BaseModel = m.BaseModel,
+                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics,
+            }, ct), ct);
+        MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{m.Loss} on {m.DatasetId}");
+    }
+
+    private async Task<string> FindDataAsync(string datasetId, CancellationToken ct)
+    {
+        if (datasetId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-')))
+        {
+            throw new ArgumentException($"'{datasetId}' is not a dataset id.");
+        }
+
+        var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
+            .Select(r => Path.Combine(Path.GetFullPath(r), datasetId, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false)))
+            .ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(options.Value.DataWaitSeconds);
+        while (true)
+        {
+            if (candidates.FirstOrDefault(File.Exists) is { } found)
+            {
+                return found;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new FileNotFoundException($"Dataset {datasetId} was neither found in {options.Value.DatasetsRoot} nor received as triplet batches.");
+            }
+
+            await Task.Delay(500, ct);
+        }
+    }
+}
+
+public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModelConsumer> logger) : IConsumer<TrainModel>
+{
+    public Task Consume(ConsumeContext<TrainModel> context)
+    {
+        var m = context.Message;
+        if (string.IsNullOrWhiteSpace(m.DatasetId) || m.Loss is not ("stable-alignment" or "sft") || m.Epochs < 1 || m.LearningRate <= 0)
+        {
+            throw new InvalidMessageException("TrainModel needs a datasetId, loss stable-alignment or sft, epochs ≥ 1 and a positive learning rate.");
+        }
+
+        if (!runner.Enqueue(m))
+        {
+            logger.LogInformation("Training job {JobId} is queued, running or done already", TrainingRunner.JobId(m));
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class CancelTrainingConsumer(TrainingRunner runner) : IConsumer<CancelTraining>
+{
+    public Task Consume(ConsumeContext<CancelTraining> context)
+    {
+        runner.Cancel(context.Message.JobId);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Collects a dataset's triplet batches; once all have arrived it is written for training.</summary>
+public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptions<TrainerOptions> options) : IConsumer<TripletBatchReady>
+{
+    public async Task Consume(ConsumeContext<TripletBatchReady> context)
+    {
+        var m = context.Message;
+        if (!collector.Add(m) || !collector.IsComplete(m.DatasetId))
+        {
+            return;
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(options.Value.ReceivedDatasets), m.DatasetId)).FullName;
+        var path = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
+        var temp = path + ".tmp";
+        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
+        File.Move(temp, path, overwrite: true);
+    }
+}
+
+public sealed class TrainModelConsumerDefinition : RetryingConsumerDefinition<TrainModelConsumer>;
+
+public sealed class CancelTrainingConsumerDefinition : RetryingConsumerDefinition<CancelTrainingConsumer>;
+
+public sealed class TripletBatchConsumerDefinition : RetryingConsumerDefinition<TripletBatchConsumer>
+{
+    public TripletBatchConsumerDefinition() => ConcurrentMessageLimit = 1;
+}
+
+public static class TrainerRegistration
+{
+    public static IServiceCollection AddTrainer(this IServiceCollection services)
+    {
+        services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section);
+        services.AddSingleton<TripletBatchCollector>();
+        services.AddSingleton<TrainingRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrainingRunner>());
+        return services;
+    }
+
+    public static void AddTrainerConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<TrainModelConsumer, TrainModelConsumerDefinition>();
+        bus.AddConsumer<CancelTrainingConsumer, CancelTrainingConsumerDefinition>();
+        bus.AddConsumer<TripletBatchConsumer, TripletBatchConsumerDefinition>();
+    }
+
+    /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (its metrics).</summary>
+    public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/training", async (TrainModel request, IPublishEndpoint publish, CancellationToken ct) =>
+        {
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/training/{TrainingRunner.JobId(request)}", new { jobId = TrainingRunner.JobId(request) });
+        });
+        app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>
+        {
+            var metrics = Path.Combine(runner.Folder(jobId), "metrics.jsonl");
+            return jobId.StartsWith("job-", StringComparison.Ordinal) && jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && File.Exists(metrics)
+                ? Results.Ok(new
+                {
+                    jobId,
+                    done = File.Exists(Path.Combine(runner.Folder(jobId), "done")),
+                    latest = Checkpoints.Latest(runner.Folder(jobId)),
+                    metrics = File.ReadLines(metrics).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l)).ToList(),
+                })
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId}.");
+        });
+        return app;
+    }
+}
