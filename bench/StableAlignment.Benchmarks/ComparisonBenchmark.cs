@@ -45,8 +45,7 @@ public static class ComparisonBenchmark
                 Loss = new LossOptions { SftOnly = sft, Margin = 10, Ratio = 0.2 },
             };
             TorchRuntime.Initialize(Environment.ProcessorCount);
-            TorchSharp.torch.random.manual_seed(seed);
-            var baseScore = PreferenceEval.Score(new LlamaForCausalLM(LlamaConfig.Tiny), tokenizer, heldout);
+            var baseScore = PreferenceEval.Score(new LlamaForCausalLM(LlamaConfig.Tiny, seed), tokenizer, heldout);
             var sft = await new Trainer(Options(sft: true), tokenizer).RunAsync(train, Path.Combine(root, "sft"), "bundled");
             var sa = await new Trainer(Options(sft: false), tokenizer).RunAsync(train, Path.Combine(root, "sa"), "bundled");
             var run = new ComparisonRun(seed, baseScore,

@@ -35,7 +35,7 @@ public static class TrainCommands
 
         if (!Directory.Exists(a.Base) && a.Base is not ("tiny" or "small"))
         {
-            Console.Error.WriteLine($"--base must be tiny, small or a checkpoint folder; '{a.Base}' is none of them.");
+            Console.Error.WriteLine($"--base must be tiny, small, a Hugging Face LLaMA folder or a checkpoint folder; '{a.Base}' is none of them.");
             return 2;
         }
 
@@ -62,7 +62,7 @@ public static class TrainCommands
                     task.Value = m.Step;
                     task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
                 });
-                result = await new Trainer(options, new ByteTokenizer()).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
+                result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
             });
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");
         Console.WriteLine($"{result.Steps} steps; checkpoint {result.LatestCheckpoint}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");

@@ -28,7 +28,7 @@ public static class Checkpoints
 
     public static string Folder(string outDir) => Path.Combine(outDir, "checkpoints");
 
-    public static string Save(string outDir, LlamaForCausalLM model, OptimizerHelper optimizer, CheckpointState state)
+    public static string Save(string outDir, LlamaForCausalLM model, OptimizerHelper optimizer, CheckpointState state, string? tokenizerFile = null)
     {
         var root = Directory.CreateDirectory(Folder(outDir)).FullName;
         var name = $"step-{state.Step:D6}";
@@ -38,6 +38,10 @@ public static class Checkpoints
         model.save(Path.Combine(temp, "model.bin"));
         optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
+        if (tokenizerFile is not null && File.Exists(tokenizerFile))
+        {
+            File.Copy(tokenizerFile, Path.Combine(temp, "tokenizer.json"));
+        }
         if (Directory.Exists(final))
         {
             Directory.Delete(final, recursive: true);
@@ -72,6 +76,16 @@ public static class Checkpoints
     public static CheckpointState ReadState(string checkpoint) =>
         JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
         ?? throw new InvalidDataException($"{checkpoint}/state.json is empty.");
+
+    /// <summary>
+    /// The tokenizer for a base (tiny/small: bytes; a Hugging Face folder or one of our checkpoints carrying a
+    /// tokenizer.json: its BPE tokenizer).
+    /// </summary>
+    public static ITokenizer TokenizerFor(string baseOrCheckpoint)
+    {
+        var folder = Directory.Exists(baseOrCheckpoint) ? Latest(baseOrCheckpoint) ?? baseOrCheckpoint : null;
+        return folder is not null && File.Exists(Path.Combine(folder, "tokenizer.json")) ? new HuggingFaceTokenizer(folder) : new ByteTokenizer();
+    }
 
     /// <summary>Loads a checkpoint's model for evaluation or further training.</summary>
     public static (LlamaForCausalLM Model, CheckpointState State) Load(string dir)

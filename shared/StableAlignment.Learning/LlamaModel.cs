@@ -166,19 +166,31 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     private readonly LlamaBody model;
     private readonly Linear lm_head;
 
-    public LlamaForCausalLM(LlamaConfig config) : base("LlamaForCausalLM")
+    private static readonly Lock InitLock = new();
+
+    /// <param name="seed">Seed of the initial weights, for reproducible runs. Initialisation takes a process-wide lock, so
+    /// that models built at the same time on other threads cannot draw from the global generator in between.</param>
+    public LlamaForCausalLM(LlamaConfig config, long? seed = null) : base("LlamaForCausalLM")
     {
         Config = config;
         model = new LlamaBody(config);
         lm_head = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
-        using (no_grad())
+        lock (InitLock)
         {
-            foreach (var (name, p) in named_parameters())
+            if (seed is { } s)
             {
-                if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
+                random.manual_seed(s);
+            }
+
+            using (no_grad())
+            {
+                foreach (var (name, p) in named_parameters())
                 {
-                    init.normal_(p, 0, 0.02);
+                    if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
+                    {
+                        init.normal_(p, 0, 0.02);
+                    }
                 }
             }
         }

@@ -34,9 +34,8 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var resumeFrom = Checkpoints.Latest(outDir);
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
         var config = resumed?.Config ?? BaseConfig();
-        random.manual_seed(options.Seed);
-        var model = new LlamaForCausalLM(config);
-        if (resumed is null && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
+        var model = resumed is null && HuggingFace.IsFolder(options.Base) ? HuggingFace.Load(options.Base) : new LlamaForCausalLM(config, options.Seed);
+        if (resumed is null && !HuggingFace.IsFolder(options.Base) && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
         {
             model.load(Path.Combine(baseCheckpoint, "model.bin"));
         }
@@ -103,7 +102,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
                     Step = step + 1, TotalSteps = total, Config = config, Options = options, DatasetId = datasetId, WrittenAt = DateTime.UtcNow,
                     Metrics = new() { ["loss"] = loss, ["sft"] = sft, ["diff"] = diff, ["learning_rate"] = lr },
                 };
-                latest = Checkpoints.Save(outDir, model, optimizer, state);
+                latest = Checkpoints.Save(outDir, model, optimizer, state, TokenizerFile(resumeFrom));
                 if (onCheckpoint is not null)
                 {
                     await onCheckpoint(latest, state);
@@ -115,9 +114,15 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     }
 
     private LlamaConfig BaseConfig() =>
-        Checkpoints.Latest(options.Base) is { } checkpoint
-            ? Checkpoints.ReadState(checkpoint).Config
-            : LlamaConfig.Preset(options.Base) with { VocabSize = tokenizer.VocabularySize, MaxPositions = Math.Max(512, options.MaxLength) };
+        HuggingFace.IsFolder(options.Base) ? HuggingFace.ReadConfig(options.Base)
+        : Checkpoints.Latest(options.Base) is { } checkpoint ? Checkpoints.ReadState(checkpoint).Config
+        : LlamaConfig.Preset(options.Base) with { VocabSize = tokenizer.VocabularySize, MaxPositions = Math.Max(512, options.MaxLength) };
+
+    private string? TokenizerFile(string? resumeFrom) =>
+        new[] { resumeFrom, options.Base, Checkpoints.Latest(options.Base) }
+            .Where(d => d is not null && Directory.Exists(d))
+            .Select(d => Path.Combine(d!, "tokenizer.json"))
+            .FirstOrDefault(File.Exists);
 
     /// <summary>Warm-up over the first share of steps, then cosine decay to zero.</summary>
     public double LearningRate(int step, int total)

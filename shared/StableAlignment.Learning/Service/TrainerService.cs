@@ -143,7 +143,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
                 }, CancellationToken.None);
             }
         });
-        var result = await new Trainer(trainOptions, new ByteTokenizer()).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
+        var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(m.BaseModel)).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
             bus.Publish(new CheckpointReady
             {
                 RunId = m.RunId, CheckpointId = $"{id}/{Path.GetFileName(folder)}", Location = folder, BaseModel = m.BaseModel,
