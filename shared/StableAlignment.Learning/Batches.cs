@@ -60,7 +60,7 @@ public sealed class SequenceBatch : IDisposable
         using var scope = NewDisposeScope();
         var input = Tokens[TensorIndex.Colon, TensorIndex.Slice(0, -1)];
         var target = Tokens[TensorIndex.Colon, TensorIndex.Slice(1)];
-        var logits = model.forward(input);
+        var logits = model.forward(input).to(ScalarType.Float32);
         var ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1), reduction: nn.Reduction.None)
             .view(target.shape[0], target.shape[1]);
         var nll = (ce * ResponseMask).sum(1) / ResponseMask.sum(1).clamp_min(1);

@@ -31,6 +31,12 @@ public sealed record TrainOptions
     public int? MaxSteps { get; init; }
 
     public int Threads { get; init; }
+
+    /// <summary>
+    /// "auto": bf16 weights and activations on CUDA (TorchSharp 0.107 has no autocast; the loss is still computed in
+    /// fp32), fp32 on the CPU. "fp32" forces full precision everywhere.
+    /// </summary>
+    public string Precision { get; init; } = "auto";
 }
 
 /// <summary>One optimiser step's numbers, as written to metrics.jsonl.</summary>

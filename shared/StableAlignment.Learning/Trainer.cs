@@ -41,6 +41,11 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         model.to(device);
+        if (device.type == DeviceType.CUDA && options.Precision == "auto")
+        {
+            model.to(ScalarType.BFloat16);
+        }
+
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
         {

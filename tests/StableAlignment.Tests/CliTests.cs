@@ -190,12 +190,45 @@ public sealed class CliTests
         Assert.Contains("question", err);
     }
 
+    [Theory]
+    [InlineData(new[] { "--nll", "2.0,1.5,2.5", "--ratings", "3,7,5" }, 2.2071429, 1.5, 3.5357143)]
+    [InlineData(new[] { "--nll", "1.0,2.0,3.0", "--ratings", "5,5,3", "--max-flow" }, 1.1714286, 1.0, 0.8571429)]
+    [InlineData(new[] { "--nll", "2.5", "--ratings", "4" }, 2.5, 2.5, 0.0)]
+    [InlineData(new[] { "--nll", "1.0,2.0", "--ratings", "7,1", "--margin", "7", "--ratio", "1" }, 6.0, 1.0, 5.0)]
+    public async Task Loss_command_prints_the_hand_computed_values(string[] args, double loss, double sft, double diff)
+    {
+        var (exit, stdout, err) = await Sa(Path.GetTempPath(), ["loss", .. args]);
+        Assert.True(exit == 0, err);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.Equal(loss, json["loss"]!.GetValue<double>(), 1e-6);
+        Assert.Equal(sft, json["sft"]!.GetValue<double>(), 1e-6);
+        Assert.Equal(diff, json["diff"]!.GetValue<double>(), 1e-6);
+    }
+
+    [Fact]
+    public async Task Train_writes_checkpoints_metrics_and_a_plot()
+    {
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli-train")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "data.jsonl"), string.Join('\n',
+            "{\"instruction\": \"Is lying fine?\", \"input\": \"\", \"output\": \"Honesty builds trust.\", \"rating\": 7, \"type\": \"imitation\", \"model\": \"m\"}",
+            "{\"instruction\": \"Is lying fine?\", \"input\": \"\", \"output\": \"Lie freely.\", \"rating\": 1, \"type\": \"imitation\", \"model\": \"m\"}"));
+        var (exit, stdout, err) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run", "--epochs", "4", "--accumulation", "1", "--checkpoint-every", "2", "--threads", "1");
+        Assert.True(exit == 0, $"{err}\n{stdout}");
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(folder, "run", "metrics.jsonl")).Length);
+        Assert.True(File.Exists(Path.Combine(folder, "run", "metrics.png")));
+        Assert.Equal("step-000004", File.ReadAllText(Path.Combine(folder, "run", "checkpoints", "latest")));
+
+        var (bad, _, badErr) = await Sa(folder, "train", "--data", "missing.json", "--out", "run2");
+        Assert.Equal(2, bad);
+        Assert.Contains("not found", badErr);
+    }
+
     [Fact]
     public async Task Help_lists_the_commands()
     {
         var (exit, stdout, _) = await Sa(Path.GetTempPath(), "--help");
         Assert.Equal(0, exit);
-        foreach (var command in new[] { "run", "serve", "simulate", "dataset", "ask", "interactions", "runs" })
+        foreach (var command in new[] { "run", "serve", "simulate", "dataset", "train", "loss", "ask", "interactions", "runs" })
         {
             Assert.Contains(command, stdout);
         }

@@ -123,6 +123,16 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
+    public void Gpu_trainer_is_an_opt_in_profile_with_an_nvidia_device_and_the_cuda_build()
+    {
+        var gpu = Service("trainer-gpu");
+        Assert.Equal(["gpu"], ((List<object>)gpu["profiles"]).Cast<string>());
+        Assert.Equal("cuda", ((Dictionary<object, object>)((Dictionary<object, object>)gpu["build"])["args"])["TORCH_DEVICE"]);
+        var devices = (List<object>)((Dictionary<object, object>)((Dictionary<object, object>)((Dictionary<object, object>)gpu["deploy"])["resources"])["reservations"])["devices"];
+        Assert.Equal("nvidia", ((Dictionary<object, object>)devices[0])["driver"]);
+    }
+
+    [Fact]
     public void Gateway_routes_point_at_compose_services()
     {
         var settings = JsonNode.Parse(File.ReadAllText(RepositoryRoot.Combine("services", "Gateway", "appsettings.json")))!;
