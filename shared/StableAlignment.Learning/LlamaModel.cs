@@ -46,31 +46,46 @@ public sealed class Attention : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// With a cache slot the new positions continue after the cached ones and their keys and values are appended,
+    /// so generation computes each token once instead of re-running the whole prefix.
+    /// </summary>
+    public Tensor Forward(Tensor x, LayerCache? cache)
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
+        var past = cache?.Length ?? 0;
         var q = q_proj.forward(x).view(b, t, _c.Heads, _c.HeadDim).transpose(1, 2);
         var k = k_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
         var v = v_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
-        var (cos, sin) = Rotary(t, x.device, x.dtype);
+        var (cos, sin) = Rotary(past, t, x.device, x.dtype);
         q = (q * cos) + (RotateHalf(q) * sin);
         k = (k * cos) + (RotateHalf(k) * sin);
+        if (cache is not null)
+        {
+            (k, v) = cache.Append(k, v);
+        }
+
         if (_c.KvHeads != _c.Heads)
         {
             k = k.repeat_interleave(_c.Heads / _c.KvHeads, dim: 1);
             v = v.repeat_interleave(_c.Heads / _c.KvHeads, dim: 1);
         }
 
-        var y = functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        // One new token attends to everything cached; a block of new tokens is causal within itself.
+        var y = past > 0 && t == 1
+            ? functional.scaled_dot_product_attention(q, k, v)
+            : functional.scaled_dot_product_attention(q, k, v, is_casual: past == 0);
         return o_proj.forward(y.transpose(1, 2).contiguous().view(b, t, _c.Heads * _c.HeadDim)).MoveToOuterDisposeScope();
     }
 
-    private (Tensor Cos, Tensor Sin) Rotary(long length, Device device, ScalarType dtype)
+    private (Tensor Cos, Tensor Sin) Rotary(long start, long length, Device device, ScalarType dtype)
     {
         var half = _c.HeadDim / 2;
         var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: device) * 2.0 / _c.HeadDim);
-        var freqs = outer(arange(length, dtype: ScalarType.Float32, device: device), inv);
+        var freqs = outer(arange(start, start + length, dtype: ScalarType.Float32, device: device), inv);
         var emb = cat([freqs, freqs], -1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));
     }
@@ -120,10 +135,12 @@ public sealed class DecoderLayer : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    public Tensor Forward(Tensor x, LayerCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.forward(input_layernorm.forward(x));
+        var h = x + self_attn.Forward(input_layernorm.forward(x), cache);
         return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -144,13 +161,15 @@ public sealed class LlamaBody : Module<Tensor, Tensor>
 
     public Tensor EmbeddingWeight => embed_tokens.weight!;
 
-    public override Tensor forward(Tensor tokens)
+    public override Tensor forward(Tensor tokens) => Forward(tokens, null);
+
+    public Tensor Forward(Tensor tokens, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(tokens);
-        foreach (var layer in layers)
+        for (var i = 0; i < layers.Count; i++)
         {
-            x = layer.forward(x);
+            x = layers[i].Forward(x, cache?[i]);
         }
 
         return norm.forward(x).MoveToOuterDisposeScope();
@@ -199,11 +218,58 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     public LlamaConfig Config { get; }
 
     /// <summary>Logits (batch, time, vocabulary) for token ids (batch, time).</summary>
-    public override Tensor forward(Tensor tokens)
+    public override Tensor forward(Tensor tokens) => Forward(tokens, null);
+
+    /// <summary>Logits for new tokens after those already in <paramref name="cache"/> (which receives their keys and values).</summary>
+    public Tensor Forward(Tensor tokens, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = model.forward(tokens);
+        var h = model.Forward(tokens, cache);
         var logits = Config.TieEmbeddings ? functional.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
         return logits.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Keys and values of one layer for the positions seen so far.</summary>
+public sealed class LayerCache : IDisposable
+{
+    private Tensor? _k;
+    private Tensor? _v;
+
+    public long Length => _k?.shape[2] ?? 0;
+
+    public (Tensor K, Tensor V) Append(Tensor k, Tensor v)
+    {
+        var newK = _k is null ? k.detach() : cat([_k, k.detach()], 2);
+        var newV = _v is null ? v.detach() : cat([_v, v.detach()], 2);
+        _k?.Dispose();
+        _v?.Dispose();
+        _k = newK.DetachFromDisposeScope();
+        _v = newV.DetachFromDisposeScope();
+        return (_k, _v);
+    }
+
+    public void Dispose()
+    {
+        _k?.Dispose();
+        _v?.Dispose();
+    }
+}
+
+/// <summary>The key/value cache of a whole model, one slot per layer.</summary>
+public sealed class KvCache(int layers) : IDisposable
+{
+    private readonly LayerCache[] _layers = [.. Enumerable.Range(0, layers).Select(_ => new LayerCache())];
+
+    public LayerCache this[int layer] => _layers[layer];
+
+    public long Length => _layers[0].Length;
+
+    public void Dispose()
+    {
+        foreach (var l in _layers)
+        {
+            l.Dispose();
+        }
     }
 }

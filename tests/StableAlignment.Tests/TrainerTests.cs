@@ -181,3 +181,36 @@ public sealed class HuggingFaceImportTests
         Assert.Contains("gpt2", Assert.Throws<NotSupportedException>(() => HuggingFace.Load(folder)).Message);
     }
 }
+
+public sealed class GenerationTests
+{
+    [Fact]
+    public void Cached_decoding_gives_the_logits_of_a_full_forward_pass()
+    {
+        TorchRuntime.Initialize(1);
+        var model = new LlamaForCausalLM(LlamaConfig.Tiny with { KeyValueHeads = 2 }, seed: 4);
+        model.eval();
+        var ids = new long[] { 256, 72, 101, 108, 108, 111 };
+        using var full = model.forward(tensor(ids, [1, ids.Length]));
+        using var cache = new KvCache(model.Config.Layers);
+        using var prefix = model.Forward(tensor(ids[..4], [1, 4]), cache);
+        using var fifth = model.Forward(tensor(ids[4..5], [1, 1]), cache);
+        using var sixth = model.Forward(tensor(ids[5..], [1, 1]), cache);
+        Assert.Equal(6, cache.Length);
+        Assert.True((full[0, 3] - prefix[0, 3]).abs().max().item<float>() < 1e-4);
+        Assert.True((full[0, 4] - fifth[0, 0]).abs().max().item<float>() < 1e-4);
+        Assert.True((full[0, 5] - sixth[0, 0]).abs().max().item<float>() < 1e-4);
+    }
+
+    [Fact]
+    public void Greedy_generation_is_the_same_with_and_without_the_cache()
+    {
+        TorchRuntime.Initialize(1);
+        var model = new LlamaForCausalLM(LlamaConfig.Tiny, seed: 6);
+        var tokenizer = new ByteTokenizer();
+        var cached = Generation.Generate(model, tokenizer, "Is honesty good?", new GenerationOptions(Temperature: 0, MaxNewTokens: 24, UseCache: true));
+        var plain = Generation.Generate(model, tokenizer, "Is honesty good?", new GenerationOptions(Temperature: 0, MaxNewTokens: 24, UseCache: false));
+        Assert.Equal(plain, cached);
+        Assert.Equal(24, cached.Tokens);
+    }
+}
