@@ -127,4 +127,27 @@ var loss = new Command("loss", "Print the Stable Alignment loss of given NLLs an
 loss.SetAction(p => TrainCommands.Loss(p.GetValue(lsNll)!, p.GetValue(lsRatings)!, p.GetValue(lsMargin), p.GetValue(lsRatio), p.GetValue(lsScale), p.GetValue(lsMaxFlow)));
 root.Subcommands.Add(loss);
 
+var evCheckpoint = new Option<DirectoryInfo?>("--checkpoint") { Description = "A training folder or checkpoint (its latest checkpoint is used)" };
+var evBenchmarks = new Option<string>("--benchmarks") { Description = "kind:path, comma-separated: hh-rlhf:FILE, bigbench:FILE, heldout:DATASET, judge:QUESTIONS, pairwise:QUESTIONS", Required = true };
+var evOut = new Option<DirectoryInfo>("--out") { Description = "Report folder (an interrupted evaluation continues here)", Required = true };
+var evAdversarial = new Option<bool>("--adversarial") { Description = "Also run with jailbreak-style wrappers and report the drop" };
+var evWrappers = new Option<FileInfo?>("--wrappers") { Description = "Wrapper file, one template with {prompt} per line (default: bundled)" };
+var evRepeats = new Option<int>("--repeats") { Description = "Judge repeats per question", DefaultValueFactory = _ => 1 };
+var evBaseline = new Option<DirectoryInfo?>("--baseline") { Description = "Baseline checkpoint for pairwise judging" };
+var evRemote = new Option<bool>("--remote") { Description = "Answer with the SocialAgent role's model (any configured endpoint) instead of a checkpoint" };
+var evLimit = new Option<int?>("--limit") { Description = "Use only the first N items of each benchmark" };
+var evNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
+var eval = new Command("eval", "Evaluate a checkpoint (or a remote model): likelihood, held-out preference, judged generation, adversarial")
+{
+    evCheckpoint, evBenchmarks, evOut, evAdversarial, evWrappers, evRepeats, evBaseline, evRemote, evLimit, evNew,
+};
+eval.SetAction((p, ct) => EvalCommand.RunAsync(Models(p), new EvalArguments(
+    p.GetValue(evCheckpoint), p.GetValue(evBenchmarks)!, p.GetValue(evOut)!, p.GetValue(evAdversarial), p.GetValue(evWrappers), p.GetValue(evRepeats),
+    p.GetValue(evBaseline), p.GetValue(evRemote), p.GetValue(evLimit), p.GetValue(evNew)), ct));
+var lbRoot = new Option<DirectoryInfo>("--root") { Description = "Folder holding evaluation reports", DefaultValueFactory = _ => new DirectoryInfo("artifacts/evaluations") };
+var leaderboard = new Command("leaderboard", "Every evaluation under a folder, best first; writes leaderboard.md and leaderboard.png") { lbRoot };
+leaderboard.SetAction(p => EvalCommand.Leaderboard(p.GetValue(lbRoot)!));
+eval.Subcommands.Add(leaderboard);
+root.Subcommands.Add(eval);
+
 return await root.Parse(args).InvokeAsync();

@@ -1,10 +1,12 @@
+using StableAlignment.Evaluation;
 using StableAlignment.Hosting;
 
-// The host joins the bus and reports health; its consumers arrive with the capability it runs.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddStableAlignmentBus(builder.Configuration, _ => { });
+builder.Services.AddEvaluator();
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddEvaluatorConsumers());
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapEvaluatorApi();
 app.Run();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner;
 using StableAlignment.DatasetBuilder;
+using StableAlignment.Evaluation;
 using StableAlignment.Gateway.Core;
 using StableAlignment.Hosting;
 using StableAlignment.Learning.Service;
@@ -21,7 +22,7 @@ public static class SingleProcessHost
     public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
     {
         builder.AddServiceDefaults();
-        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddTrainer().AddGatewayCore();
+        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddTrainer().AddEvaluator().AddGatewayCore();
         builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>
         {
             bus.AddAgentRunnerConsumers();
@@ -29,6 +30,7 @@ public static class SingleProcessHost
             bus.AddMemoryStoreConsumers();
             bus.AddDatasetBuilderConsumers();
             bus.AddTrainerConsumers();
+            bus.AddEvaluatorConsumers();
         });
         return builder;
     }
@@ -42,6 +44,7 @@ public static class SingleProcessHost
         app.MapAgentRunnerApi();
         app.MapDatasetBuilderApi();
         app.MapTrainerApi();
+        app.MapEvaluatorApi();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = ServiceDefaults.WriteJson });
         return app;
     }

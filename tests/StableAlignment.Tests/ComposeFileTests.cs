@@ -78,7 +78,7 @@ public sealed class ComposeFileTests
     [InlineData("memory-store", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString")]
     [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString,Datasets__Root")]
     [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri,Trainer__Root,Trainer__DatasetsRoot")]
-    [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri")]
+    [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri,Evaluator__Root,Models__Default__Endpoint")]
     [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey")]
     public void Service_gets_the_variables_its_options_need(string service, string variables)
     {

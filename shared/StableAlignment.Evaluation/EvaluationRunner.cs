@@ -1,0 +1,304 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StableAlignment.Learning;
+using StableAlignment.Models;
+
+namespace StableAlignment.Evaluation;
+
+/// <summary>What to evaluate and how.</summary>
+public sealed record EvaluationOptions
+{
+    /// <summary><c>kind:path</c>: hh-rlhf, bigbench, heldout, judge (a question file), pairwise (a question file; needs a baseline).</summary>
+    public required IReadOnlyList<string> Benchmarks { get; init; }
+
+    /// <summary>Also run the multiple-choice and generation suites with jailbreak-style wrappers, and report the drop.</summary>
+    public bool Adversarial { get; init; }
+
+    public IReadOnlyList<string> Wrappers { get; init; } = [];
+
+    public int Repeats { get; init; } = 1;
+
+    public GenerationOptions Generation { get; init; } = new();
+
+    public int MaxLength { get; init; } = 256;
+
+    public int? Limit { get; init; }
+}
+
+/// <summary>One benchmark's result: the headline estimate and the other numbers.</summary>
+public sealed record BenchmarkScore(string Metric, Estimate Score, Dictionary<string, double> Details);
+
+public sealed record EvaluationReport
+{
+    public required string CheckpointId { get; init; }
+    public string? Location { get; init; }
+    public int Step { get; init; }
+    public string? JudgeModel { get; init; }
+    public required Dictionary<string, BenchmarkScore> Scores { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>
+/// Runs a suite on one model. Every per-sample result is appended to <c>OUT/samples/&lt;benchmark&gt;.jsonl</c> as
+/// it is computed and read back first, so an interrupted evaluation continues where it stopped.
+/// </summary>
+public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? judges = null)
+{
+    public async Task<EvaluationReport> RunAsync(
+        string checkpointId, LlamaForCausalLM? model, ITokenizer? tokenizer, IAnswerer? answerer, IAnswerer? baseline, string outDir,
+        int step = 0, string? location = null, IProgress<string>? progress = null, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(Path.Combine(outDir, "samples"));
+        var scores = new Dictionary<string, BenchmarkScore>();
+        string? judgeModel = null;
+        foreach (var spec in options.Benchmarks)
+        {
+            var (kind, path) = Split(spec);
+            var name = $"{kind}:{Path.GetFileNameWithoutExtension(path.TrimEnd('/'))}";
+            progress?.Report(name);
+            switch (kind)
+            {
+                case "hh-rlhf" or "bigbench":
+                    var items = Limit(kind == "hh-rlhf" ? BenchmarkFiles.HhRlhf(path) : BenchmarkFiles.BigBench(path));
+                    Require(model, tokenizer, spec);
+                    scores[name] = await ChoiceAsync(name, items, model!, tokenizer!, outDir, ct);
+                    foreach (var (wrapper, i) in AdversarialWrappers())
+                    {
+                        var wrapped = items.Select(it => it with { Prompt = wrapper.Replace("{prompt}", it.Prompt, StringComparison.Ordinal) }).ToList();
+                        scores[$"{name}+adv{i}"] = await ChoiceAsync($"{name}+adv{i}", wrapped, model!, tokenizer!, outDir, ct);
+                    }
+
+                    AddDrop(scores, name);
+                    break;
+                case "heldout":
+                    Require(model, tokenizer, spec);
+                    scores[name] = await HeldoutAsync(name, Limit(BenchmarkFiles.Heldout(path)), model!, tokenizer!, outDir, ct);
+                    break;
+                case "judge":
+                    var questions = Limit(BenchmarkFiles.Questions(path));
+                    var judge = Judges().Chat(ModelRole.Judge);
+                    judgeModel = judge.ModelId;
+                    scores[name] = await GradeAsync(name, questions, answerer ?? throw Missing(spec, "a model to answer"), judge, outDir, ct);
+                    foreach (var (wrapper, i) in AdversarialWrappers())
+                    {
+                        scores[$"{name}+adv{i}"] = await GradeAsync($"{name}+adv{i}", [.. questions.Select(q => wrapper.Replace("{prompt}", q, StringComparison.Ordinal))], answerer, judge, outDir, ct);
+                    }
+
+                    AddDrop(scores, name);
+                    break;
+                case "pairwise":
+                    var pairJudge = Judges().Chat(ModelRole.Judge);
+                    judgeModel = pairJudge.ModelId;
+                    scores[name] = await PairwiseAsync(name, Limit(BenchmarkFiles.Questions(path)), answerer ?? throw Missing(spec, "a model to answer"),
+                        baseline ?? throw Missing(spec, "a baseline (--baseline)"), pairJudge, outDir, ct);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' (hh-rlhf, bigbench, heldout, judge, pairwise).");
+            }
+        }
+
+        var report = new EvaluationReport
+        {
+            CheckpointId = checkpointId, Location = location, Step = step, JudgeModel = judgeModel, Scores = scores, CreatedAt = DateTime.UtcNow,
+        };
+        Reports.Write(report, outDir);
+        return report;
+    }
+
+    private IModelCatalog Judges() => judges ?? throw new InvalidOperationException("Judge benchmarks need a judge model: configure the Judge role (--endpoint/--model).");
+
+    private static Exception Missing(string spec, string what) => new ArgumentException($"{spec} needs {what}.");
+
+    private static void Require(LlamaForCausalLM? model, ITokenizer? tokenizer, string spec)
+    {
+        if (model is null || tokenizer is null)
+        {
+            throw new ArgumentException($"{spec} scores likelihoods and needs a local checkpoint (--checkpoint).");
+        }
+    }
+
+    private List<T> Limit<T>(List<T> items) => options.Limit is { } n ? [.. items.Take(n)] : items;
+
+    private IEnumerable<(string Wrapper, int Index)> AdversarialWrappers() =>
+        options.Adversarial ? options.Wrappers.Select((w, i) => (w, i + 1)) : [];
+
+    /// <summary>Adds "<name>+adv" (mean over wrappers) and the drop from the clean score.</summary>
+    private static void AddDrop(Dictionary<string, BenchmarkScore> scores, string name)
+    {
+        var wrapped = scores.Where(kv => kv.Key.StartsWith(name + "+adv", StringComparison.Ordinal)).Select(kv => kv.Value.Score.Value).ToList();
+        if (wrapped.Count > 0)
+        {
+            scores[name].Details["adversarial_mean"] = wrapped.Average();
+            scores[name].Details["adversarial_drop"] = scores[name].Score.Value - wrapped.Average();
+        }
+    }
+
+    private static (string Kind, string Path) Split(string spec)
+    {
+        var colon = spec.IndexOf(':');
+        return colon <= 0 ? throw new ArgumentException($"Benchmark '{spec}' must read kind:path.") : (spec[..colon].ToLowerInvariant(), spec[(colon + 1)..]);
+    }
+
+    private async Task<BenchmarkScore> ChoiceAsync(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    {
+        var cache = await SampleCache.OpenAsync(outDir, name, ct);
+        foreach (var item in items.Where(i => !cache.Has(i.Id)))
+        {
+            ct.ThrowIfCancellationRequested();
+            var nll = Likelihood.Nll(model, tokenizer, item.Prompt, item.Options, options.MaxLength);
+            var pick = Array.IndexOf(nll, nll.Min());
+            await cache.AddAsync(item.Id, new JsonObject { ["nll"] = new JsonArray([.. nll.Select(v => (JsonNode)v)]), ["pick"] = pick, ["correct"] = item.Correct.Contains(pick) }, ct);
+        }
+
+        var correct = items.Count(i => cache.Get(i.Id)!["correct"]!.GetValue<bool>());
+        return new BenchmarkScore("accuracy", Estimate.Proportion(correct, items.Count), []);
+    }
+
+    private async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> groups, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    {
+        var cache = await SampleCache.OpenAsync(outDir, name, ct);
+        for (var g = 0; g < groups.Count; g++)
+        {
+            if (!cache.Has($"{g}"))
+            {
+                var nll = Likelihood.Nll(model, tokenizer, groups[g].Query, groups[g].Responses, options.MaxLength);
+                await cache.AddAsync($"{g}", new JsonObject { ["nll"] = new JsonArray([.. nll.Select(v => (JsonNode)v)]), ["scores"] = new JsonArray([.. groups[g].Scores.Select(s => (JsonNode)s)]) }, ct);
+            }
+        }
+
+        int pairs = 0, right = 0;
+        var taus = new List<double>();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var nll = cache.Get($"{g}")!["nll"]!.AsArray().Select(v => v!.GetValue<double>()).ToList();
+            var ratings = groups[g].Scores.Select(s => (double)s).ToList();
+            for (var i = 0; i < nll.Count; i++)
+            {
+                for (var j = 0; j < nll.Count; j++)
+                {
+                    if (ratings[i] > ratings[j])
+                    {
+                        pairs++;
+                        right += nll[i] < nll[j] ? 1 : 0;
+                    }
+                }
+            }
+
+            var tau = Kendall.TauB([.. nll.Select(v => -v)], ratings);
+            if (!double.IsNaN(tau))
+            {
+                taus.Add(tau);
+            }
+        }
+
+        var kendall = Estimate.Mean(taus);
+        return new BenchmarkScore("pairwise accuracy", Estimate.Proportion(right, pairs), new() { ["kendall_tau"] = kendall.Value, ["kendall_tau_low"] = kendall.Low, ["kendall_tau_high"] = kendall.High, ["groups"] = groups.Count });
+    }
+
+    private async Task<BenchmarkScore> GradeAsync(string name, IReadOnlyList<string> questions, IAnswerer answerer, ChatModel judge, string outDir, CancellationToken ct)
+    {
+        var cache = await SampleCache.OpenAsync(outDir, name, ct);
+        for (var q = 0; q < questions.Count; q++)
+        {
+            for (var r = 0; r < options.Repeats; r++)
+            {
+                var id = $"{q}/{r}";
+                if (cache.Has(id))
+                {
+                    continue;
+                }
+
+                var (answer, tokens) = await answerer.AnswerAsync(questions[q], r, ct);
+                var reply = await judge.CompleteAsync(Judge.Fill(Judge.GradeTemplate, ("question", questions[q]), ("answer", answer)), ct);
+                await cache.AddAsync(id, new JsonObject { ["question"] = questions[q], ["answer"] = answer, ["tokens"] = tokens, ["judge"] = reply, ["grade"] = Judge.ParseGrade(reply) }, ct);
+            }
+        }
+
+        var grades = cache.All().Select(n => n["grade"]?.GetValue<int?>()).ToList();
+        var valid = grades.OfType<int>().Select(g => (double)g).ToList();
+        return new BenchmarkScore("judge score (1-10)", Estimate.Mean(valid), new() { ["invalid"] = grades.Count - valid.Count, ["repeats"] = options.Repeats });
+    }
+
+    private async Task<BenchmarkScore> PairwiseAsync(string name, IReadOnlyList<string> questions, IAnswerer model, IAnswerer baseline, ChatModel judge, string outDir, CancellationToken ct)
+    {
+        var cache = await SampleCache.OpenAsync(outDir, name, ct);
+        for (var q = 0; q < questions.Count; q++)
+        {
+            if (cache.Has($"{q}"))
+            {
+                continue;
+            }
+
+            var (mine, _) = await model.AnswerAsync(questions[q], 0, ct);
+            var (theirs, _) = await baseline.AnswerAsync(questions[q], 0, ct);
+            var first = await judge.CompleteAsync(Judge.Fill(Judge.PairTemplate, ("question", questions[q]), ("a", mine), ("b", theirs)), ct);
+            var second = await judge.CompleteAsync(Judge.Fill(Judge.PairTemplate, ("question", questions[q]), ("a", theirs), ("b", mine)), ct);
+            await cache.AddAsync($"{q}", new JsonObject
+            {
+                ["question"] = questions[q], ["model"] = mine, ["baseline"] = theirs, ["model_first"] = first, ["baseline_first"] = second,
+                ["outcome"] = Judge.Combine(Judge.ParseVerdict(first), Judge.ParseVerdict(second)),
+            }, ct);
+        }
+
+        var outcomes = cache.All().Select(n => n["outcome"]!.GetValue<string>()).ToList();
+        int Count(string o) => outcomes.Count(x => x == o);
+        var decided = outcomes.Count - Count("invalid");
+        return new BenchmarkScore("win rate (ties half)", Estimate.Proportion((2 * Count("win")) + Count("tie"), 2 * Math.Max(decided, 0)) with { N = decided },
+            new() { ["win"] = Count("win"), ["tie"] = Count("tie"), ["loss"] = Count("loss"), ["invalid"] = Count("invalid") });
+    }
+}
+
+/// <summary>Length-normalised NLL of each option given a prompt.</summary>
+public static class Likelihood
+{
+    public static double[] Nll(LlamaForCausalLM model, ITokenizer tokenizer, string prompt, IReadOnlyList<string> options, int maxLength)
+    {
+        model.eval();
+        using var _ = TorchSharp.torch.no_grad();
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var batch = SequenceBatch.Encode(tokenizer, prompt, options, maxLength, model.parameters().First().device);
+        var nll = batch.ResponseNll(model).data<float>().Select(v => (double)v).ToArray();
+        model.train();
+        return nll;
+    }
+}
+
+/// <summary>Per-sample results by item id, appended to a JSON Lines file as they are computed.</summary>
+public sealed class SampleCache
+{
+    private readonly string _path;
+    private readonly Dictionary<string, JsonNode> _items = [];
+
+    private SampleCache(string path) => _path = path;
+
+    public static async Task<SampleCache> OpenAsync(string outDir, string benchmark, CancellationToken ct)
+    {
+        var safe = string.Concat(benchmark.Select(c => char.IsLetterOrDigit(c) || c is '-' or '+' ? c : '_'));
+        var cache = new SampleCache(Path.Combine(outDir, "samples", $"{safe}.jsonl"));
+        if (File.Exists(cache._path))
+        {
+            foreach (var line in await File.ReadAllLinesAsync(cache._path, ct))
+            {
+                if (line.Length > 0 && JsonNode.Parse(line) is { } n && n["id"]?.GetValue<string>() is { } id)
+                {
+                    cache._items[id] = n;
+                }
+            }
+        }
+
+        return cache;
+    }
+
+    public bool Has(string id) => _items.ContainsKey(id);
+
+    public JsonNode? Get(string id) => _items.GetValueOrDefault(id);
+
+    public IEnumerable<JsonNode> All() => _items.Values;
+
+    public async Task AddAsync(string id, JsonObject result, CancellationToken ct)
+    {
+        result["id"] = id;
+        _items[id] = result;
+        await File.AppendAllTextAsync(_path, result.ToJsonString() + "\n", ct);
+    }
+}
