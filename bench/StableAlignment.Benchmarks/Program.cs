@@ -11,6 +11,18 @@ if (args.Length == 2 && args[0] == TrainerBenchmark.ChildArgument)
     return;
 }
 
+if (args.Length == 2 && args[0] == EvaluatorBenchmark.ChildArgument)
+{
+    EvaluatorBenchmark.Child(args[1]);
+    return;
+}
+
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "evaluator")
+{
+    Console.WriteLine(JsonSerializer.Serialize(await EvaluatorBenchmark.RunAsync("small")));
+    return;
+}
+
 if (args.Length == 3 && args[0] == DatasetBenchmark.ChildArgument)
 {
     await DatasetBenchmark.ChildAsync(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
@@ -70,6 +82,7 @@ var sandbox = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50
 var dataset = await DatasetBenchmark.RunAsync(100_000, 3);
 var trainer = new[] { await TrainerBenchmark.RunAsync("tiny"), await TrainerBenchmark.RunAsync("small") };
 var comparison = await ComparisonBenchmark.RunAsync([1, 2, 3], epochs: 20);
+var evaluator = await EvaluatorBenchmark.RunAsync("small");
 
 var machine = Machine.Describe();
 var date = DateTime.UtcNow;
@@ -143,8 +156,18 @@ foreach (var c in comparison)
 report.AppendLine(CultureInfo.InvariantCulture, $"| mean | {Mean(comparison.Select(c => c.Base.NllGap)):F3} | {Mean(comparison.Select(c => c.Sft.NllGap)):F3} | {Mean(comparison.Select(c => c.StableAlignment.NllGap)):F3} | "
     + $"{Mean(comparison.Select(c => c.Base.PairwiseAccuracy)):P0} | {Mean(comparison.Select(c => c.Sft.PairwiseAccuracy)):P0} | {Mean(comparison.Select(c => c.StableAlignment.PairwiseAccuracy)):P0} |");
 
+report.AppendLine()
+    .AppendLine("## Evaluator")
+    .AppendLine()
+    .AppendLine(CultureInfo.InvariantCulture, $"Inputs: the {evaluator.Size} model, {evaluator.Threads} threads; likelihood scoring of {evaluator.Sequences} prompt + option sequences (~320 bytes each, two options per item); "
+        + $"greedy generation of {evaluator.NewTokens} new tokens after a short prompt, median of 3, with and without the key/value cache.")
+    .AppendLine()
+    .AppendLine("| likelihood sequences/s | generation tokens/s with cache | without cache | speed-up |")
+    .AppendLine("|---|---|---|---|")
+    .AppendLine(CultureInfo.InvariantCulture, $"| {evaluator.SequencesPerSecond:F1} | {evaluator.CachedTokensPerSecond:F0} | {evaluator.UncachedTokensPerSecond:F0} | {evaluator.Speedup:F1}× |");
+
 var stem = Path.Combine(outDir, $"pipeline-{date:yyyyMMdd-HHmmss}");
 await File.WriteAllTextAsync(stem + ".md", report.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, comparison }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, comparison, evaluator }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(report);
 Console.WriteLine($"written: {stem}.md");

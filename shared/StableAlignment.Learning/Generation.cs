@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace StableAlignment.Learning;
 
 /// <summary>Sampling settings; the paper's evaluation used temperature 0.7, top-p 0.9, up to 256 new tokens.</summary>
-public sealed record GenerationOptions(double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, bool UseCache = true, int Seed = 0);
+public sealed record GenerationOptions(double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, bool UseCache = true, int Seed = 0, bool StopAtEos = true);
 
 /// <summary>Text generation from a local checkpoint, with or without the key/value cache.</summary>
 public static class Generation
@@ -32,7 +32,7 @@ public static class Generation
                 var input = cache is null ? tokens.ToArray() : next;
                 var logits = model.Forward(tensor(input, [1, input.Length], device: device), cache)[0, -1].to(ScalarType.Float32);
                 var token = Sample(logits, o, rng);
-                if (token == tokenizer.EosId)
+                if (token == tokenizer.EosId && o.StopAtEos)
                 {
                     break;
                 }
