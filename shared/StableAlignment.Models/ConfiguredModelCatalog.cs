@@ -17,13 +17,20 @@ public sealed class ConfiguredModelCatalog(
     IOptions<ModelsOptions> options,
     IHttpClientFactory httpClients,
     EndpointThrottle throttle,
-    ILoggerFactory loggerFactory) : IModelCatalog
+    ILoggerFactory loggerFactory,
+    IEnumerable<ILocalModelProvider> localProviders) : IModelCatalog
 {
     public const string HttpClientName = "models";
 
     private readonly ConcurrentDictionary<string, object> _cache = new();
 
-    public ChatModel Chat(ModelRole role) => (ChatModel)_cache.GetOrAdd($"chat/{role}", _ => CreateChat(Resolve(role)));
+    public ChatModel Chat(ModelRole role) => (ChatModel)_cache.GetOrAdd($"chat/{role}", _ =>
+        IsLocal(options.Value.For(role)) ? Local().Chat(role, options.Value.For(role)) : CreateChat(Resolve(role)));
+
+    private static bool IsLocal(ModelEndpointOptions o) => string.Equals(o.Provider, "Local", StringComparison.OrdinalIgnoreCase);
+
+    private ILocalModelProvider Local() =>
+        localProviders.FirstOrDefault() ?? throw new InvalidOperationException("Provider Local is configured but no local model provider is registered.");
 
     public IReadOnlyList<(ChatModel Model, double Share)> SocialAgents() =>
         ((IReadOnlyList<(ChatModel, double)>)_cache.GetOrAdd("society", _ =>
@@ -51,6 +58,11 @@ public sealed class ConfiguredModelCatalog(
 
     public EmbeddingModel Embedding() => (EmbeddingModel)_cache.GetOrAdd("embedding", _ =>
     {
+        if (IsLocal(options.Value.For(ModelRole.Embedding)))
+        {
+            return Local().Embedding(options.Value.For(ModelRole.Embedding));
+        }
+
         var o = Resolve(ModelRole.Embedding);
         var generator = Client(o).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
         return new EmbeddingModel(generator, o.Model!, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));

@@ -3,7 +3,7 @@ namespace StableAlignment.Models;
 /// <summary>One model endpoint. Empty fields of a role fall back to <see cref="ModelsOptions.Default"/>.</summary>
 public sealed class ModelEndpointOptions
 {
-    /// <summary>"OpenAI" (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, Ollama's /v1).</summary>
+    /// <summary>"OpenAI" (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, Ollama's /v1) or "Local" (the models trained by this project, in process).</summary>
     public string? Provider { get; set; }
 
     /// <summary>Base URL including the API version path, e.g. <c>http://localhost:11434/v1</c>.</summary>
@@ -64,6 +64,11 @@ public sealed class ModelsOptions
     public string? Problem(ModelRole role)
     {
         var o = For(role);
+        if (string.Equals(o.Provider, "Local", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
         if (string.IsNullOrWhiteSpace(o.Endpoint) || string.IsNullOrWhiteSpace(o.Model))
         {
             return $"No model endpoint configured for the {role} role: pass --endpoint URL --model NAME, or set "
