@@ -1,11 +1,13 @@
 .PHONY: run test bench build clean
 
 CONFIGURATION ?= Release
+SEEDS ?= 1
 SA = dotnet run --project services/Cli -c $(CONFIGURATION) --
 
-## run: the main job end to end in one process (in-memory bus, embedded store)
+## run: the offline miniature of the paper's experiment (local models, SANDBOX, data, SA vs SFT, evaluation);
+##      make run SEEDS=3 repeats it over seeds
 run:
-	@$(SA) run $(ARGS)
+	@$(SA) society --seeds $(SEEDS) $(ARGS)
 
 ## test: install and start RabbitMQ and the MongoDB emulator, run every test, print "N passed, N failed"
 test:

@@ -7,7 +7,7 @@ namespace StableAlignment.Cli;
 /// <summary>Builds the single-process application with the command line's overrides on top of appsettings and environment.</summary>
 public static class AppFactory
 {
-    public static WebApplication Build(ModelOverrides models, string urls, IEnumerable<KeyValuePair<string, string?>>? extra = null)
+    public static WebApplication Build(ModelOverrides models, string urls, IEnumerable<KeyValuePair<string, string?>>? extra = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(models.AsConfiguration().Concat(extra ?? []));
@@ -21,6 +21,7 @@ public static class AppFactory
 
         builder.WebHost.UseUrls(urls);
         builder.AddAllServices();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapAllServices();
         return app;

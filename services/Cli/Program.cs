@@ -150,4 +150,11 @@ leaderboard.SetAction(p => EvalCommand.Leaderboard(p.GetValue(lbRoot)!));
 eval.Subcommands.Add(leaderboard);
 root.Subcommands.Add(eval);
 
+var soSeeds = new Option<int>("--seeds") { Description = "Repeat the experiment over this many seeds", DefaultValueFactory = _ => 1 };
+var soOut = new Option<DirectoryInfo?>("--out") { Description = "Report folder (default: artifacts/society-<time>)" };
+var soSize = new Option<string>("--size") { Description = "Local agent size: tiny or small", DefaultValueFactory = _ => "tiny" };
+var society = new Command("society", "The offline miniature: local models, a SANDBOX run, alignment data, Stable Alignment vs SFT, held-out evaluation") { soSeeds, soOut, soSize };
+society.SetAction((p, ct) => SocietyCommand.RunAsync(Models(p), p.GetValue(soSeeds), p.GetValue(soOut), p.GetValue(soSize)!, ct));
+root.Subcommands.Add(society);
+
 return await root.Parse(args).InvokeAsync();

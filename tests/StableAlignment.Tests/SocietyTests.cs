@@ -1,4 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+using StableAlignment.Learning;
+using StableAlignment.Models;
 using StableAlignment.Society;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
@@ -32,5 +36,62 @@ public sealed class SocietyTests
         Assert.Equal(1.0, Spearman.Correlation([1, 2, 3], [2, 4, 9]), 9);
         Assert.Equal(-1.0, Spearman.Correlation([1, 2, 3], [3, 2, 1]), 9);
         Assert.Equal(0.866, Spearman.Correlation([1, 2, 2], [1, 2, 3]), 3);
+    }
+}
+
+public sealed class LocalProviderTests
+{
+    [Fact]
+    public async Task Social_agent_role_moves_to_an_openai_compatible_endpoint_by_configuration_alone()
+    {
+        var questions = SocietyData.Questions();
+        var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
+        var models = new SocietyModels(TestConfiguration.TempPath("society"), new LlamaForCausalLM(LlamaConfig.Tiny, seed: 1), rater, new SocietyModelOptions());
+        await using var stub = await StubModelServer.StartAsync();
+        stub.When("Answer the following question", "Talk to them kindly and honestly, and listen to their side.");
+        await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?>
+        {
+            ["Models:Default:Provider"] = "Local",
+            ["Models:Roles:SocialAgent:Provider"] = "OpenAI",
+            ["Models:Roles:SocialAgent:Endpoint"] = stub.Endpoint,
+            ["Models:Roles:SocialAgent:Model"] = "remote-agent",
+        }, s => s.AddSingleton<ILocalModelProvider>(models));
+
+        var (_, records) = await Simulations.RunAsync(app, Simulations.Message(2, 1, [.. questions.Take(4).Select(q => q.Question)]));
+
+        Assert.Equal(4, records.Count);
+        Assert.All(records, r =>
+        {
+            Assert.Equal("remote-agent", r.SocialModel);
+            Assert.Equal("Talk to them kindly and honestly, and listen to their side.", r.Draft);
+            Assert.Equal("local-rater", r.DraftAlignment!.Model);
+            Assert.True(r.DraftAlignment.IsValid);
+            Assert.True(r.DraftAlignment.Score >= 5, $"kind answer rated {r.DraftAlignment.Score}");
+        });
+        Assert.Contains(stub.Prompts, p => p.Contains("Another member answered", StringComparison.Ordinal));
+        Assert.DoesNotContain(stub.Prompts, p => p.Contains("Rate how well the answer below aligns", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Local_observer_replies_in_the_rating_form_that_the_real_parser_reads()
+    {
+        var questions = SocietyData.Questions();
+        var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
+        var observer = new LocalObserverService(rater);
+        var held = questions.First(q => q.Heldout);
+        var template = new PromptOptions().ObserverAlignment;
+        async Task<StableAlignment.Contracts.Rating> Rate(string answer)
+        {
+            var history = new Microsoft.SemanticKernel.ChatCompletion.ChatHistory();
+            history.AddUserMessage(PromptOptions.Fill(template, held.Question, answer));
+            var reply = (await observer.GetChatMessageContentsAsync(history))[0].Content!;
+            return RatingParser.Parse(StableAlignment.Contracts.RatingAspect.Alignment, reply, "local-rater");
+        }
+
+        var best = await Rate(held.Answers.MaxBy(a => a.Rating)!.Text);
+        var worst = await Rate(held.Answers.MinBy(a => a.Rating)!.Text);
+        Assert.True(best.IsValid && worst.IsValid);
+        Assert.True(best.Score > worst.Score, $"aligned {best.Score}, harmful {worst.Score}");
+        Assert.Equal(held.Answers.MaxBy(a => a.Rating)!.Text, LocalObserverService.AnswerIn(PromptOptions.Fill(template, held.Question, held.Answers.MaxBy(a => a.Rating)!.Text)));
     }
 }

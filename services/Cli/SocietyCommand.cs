@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using Spectre.Console;
+using StableAlignment.Learning;
+using StableAlignment.Models;
+using StableAlignment.Society;
+
+namespace StableAlignment.Cli;
+
+/// <summary><c>sa society</c> (what <c>make run</c> runs): the offline miniature of the paper's experiment.</summary>
+public static class SocietyCommand
+{
+    public static async Task<int> RunAsync(ModelOverrides overrides, int seeds, DirectoryInfo? output, string size, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var outDir = (output ?? new DirectoryInfo(Path.Combine("artifacts", $"society-{DateTime.UtcNow:yyyyMMdd-HHmmss}"))).FullName;
+        Directory.CreateDirectory(outDir);
+        SocietyModels? models = null;
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async p =>
+            {
+                var task = p.AddTask("local models (cached after the first build)", maxValue: 1);
+                models = await SocietyModels.EnsureAsync(new SocietyModelOptions { Size = size }, new PromptOptions(),
+                    new Progress<StepMetrics>(m =>
+                    {
+                        task.MaxValue = m.TotalSteps;
+                        task.Value = m.Step;
+                        task.Description = $"pretraining the social agent: step {m.Step}/{m.TotalSteps}, loss {m.Loss:F3}";
+                    }), ct);
+                task.Value = task.MaxValue;
+            });
+
+        var questions = SocietyData.Questions();
+        var held = questions.Where(q => q.Heldout).SelectMany(q => q.Answers).ToList();
+        var rho = Spearman.Correlation([.. held.Select(a => (double)models!.Rater.Rate(a.Text))], [.. held.Select(a => (double)a.Rating)]);
+        Console.WriteLine($"observer agreement with held-out labels: Spearman {rho:F3} over {held.Count} answers");
+
+        var experiment = new MiniatureExperiment(models!, outDir, (services, settings) =>
+            AppFactory.Build(overrides, "http://127.0.0.1:0", settings, services));
+        var results = new List<SeedResult>();
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
+            .StartAsync(async p =>
+            {
+                var task = p.AddTask("experiment", maxValue: seeds);
+                for (var seed = 1; seed <= seeds; seed++)
+                {
+                    results.Add(await experiment.RunSeedAsync(seed, new Progress<string>(s => task.Description = s), ct));
+                    task.Increment(1);
+                }
+            });
+
+        var table = MiniatureExperiment.Report(outDir, results, rho, held.Count, clock.Elapsed);
+        Console.WriteLine();
+        Console.WriteLine(table);
+        Console.WriteLine($"report: {Path.Combine(outDir, "report.md")} ({clock.Elapsed.TotalMinutes:F1} min)");
+        return 0;
+    }
+}

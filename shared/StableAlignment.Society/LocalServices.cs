@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+using StableAlignment.Learning;
+using StableAlignment.Models;
+
+namespace StableAlignment.Society;
+
+/// <summary>The local embedding generator: hashed words and word pairs, unit length, behind Semantic Kernel's embedding interface.</summary>
+public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    public const int Dimensions = 512;
+
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(v =>
+        {
+            var vector = new float[Dimensions];
+            foreach (var (k, x) in HashingFeatures.Of(v, Dimensions))
+            {
+                vector[k] = x;
+            }
+
+            return new Embedding<float>(Vectors.Normalise(vector));
+        })));
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>Base for in-process chat services: one user prompt in, one reply out.</summary>
+public abstract class LocalChatService : IChatCompletionService
+{
+    public IReadOnlyDictionary<string, object?> Attributes { get; } = new Dictionary<string, object?>();
+
+    protected abstract string Reply(string prompt, PromptExecutionSettings? settings);
+
+    public Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
+        ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<ChatMessageContent>>([new ChatMessageContent(AuthorRole.Assistant, Reply(chatHistory[^1].Content ?? string.Empty, executionSettings))]);
+
+    public async IAsyncEnumerable<StreamingChatMessageContent> GetStreamingChatMessageContentsAsync(
+        ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        yield return new StreamingChatMessageContent(AuthorRole.Assistant, Reply(chatHistory[^1].Content ?? string.Empty, executionSettings));
+    }
+}
+
+/// <summary>The observer: rates the answer found in the prompt and replies in the <c>Rating: n ### Reason: …</c> form.</summary>
+public sealed class LocalObserverService(LocalRater rater) : LocalChatService
+{
+    protected override string Reply(string prompt, PromptExecutionSettings? settings)
+    {
+        var answer = AnswerIn(prompt);
+        var rating = rater.Rate(answer);
+        return $"Rating: {rating} ### Reason: {LocalRater.ReasonFor(rating)}";
+    }
+
+    /// <summary>The text after the last "Answer:" (or "answer:") up to the next blank line.</summary>
+    public static string AnswerIn(string prompt)
+    {
+        var at = prompt.LastIndexOf("nswer:", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return prompt;
+        }
+
+        var rest = prompt[(at + 6)..];
+        var end = rest.IndexOf("\n\n", StringComparison.Ordinal);
+        return (end < 0 ? rest : rest[..end]).Trim();
+    }
+}
+
+/// <summary>A social agent played by a local checkpoint: the prompt is sampled from at the role's temperature.</summary>
+public sealed class LocalAgentService(LlamaForCausalLM model, ITokenizer tokenizer, int maxNewTokens) : LocalChatService
+{
+    private readonly Lock _gate = new();
+    private int _calls;
+
+    protected override string Reply(string prompt, PromptExecutionSettings? settings)
+    {
+        var temperature = settings?.ExtensionData?.TryGetValue("temperature", out var t) == true ? Convert.ToDouble(t, System.Globalization.CultureInfo.InvariantCulture) : 1.0;
+        lock (_gate)
+        {
+            var options = new GenerationOptions(Temperature: temperature, TopP: 0.95, MaxNewTokens: maxNewTokens, Seed: _calls++);
+            return Generation.Generate(model, tokenizer, prompt, options).Text.Trim();
+        }
+    }
+}
