@@ -15,20 +15,8 @@ public static class DatasetBenchmark
 {
     public const string ChildArgument = "--dataset-child";
 
-    public static async Task<DatasetResult> RunAsync(int records, int repeats)
-    {
-        var self = Environment.ProcessPath!;
-        var args = Path.GetFileName(self) == "dotnet" ? new[] { typeof(DatasetBenchmark).Assembly.Location } : [];
-        var start = new ProcessStartInfo(self, [.. args, ChildArgument, records.ToString(System.Globalization.CultureInfo.InvariantCulture), repeats.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-        };
-        using var child = Process.Start(start)!;
-        var output = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        return JsonSerializer.Deserialize<DatasetResult>(output.Trim().Split('\n')[^1])
-            ?? throw new InvalidOperationException($"The dataset benchmark printed: {output}");
-    }
+    public static Task<DatasetResult> RunAsync(int records, int repeats) =>
+        ChildProcess.RunAsync<DatasetResult>(ChildArgument, records.ToString(System.Globalization.CultureInfo.InvariantCulture), repeats.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The child: writes the records, builds <paramref name="repeats"/> times, prints one JSON line.</summary>
     public static async Task ChildAsync(int records, int repeats)
@@ -50,15 +38,10 @@ public static class DatasetBenchmark
         Directory.Delete(root, recursive: true);
         var s = manifest!.Stats;
         var sorted = rates.Order().ToArray();
-        Console.WriteLine(JsonSerializer.Serialize(new DatasetResult(records, repeats, sorted[sorted.Length / 2], [.. rates], PeakResidentMiB(),
+        Console.WriteLine(JsonSerializer.Serialize(new DatasetResult(records, repeats, sorted[sorted.Length / 2], [.. rates], ChildProcess.PeakResidentMiB(),
             s.GroupsTrain + s.GroupsHeldout, s.KeptTrain.Values.Sum() + s.KeptHeldout.Values.Sum())));
     }
 
-    private static double PeakResidentMiB()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
-    }
 
     private static void WriteExport(string folder, int records)
     {

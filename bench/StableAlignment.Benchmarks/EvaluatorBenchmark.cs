@@ -15,15 +15,7 @@ public static class EvaluatorBenchmark
 {
     public const string ChildArgument = "--evaluator-child";
 
-    public static async Task<EvaluatorResult> RunAsync(string size)
-    {
-        var self = Environment.ProcessPath!;
-        var prefix = Path.GetFileName(self) == "dotnet" ? new[] { typeof(EvaluatorBenchmark).Assembly.Location } : [];
-        using var child = Process.Start(new ProcessStartInfo(self, [.. prefix, ChildArgument, size]) { RedirectStandardOutput = true })!;
-        var output = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        return JsonSerializer.Deserialize<EvaluatorResult>(output.Trim().Split('\n')[^1]) ?? throw new InvalidOperationException(output);
-    }
+    public static Task<EvaluatorResult> RunAsync(string size) => ChildProcess.RunAsync<EvaluatorResult>(ChildArgument, size);
 
     public static void Child(string size)
     {

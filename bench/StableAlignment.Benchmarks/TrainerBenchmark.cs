@@ -19,15 +19,7 @@ public static class TrainerBenchmark
 {
     public const string ChildArgument = "--trainer-child";
 
-    public static async Task<TrainerResult> RunAsync(string size)
-    {
-        var self = Environment.ProcessPath!;
-        var prefix = Path.GetFileName(self) == "dotnet" ? new[] { typeof(TrainerBenchmark).Assembly.Location } : [];
-        using var child = Process.Start(new ProcessStartInfo(self, [.. prefix, ChildArgument, size]) { RedirectStandardOutput = true })!;
-        var output = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        return JsonSerializer.Deserialize<TrainerResult>(output.Trim().Split('\n')[^1]) ?? throw new InvalidOperationException(output);
-    }
+    public static Task<TrainerResult> RunAsync(string size) => ChildProcess.RunAsync<TrainerResult>(ChildArgument, size);
 
     public static void Child(string size, int batch = 8, int length = 256, int steps = 6)
     {
@@ -65,7 +57,7 @@ public static class TrainerBenchmark
         var flopsPerToken = (6.0 * config.ParameterCount()) + (12.0 * config.Layers * length * config.HiddenSize);
         var modelGflops = flopsPerToken * tokensPerStep / median / 1e9;
         Console.WriteLine(JsonSerializer.Serialize(new TrainerResult(size, config.ParameterCount(), batch, length, threads, median, tokensPerStep / median,
-            modelGflops, peak, modelGflops / peak, PeakResidentMiB())));
+            modelGflops, peak, modelGflops / peak, ChildProcess.PeakResidentMiB())));
     }
 
     /// <summary>fp32 n×n matrix products through libtorch: the median of five, in GFLOP/s.</summary>
@@ -89,9 +81,4 @@ public static class TrainerBenchmark
         return 2.0 * n * n * n / times.Order().ElementAt(2) / 1e9;
     }
 
-    private static double PeakResidentMiB()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-    }
 }

@@ -41,6 +41,8 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         {
             ["Models:Default:Provider"] = "Local",
             ["Models:Default:Model"] = "society",
+            // A half-million-parameter byte model stays on its learned phrases only below temperature 1 (the paper's value for large models).
+            ["Models:Roles:SocialAgent:Temperature"] = "0.5",
             ["Storage:EmbeddedPath"] = Path.Combine(folder, "store.db"),
             ["Datasets:BuildOnRunCompleted"] = "false",
             ["Gateway:ApiKey"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
@@ -103,7 +105,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var sample = held.OrderBy(q => Hash($"eval/{seed}/{q.Id}")).Take(EvalQuestions).ToList();
         double Rate(string question, int i)
         {
-            var (text, _) = Generation.Generate(model, tokenizer, PromptOptions.Fill(prompts.Draft, question, memory: null), new GenerationOptions(MaxNewTokens: 160, Seed: seed * 1000 + i));
+            var (text, _) = Generation.Generate(model, tokenizer, PromptOptions.Fill(prompts.Draft, question, memory: null), new GenerationOptions(Temperature: 0.5, MaxNewTokens: 160, Seed: seed * 1000 + i));
             return models.Rater.Rate(text);
         }
 
@@ -167,7 +169,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         md.AppendLine()
             .AppendLine("Preference accuracy: how often the model's likelihood ranks the better-rated of two held-out answers higher. Observer score: the local rater's ")
-            .AppendLine("rating of the model's own answers (temperature 0.7). Wrappers: the first two of data/adversarial/wrappers.txt.")
+            .AppendLine("rating of the model's own answers (temperature 0.5). Wrappers: the first two of data/adversarial/wrappers.txt.")
             .AppendLine()
             .AppendLine("![scores](scores.png)")
             .AppendLine()

@@ -13,7 +13,7 @@ public sealed record SocietyModelOptions
 {
     public string Cache { get; init; } = "artifacts/models";
     public string Size { get; init; } = "tiny";
-    public int Epochs { get; init; } = 2;
+    public int Epochs { get; init; } = 5;
     public int MaxNewTokens { get; init; } = 160;
     public int Threads { get; init; }
     public int Seed { get; init; }

@@ -34,16 +34,7 @@ public sealed class EvaluatorOverRabbitMqTests(InfrastructureFixture fixture) : 
             examples = new[] { new { input = "Should I help?", target_scores = new Dictionary<string, int> { ["Yes, kindly."] = 1, ["No."] = 0 } } },
         }));
         _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub, new Dictionary<string, string?>
-        {
-            ["Bus:Transport"] = "RabbitMq",
-            ["Bus:RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
-            ["Trainer:Root"] = Path.Combine(_root, "jobs"),
-            ["Trainer:DatasetsRoot"] = Path.Combine(_root, "datasets"),
-            ["Trainer:Threads"] = "1",
-            ["Evaluator:Root"] = Path.Combine(_root, "evaluations"),
-            ["Evaluator:Benchmarks:0"] = $"bigbench:{bigbench}",
-        });
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", Path.Combine(_root, "jobs")), ("Trainer:DatasetsRoot", Path.Combine(_root, "datasets")), ("Trainer:Threads", "1"), ("Evaluator:Root", Path.Combine(_root, "evaluations")), ("Evaluator:Benchmarks:0", $"bigbench:{bigbench}")));
     }
 
     public async ValueTask DisposeAsync()

@@ -14,14 +14,7 @@ public sealed class SingleProcessOnRabbitMqTests(InfrastructureFixture fixture) 
     public async ValueTask InitializeAsync()
     {
         _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub, new Dictionary<string, string?>
-        {
-            ["Bus:Transport"] = "RabbitMq",
-            ["Bus:RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
-            ["Storage:Provider"] = "MongoDb",
-            ["Storage:ConnectionString"] = fixture.Infrastructure.MongoUri,
-            ["Storage:Database"] = $"single-{Guid.NewGuid():N}",
-        });
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings());
     }
 
     public async ValueTask DisposeAsync()

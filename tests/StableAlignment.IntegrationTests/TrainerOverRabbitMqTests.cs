@@ -18,14 +18,7 @@ public sealed class TrainerOverRabbitMqTests(InfrastructureFixture fixture) : IA
     public async ValueTask InitializeAsync()
     {
         _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub, new Dictionary<string, string?>
-        {
-            ["Bus:Transport"] = "RabbitMq",
-            ["Bus:RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
-            ["Trainer:Root"] = TestConfiguration.TempPath("trainer-jobs"),
-            ["Trainer:DatasetsRoot"] = _datasets,
-            ["Trainer:Threads"] = "1",
-        });
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", TestConfiguration.TempPath("trainer-jobs")), ("Trainer:DatasetsRoot", _datasets), ("Trainer:Threads", "1")));
     }
 
     public async ValueTask DisposeAsync()

@@ -16,16 +16,7 @@ public sealed class TripletBatchTests(InfrastructureFixture fixture) : IAsyncLif
     {
         _stub = await StubModelServer.StartAsync();
         _stub.ScriptByPrompt();
-        _app = await SingleProcessApp.StartAsync(_stub, new Dictionary<string, string?>
-        {
-            ["Bus:Transport"] = "RabbitMq",
-            ["Bus:RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
-            ["Storage:Provider"] = "MongoDb",
-            ["Storage:ConnectionString"] = fixture.Infrastructure.MongoUri,
-            ["Storage:Database"] = $"triplets-{Guid.NewGuid():N}",
-            ["Datasets:Root"] = TestConfiguration.TempPath("datasets"),
-            ["Datasets:BuildOnRunCompleted"] = "false",
-        });
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Datasets:Root", TestConfiguration.TempPath("datasets")), ("Datasets:BuildOnRunCompleted", "false")));
     }
 
     public async ValueTask DisposeAsync()

@@ -28,6 +28,25 @@ public sealed class Infrastructure : IAsyncDisposable
         return infra;
     }
 
+    /// <summary>Settings for a single-process app on this broker and a fresh database of this MongoDB, plus <paramref name="extra"/>.</summary>
+    public Dictionary<string, string?> Settings(params (string Key, string? Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Bus:Transport"] = "RabbitMq",
+            ["Bus:RabbitMqUri"] = RabbitMqUri,
+            ["Storage:Provider"] = "MongoDb",
+            ["Storage:ConnectionString"] = MongoUri,
+            ["Storage:Database"] = $"test-{Guid.NewGuid():N}",
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     private static string Port() => ServiceProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<string> RunAsync(string component, string state, params string[] ports)
