@@ -181,19 +181,36 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
     private static string Verdict(IReadOnlyList<SeedResult> seeds)
     {
-        double Mean(string name, Func<ModelScores, double> f) => seeds.Average(s => f(s.Models.Single(m => m.Model == name)));
-        var saAcc = Mean("Stable Alignment", m => m.Preference.PairwiseAccuracy);
-        var sftAcc = Mean("SFT", m => m.Preference.PairwiseAccuracy);
-        var saObs = Mean("Stable Alignment", m => m.Observer.Value);
-        var sftObs = Mean("SFT", m => m.Observer.Value);
-        var ahead = saAcc > sftAcc && saObs >= sftObs;
-        return ahead
-            ? $"Stable Alignment is ahead of SFT here on preference accuracy ({saAcc:P1} vs {sftAcc:P1}) and observer score ({saObs:F2} vs {sftObs:F2}), as the paper found."
-            : $"Stable Alignment is not ahead of SFT on both measures here (preference accuracy {saAcc:P1} vs {sftAcc:P1}, observer score {saObs:F2} vs {sftObs:F2}). "
-              + "Why, as far as this miniature can tell: the society's data are small (a few hundred samples from 48 interactions), the local agent is a byte-level model "
-              + "of half a million parameters pretrained for minutes, and both fine-tunes start from a base that already saw the rated answers; the contrastive term "
-              + "mainly widens likelihood gaps between responses to the same prompt, which shows in preference accuracy before it shows in sampled answers. "
-              + "Run more seeds (SEEDS=3) for intervals before drawing conclusions.";
+        Estimate Across(string name, Func<ModelScores, double> f) => Estimate.Mean([.. seeds.Select(s => f(s.Models.Single(m => m.Model == name)))]);
+        var saAcc = Across("Stable Alignment", m => m.Preference.PairwiseAccuracy);
+        var sftAcc = Across("SFT", m => m.Preference.PairwiseAccuracy);
+        var saObs = Across("Stable Alignment", m => m.Observer.Value);
+        var sftObs = Across("SFT", m => m.Observer.Value);
+        static bool Apart(Estimate a, Estimate b) => a.N > 1 && (a.Low > b.High || b.Low > a.High);
+        var ahead = saAcc.Value > sftAcc.Value && saObs.Value >= sftObs.Value;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Stable Alignment vs SFT: preference accuracy {saAcc.Value:P1} vs {sftAcc.Value:P1}, observer score {saObs.Value:F2} vs {sftObs.Value:F2}. ");
+        if (ahead && Apart(saAcc, sftAcc) && Apart(saObs, sftObs))
+        {
+            text.Append("Stable Alignment is ahead on both, with intervals apart, as the paper found.");
+        }
+        else if (ahead)
+        {
+            text.Append("Stable Alignment's means are ahead on both, as in the paper, but the intervals overlap (or there is one seed): this miniature does not establish a difference.");
+        }
+        else
+        {
+            text.Append("Stable Alignment is not ahead on both measures here.");
+        }
+
+        text.AppendLine().AppendLine()
+            .Append("What limits this miniature: the society's data are small (a few hundred samples from 48 interactions); the local agent is a byte-level model ")
+            .Append("of half a million parameters pretrained for minutes, whose answers are often garbled, so many samples teach little; and both fine-tunes start from a ")
+            .Append("base that already saw the bundled rated answers. Preference accuracies near or below 50 % come from length normalisation on bytes: the harmful answers are ")
+            .Append("often short, familiar phrases whose per-byte likelihood is high for any model trained on this data, so the base already prefers them and a few ")
+            .Append("hundred fine-tuning samples move it little. The contrastive term acts on likelihood gaps between responses to the same prompt; with a larger ")
+            .Append("society, a larger model (`--size small`) and more seeds (`SEEDS=3`) its effect should separate from noise.");
+        return text.ToString();
     }
 
     private static void Plot(string outDir, IReadOnlyList<SeedResult> seeds, IReadOnlyList<string> names)
