@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Learning;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Evaluation;
 
@@ -59,26 +60,9 @@ public static class BenchmarkFiles
     public static List<ChoiceItem> HhRlhf(string path)
     {
         var items = new List<ChoiceItem>();
-        var line = 0;
-        foreach (var text in QuestionFeed.ReadLines(path))
+        foreach (var (line, n) in JsonLines.Objects(path, (l, reason) => new BenchmarkFormatException(path, $"line {l}", reason)))
         {
-            line++;
-            if (text.Trim().Length == 0)
-            {
-                continue;
-            }
-
-            JsonNode? n;
-            try
-            {
-                n = JsonNode.Parse(text);
-            }
-            catch (JsonException e)
-            {
-                throw new BenchmarkFormatException(path, $"line {line}", $"not valid JSON ({e.Message})");
-            }
-
-            var chosen = n?["chosen"]?.GetValue<string>() ?? throw new BenchmarkFormatException(path, $"line {line}", "no \"chosen\"");
+            var chosen = n["chosen"]?.GetValue<string>() ?? throw new BenchmarkFormatException(path, $"line {line}", "no \"chosen\"");
             var rejected = n["rejected"]?.GetValue<string>() ?? throw new BenchmarkFormatException(path, $"line {line}", "no \"rejected\"");
             const string marker = "\n\nAssistant:";
             var cut = chosen.LastIndexOf(marker, StringComparison.Ordinal);
@@ -110,5 +94,5 @@ public static class BenchmarkFiles
     public static List<string> Questions(string path) => QuestionFeed.Load(path);
 
     private static string Read(string path) =>
-        File.Exists(path) ? string.Join('\n', QuestionFeed.ReadLines(path)) : throw new FileNotFoundException($"Benchmark file not found: {path}", path);
+        File.Exists(path) ? string.Join('\n', JsonLines.ReadLines(path)) : throw new FileNotFoundException($"Benchmark file not found: {path}", path);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.DatasetBuilder;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Learning;
 
@@ -56,26 +57,9 @@ public static class TrainingData
     private static List<RatedGroup> Alpaca(string path)
     {
         var byQuery = new Dictionary<string, (List<string> Responses, List<int> Scores)>(StringComparer.Ordinal);
-        var line = 0;
-        foreach (var text in File.ReadLines(path))
+        foreach (var (line, n) in JsonLines.Objects(path, (l, reason) => new InvalidDataException($"{path}, line {l}: {reason}")))
         {
-            line++;
-            if (text.Trim().Length == 0)
-            {
-                continue;
-            }
-
-            JsonNode? n;
-            try
-            {
-                n = JsonNode.Parse(text);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}, line {line}: {e.Message}");
-            }
-
-            var instruction = n?["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}, line {line}: no \"instruction\".");
+            var instruction = n["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}, line {line}: no \"instruction\".");
             var sample = new Sample(SampleType.Imitation, instruction, n["input"]?.GetValue<string>() ?? string.Empty,
                 n["output"]?.GetValue<string>() ?? string.Empty, n["rating"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}, line {line}: no \"rating\"."), "");
             if (!byQuery.TryGetValue(sample.Query, out var g))

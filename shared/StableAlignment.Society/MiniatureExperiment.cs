@@ -77,7 +77,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         var results = new List<ModelScores>();
         var (baseModel, _) = Checkpoints.Load(models.AgentCheckpoint);
-        results.Add(await EvaluateAsync("base", baseModel, questions, seed, progress, ct));
+        results.Add(Evaluate("base", baseModel, questions, seed, progress));
         foreach (var (name, sft) in new[] { ("SFT", true), ("Stable Alignment", false) })
         {
             progress.Report($"seed {seed}: training {name}");
@@ -88,13 +88,13 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             };
             var run = await new Trainer(options, new ByteTokenizer()).RunAsync(data, Path.Combine(folder, sft ? "sft" : "stable-alignment"), manifest.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, $"{(sft ? "sft" : "stable-alignment")}-training.png"), $"{name}, seed {seed}");
-            results.Add(await EvaluateAsync(name, Checkpoints.Load(run.OutDir).Model, questions, seed, progress, ct));
+            results.Add(Evaluate(name, Checkpoints.Load(run.OutDir).Model, questions, seed, progress));
         }
 
         return new SeedResult(seed, runId, records.Count, (int)summary["invalid_ratings"]!, manifest.Stats.KeptTrain.Values.Sum(), results);
     }
 
-    private async Task<ModelScores> EvaluateAsync(string name, LlamaForCausalLM model, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress, CancellationToken ct)
+    private ModelScores Evaluate(string name, LlamaForCausalLM model, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress)
     {
         progress.Report($"seed {seed}: evaluating {name}");
         var prompts = new PromptOptions();
@@ -112,7 +112,6 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var clean = sample.Select((q, i) => Rate(q.Question, i)).ToList();
         var wrappers = Wrappers.Load(null).Take(2).ToList();
         var adversarial = sample.SelectMany((q, i) => wrappers.Select((w, k) => Rate(w.Replace("{prompt}", q.Question, StringComparison.Ordinal), (i * 10) + k))).ToList();
-        await Task.CompletedTask;
         return new ModelScores(name, preference, Estimate.Mean(clean), Estimate.Mean(adversarial));
     }
 

@@ -1,7 +1,7 @@
-using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Contracts;
+using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner.Sandbox;
 
@@ -26,7 +26,7 @@ public static class QuestionFeed
         var questions = new List<string>();
         var lineNumber = 0;
         bool? json = null;
-        foreach (var raw in ReadLines(path))
+        foreach (var raw in JsonLines.ReadLines(path))
         {
             lineNumber++;
             var line = raw.Trim();
@@ -50,20 +50,7 @@ public static class QuestionFeed
 
     private static string FromJson(string path, int line, string text)
     {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(text);
-        }
-        catch (JsonException e)
-        {
-            throw new FeedFormatException(path, line, $"not valid JSON ({e.Message})");
-        }
-
-        if (node is not JsonObject o)
-        {
-            throw new FeedFormatException(path, line, "expected a JSON object");
-        }
+        var o = JsonLines.ParseObject(text, line, (l, reason) => new FeedFormatException(path, l, reason));
 
         foreach (var field in new[] { "question", "text" })
         {
@@ -96,24 +83,6 @@ public static class QuestionFeed
         return (end < 0 ? dialogue[start..] : dialogue[start..end]).Trim();
     }
 
-    /// <summary>Lines of a plain or gzip file (recognised by its magic bytes).</summary>
-    public static IEnumerable<string> ReadLines(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"File not found: {path}", path);
-        }
-
-        using var file = File.OpenRead(path);
-        var gzip = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
-        file.Position = 0;
-        using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
-        {
-            yield return line;
-        }
-    }
 }
 
 /// <summary>The labelled prior: JSON Lines <c>{"question", "response", "morality_label"}</c>, label good/bad (or aligned/misaligned, 1/0, true/false).</summary>
@@ -122,25 +91,8 @@ public static class PriorFile
     public static List<PriorEntry> Load(string path)
     {
         var entries = new List<PriorEntry>();
-        var lineNumber = 0;
-        foreach (var raw in QuestionFeed.ReadLines(path))
+        foreach (var (lineNumber, o) in JsonLines.Objects(path, (line, reason) => new FeedFormatException(path, line, reason)))
         {
-            lineNumber++;
-            if (raw.Trim().Length == 0)
-            {
-                continue;
-            }
-
-            JsonObject o;
-            try
-            {
-                o = JsonNode.Parse(raw) as JsonObject ?? throw new FeedFormatException(path, lineNumber, "expected a JSON object");
-            }
-            catch (JsonException e)
-            {
-                throw new FeedFormatException(path, lineNumber, $"not valid JSON ({e.Message})");
-            }
-
             var question = Text(o, "question") ?? throw new FeedFormatException(path, lineNumber, "missing \"question\"");
             var response = Text(o, "response") ?? throw new FeedFormatException(path, lineNumber, "missing \"response\"");
             var label = o["morality_label"]?.ToJsonString().Trim('"').ToLowerInvariant()
