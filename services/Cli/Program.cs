@@ -2,7 +2,7 @@ using System.CommandLine;
 using StableAlignment.Cli;
 
 var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL for every model role, e.g. http://localhost:11434/v1", Recursive = true };
-var model = new Option<string?>("--model") { Description = "Model name for every model role", Recursive = true };
+var model = new Option<string?>("--model") { Description = "Model name for every model role (tokenize, logits: the model folder)", Recursive = true };
 var apiKey = new Option<string?>("--model-api-key") { Description = "API key of the model endpoint", Recursive = true };
 var gateway = new Option<Uri>("--gateway") { Description = "Gateway base URL", DefaultValueFactory = _ => new Uri("http://localhost:8080/"), Recursive = true };
 var gatewayKey = new Option<string?>("--api-key") { Description = "Gateway API key (default: $SA_API_KEY)", Recursive = true };
@@ -88,7 +88,7 @@ dsStats.SetAction((p, ct) => DatasetCommand.StatsAsync(p.GetValue(dsFolder)!, ct
 root.Subcommands.Add(new Command("dataset", "Alignment data from interaction records") { dsBuild, dsStats });
 
 var trData = new Option<string>("--data") { Description = "dataset-builder's authors JSON or alpaca JSON Lines (or a dataset folder)", Required = true };
-var trBase = new Option<string>("--base") { Description = "tiny, small, or a checkpoint folder", DefaultValueFactory = _ => "tiny" };
+var trBase = new Option<string>("--base") { Description = "tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder", DefaultValueFactory = _ => "tiny" };
 var trOut = new Option<DirectoryInfo>("--out") { Description = "Training folder: checkpoints, metrics.jsonl, metrics.png", Required = true };
 var trLoss = new Option<string>("--loss") { Description = "stable-alignment or sft", DefaultValueFactory = _ => "stable-alignment" };
 var trMargin = new Option<double>("--margin") { Description = "M", DefaultValueFactory = _ => 10 };
@@ -126,6 +126,26 @@ var lsMaxFlow = new Option<bool>("--max-flow");
 var loss = new Command("loss", "Print the Stable Alignment loss of given NLLs and ratings as JSON") { lsNll, lsRatings, lsMargin, lsRatio, lsScale, lsMaxFlow };
 loss.SetAction(p => TrainCommands.Loss(p.GetValue(lsNll)!, p.GetValue(lsRatings)!, p.GetValue(lsMargin), p.GetValue(lsRatio), p.GetValue(lsScale), p.GetValue(lsMaxFlow)));
 root.Subcommands.Add(loss);
+
+var tkDecode = new Option<bool>("--decode") { Description = "The arguments are token ids (comma- or space-separated): print their text" };
+var tkJson = new Option<bool>("--json") { Description = "One JSON object per text: ids, tokens, decoded" };
+var tkText = new Argument<string[]>("text") { Description = "Texts to tokenize (or ids to decode)", Arity = ArgumentArity.OneOrMore };
+var tokenize = new Command("tokenize", "Token ids and tokens of a text under a model's tokenizer (--model DIR: a model folder, a checkpoint, tiny or small)") { tkDecode, tkJson, tkText };
+tokenize.SetAction(p => ModelCommands.Tokenize(p.GetValue(model) ?? "tiny", p.GetValue(tkDecode), p.GetValue(tkJson), p.GetValue(tkText)!));
+root.Subcommands.Add(tokenize);
+
+var exCheckpoint = new Option<string>("--checkpoint") { Description = "A training folder, a checkpoint or a model folder", Required = true };
+var exOut = new Option<DirectoryInfo>("--out") { Description = "The Hugging Face folder to write (replaced if it exists)", Required = true };
+var exDtype = new Option<string>("--dtype") { Description = "fp32, bf16 or fp16", DefaultValueFactory = _ => "fp32" };
+var exportModel = new Command("export", "Write a checkpoint as a Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json") { exCheckpoint, exOut, exDtype };
+exportModel.SetAction(p => ModelCommands.Export(p.GetValue(exCheckpoint)!, p.GetValue(exOut)!, p.GetValue(exDtype)!));
+root.Subcommands.Add(exportModel);
+
+var lgIds = new Option<string>("--ids") { Description = "Token ids, comma-separated", Required = true };
+var lgOut = new Option<FileInfo?>("--out") { Description = "Write the JSON here instead of standard output" };
+var logitsCommand = new Command("logits", "The fp32 logits of a sequence of ids as JSON (--model DIR), for parity checks") { lgIds, lgOut };
+logitsCommand.SetAction(p => ModelCommands.Logits(p.GetValue(model), p.GetValue(lgIds)!, p.GetValue(lgOut)));
+root.Subcommands.Add(logitsCommand);
 
 var evCheckpoint = new Option<DirectoryInfo?>("--checkpoint") { Description = "A training folder or checkpoint (its latest checkpoint is used)" };
 var evBenchmarks = new Option<string>("--benchmarks") { Description = "kind:path, comma-separated: hh-rlhf:FILE, bigbench:FILE, heldout:DATASET, judge:QUESTIONS, pairwise:QUESTIONS", Required = true };

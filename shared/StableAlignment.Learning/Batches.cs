@@ -15,18 +15,23 @@ public sealed class SequenceBatch : IDisposable
 
     public long TokenCount { get; init; }
 
-    /// <summary>BOS + query + response + EOS, cut to <paramref name="maxLength"/> by dropping the start of the query first.</summary>
+    /// <summary>
+    /// The tokenizer's sequence start (BOS where it has one) + query + response + EOS, cut to <paramref name="maxLength"/>
+    /// by dropping the start of the query first. A query without its start token still has one token to predict the
+    /// response's first token from: maxLength leaves room for at least one query token.
+    /// </summary>
     public static SequenceBatch Encode(ITokenizer tokenizer, string query, IReadOnlyList<string> responses, int maxLength, Device device)
     {
         var q = tokenizer.Encode(query);
         var rows = responses.Select(r =>
         {
+            var start = tokenizer.Start.Count;
             var resp = tokenizer.Encode(r).Append(tokenizer.EosId).ToArray();
-            resp = resp.Length > maxLength - 2 ? resp[..(maxLength - 2)] : resp;
-            var room = maxLength - 1 - resp.Length;
+            resp = resp.Length > maxLength - start - 1 ? resp[..(maxLength - start - 1)] : resp;
+            var room = maxLength - start - resp.Length;
             var qCut = q.Length > room ? q[^room..] : q;
-            var seq = new[] { tokenizer.BosId }.Concat(qCut).Concat(resp).ToArray();
-            return (seq, start: 1 + qCut.Length);
+            var seq = tokenizer.Start.Concat(qCut).Concat(resp).ToArray();
+            return (seq, start: start + qCut.Length);
         }).ToList();
         var length = rows.Max(r => r.seq.Length);
         var tokens = new long[rows.Count * length];
@@ -40,7 +45,7 @@ public sealed class SequenceBatch : IDisposable
                 tokens[(i * length) + t] = seq[t];
             }
 
-            for (var t = start - 1; t < seq.Length - 1; t++)
+            for (var t = Math.Max(0, start - 1); t < seq.Length - 1; t++)
             {
                 mask[(i * (length - 1)) + t] = 1;
             }

@@ -17,10 +17,12 @@ public sealed record CheckpointState
 }
 
 /// <summary>
-/// <c>OUT/checkpoints/step-NNNNNN/</c> holds weights, optimiser state and <c>state.json</c>; <c>OUT/checkpoints/latest</c>
-/// names the newest. A checkpoint is written into a temporary folder and renamed into place, and <c>latest</c>
-/// is replaced by rename, so a crash mid-write never leaves a corrupt latest checkpoint. The data position and
-/// the random draws follow from the step and the seed, so the step is all the loop needs to continue.
+/// <c>OUT/checkpoints/step-NNNNNN/</c> is a Hugging Face model folder (config.json, model.safetensors, tokenizer.json,
+/// tokenizer_config.json, generation_config.json) plus the optimiser state and <c>state.json</c>; transformers, vLLM and
+/// Ollama open it as it is, and <c>sa export</c> writes a copy without the training state. <c>OUT/checkpoints/latest</c>
+/// names the newest. A checkpoint is written into a temporary folder and renamed into place, and <c>latest</c> is
+/// replaced by rename, so a crash mid-write never leaves a corrupt latest checkpoint. The data position and the random
+/// draws follow from the step and the seed, so the step is all the loop needs to continue.
 /// </summary>
 public static class Checkpoints
 {
@@ -28,20 +30,15 @@ public static class Checkpoints
 
     public static string Folder(string outDir) => Path.Combine(outDir, "checkpoints");
 
-    public static string Save(string outDir, LlamaForCausalLM model, OptimizerHelper optimizer, CheckpointState state, string? tokenizerFile = null)
+    public static string Save(string outDir, LlamaForCausalLM model, OptimizerHelper optimizer, CheckpointState state, ITokenizer tokenizer)
     {
         var root = Directory.CreateDirectory(Folder(outDir)).FullName;
         var name = $"step-{state.Step:D6}";
         var final = Path.Combine(root, name);
         var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        model.save(Path.Combine(temp, "model.bin"));
+        HuggingFace.Save(model, tokenizer, temp);
         optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
-        if (tokenizerFile is not null && File.Exists(tokenizerFile))
-        {
-            File.Copy(tokenizerFile, Path.Combine(temp, "tokenizer.json"));
-        }
         if (Directory.Exists(final))
         {
             Directory.Delete(final, recursive: true);
@@ -57,7 +54,7 @@ public static class Checkpoints
     /// <summary>The newest complete checkpoint of a training folder (or a checkpoint folder itself); null when none.</summary>
     public static string? Latest(string dir)
     {
-        if (File.Exists(Path.Combine(dir, "state.json")) && File.Exists(Path.Combine(dir, "model.bin")))
+        if (File.Exists(Path.Combine(dir, "state.json")) && (File.Exists(Path.Combine(dir, "model.safetensors")) || File.Exists(Path.Combine(dir, "model.bin"))))
         {
             return dir;
         }
@@ -78,13 +75,15 @@ public static class Checkpoints
         ?? throw new InvalidDataException($"{checkpoint}/state.json is empty.");
 
     /// <summary>
-    /// The tokenizer for a base (tiny/small: bytes; a Hugging Face folder or one of our checkpoints carrying a
-    /// tokenizer.json: its BPE tokenizer).
+    /// The tokenizer for a base: tiny/small and checkpoints without a tokenizer.json use bytes; a Hugging Face folder
+    /// or a checkpoint with a tokenizer.json uses that file.
     /// </summary>
     public static ITokenizer TokenizerFor(string baseOrCheckpoint)
     {
         var folder = Directory.Exists(baseOrCheckpoint) ? Latest(baseOrCheckpoint) ?? baseOrCheckpoint : null;
-        return folder is not null && File.Exists(Path.Combine(folder, "tokenizer.json")) ? new HuggingFaceTokenizer(folder) : new ByteTokenizer();
+        return folder is not null && File.Exists(Path.Combine(folder, "tokenizer.json")) && !IsByteTokenizer(folder)
+            ? new HuggingFaceTokenizer(folder)
+            : new ByteTokenizer();
     }
 
     /// <summary>Loads a checkpoint's model for evaluation or further training.</summary>
@@ -94,7 +93,51 @@ public static class Checkpoints
         var state = ReadState(checkpoint);
         TorchRuntime.Initialize(state.Options.Threads);
         var model = new LlamaForCausalLM(state.Config);
-        model.load(Path.Combine(checkpoint, "model.bin"));
+        LoadWeights(model, checkpoint);
         return (model, state);
+    }
+
+    /// <summary>The model of a training folder, a checkpoint, or a Hugging Face model folder.</summary>
+    public static LlamaForCausalLM LoadModel(string path, int threads = 0)
+    {
+        if (Latest(path) is not null)
+        {
+            return Load(path).Model;
+        }
+
+        if (!HuggingFace.IsFolder(path))
+        {
+            throw new DirectoryNotFoundException($"{path} is neither a checkpoint nor a Hugging Face model folder (config.json with model.safetensors).");
+        }
+
+        TorchRuntime.Initialize(threads);
+        return HuggingFace.Load(path);
+    }
+
+    /// <summary>A checkpoint's weights: model.safetensors, or model.bin as written by earlier versions.</summary>
+    public static void LoadWeights(LlamaForCausalLM model, string checkpoint)
+    {
+        if (File.Exists(Path.Combine(checkpoint, "model.safetensors")))
+        {
+            HuggingFace.LoadWeights(model, checkpoint);
+        }
+        else
+        {
+            model.load(Path.Combine(checkpoint, "model.bin"));
+        }
+    }
+
+    /// <summary>
+    /// Our byte tokenizer written as a tokenizer.json is read back as the <see cref="ByteTokenizer"/> itself: same ids,
+    /// no native library needed.
+    /// </summary>
+    private static bool IsByteTokenizer(string folder)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var model = json?["model"];
+        return model?["vocab"] is System.Text.Json.Nodes.JsonObject { Count: 256 } && model["merges"] is System.Text.Json.Nodes.JsonArray { Count: 0 }
+            && json?["added_tokens"] is System.Text.Json.Nodes.JsonArray { Count: 3 } added
+            && added.Select(t => t?["id"]?.GetValue<int>()).SequenceEqual([ByteTokenizer.Bos, ByteTokenizer.Eos, ByteTokenizer.Pad])
+            && json["pre_tokenizer"]?["type"]?.GetValue<string>() == "ByteLevel";
     }
 }

@@ -12,12 +12,13 @@ public static class Generation
     {
         model.eval();
         var device = model.parameters().First().device;
-        var tokens = new List<long> { tokenizer.BosId };
+        var start = tokenizer.Start.Select(t => (long)t).ToList();
+        var tokens = new List<long>(start);
         tokens.AddRange(tokenizer.Encode(prompt).Select(t => (long)t));
         var limit = model.Config.MaxPositions;
         if (tokens.Count >= limit - 1)
         {
-            tokens = [tokenizer.BosId, .. tokens.Skip(tokens.Count - (limit / 2))];
+            tokens = [.. start, .. tokens.Skip(tokens.Count - (limit / 2))];
         }
 
         var rng = new Random(o.Seed);

@@ -1,99 +1,272 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Tokenizers;
-using TorchSharp.PyBridge;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;
 
 /// <summary>
-/// Hugging Face LLaMA-architecture folders (<c>config.json</c>, <c>model.safetensors</c>, <c>tokenizer.json</c>):
-/// TinyLlama, SmolLM and other LLaMA-layout checkpoints load by parameter name into <see cref="LlamaForCausalLM"/>,
-/// with their BPE tokenizer. Nothing is downloaded: the folder must be on disk.
+/// Hugging Face model folders (<c>config.json</c>, <c>model.safetensors</c> or sharded safetensors with their index,
+/// <c>tokenizer.json</c>): LLaMA, Mistral and Qwen2 layouts load by parameter name into <see cref="LlamaForCausalLM"/>
+/// and are written back in the same layout, so a model trained here opens in transformers, vLLM or Ollama. Nothing
+/// is downloaded: the folder must be on disk.
 /// </summary>
 public static class HuggingFace
 {
-    public static bool IsFolder(string path) =>
-        File.Exists(Path.Combine(path, "config.json")) && File.Exists(Path.Combine(path, "model.safetensors"));
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static LlamaConfig ReadConfig(string folder)
+    private static readonly Dictionary<string, ModelArchitecture> Architectures = new()
     {
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
-        var type = json["model_type"]?.GetValue<string>() ?? "llama";
-        if (type is not ("llama" or "mistral"))
+        ["llama"] = ModelArchitecture.Llama, ["mistral"] = ModelArchitecture.Mistral, ["qwen2"] = ModelArchitecture.Qwen2,
+    };
+
+    public static bool IsFolder(string path) =>
+        File.Exists(Path.Combine(path, "config.json"))
+        && (File.Exists(Path.Combine(path, "model.safetensors")) || File.Exists(Path.Combine(path, "model.safetensors.index.json")));
+
+    /// <summary>
+    /// Reads <c>config.json</c> in either the transformers 4 form (top-level <c>rope_theta</c>) or the 5 form
+    /// (<c>rope_parameters</c>). Settings this model cannot honour are refused with the reason; a sliding window is
+    /// reported through <paramref name="warn"/> and ignored (full causal attention is used).
+    /// </summary>
+    public static LlamaConfig ReadConfig(string folder, Action<string>? warn = null)
+    {
+        var path = Path.Combine(folder, "config.json");
+        JsonObject json;
+        try
         {
-            throw new NotSupportedException($"{folder}: model_type '{type}' is not a LLaMA-architecture model (llama, mistral).");
+            json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not valid JSON ({e.Message}).");
         }
 
-        return JsonSerializer.Deserialize<LlamaConfig>(json.ToJsonString())!;
+        var type = json["model_type"]?.GetValue<string>() ?? "llama";
+        if (!Architectures.TryGetValue(type, out var architecture))
+        {
+            throw new NotSupportedException($"{path}: model_type '{type}' is not supported (llama, mistral, qwen2).");
+        }
+
+        int Int(string key) => json[key]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: \"{key}\" is missing.");
+        int? Token(string key) => json[key] switch
+        {
+            JsonArray list => list.Count > 0 ? list[0]!.GetValue<int>() : null,
+            JsonValue v => v.GetValue<int>(),
+            _ => null,
+        };
+        var rope = json["rope_parameters"] as JsonObject ?? json["rope_scaling"] as JsonObject;
+        var ropeType = rope?["rope_type"]?.GetValue<string>() ?? rope?["type"]?.GetValue<string>() ?? "default";
+        if (ropeType != "default")
+        {
+            throw new NotSupportedException($"{path}: rope type '{ropeType}' is not supported (only the default rotary embedding).");
+        }
+
+        if ((json["hidden_act"]?.GetValue<string>() ?? "silu") is not "silu" and var act)
+        {
+            throw new NotSupportedException($"{path}: hidden_act '{act}' is not supported (silu).");
+        }
+
+        if (json["mlp_bias"]?.GetValue<bool>() == true)
+        {
+            throw new NotSupportedException($"{path}: mlp_bias true is not supported.");
+        }
+
+        var window = json["sliding_window"]?.GetValue<int?>();
+        var windowUsed = architecture == ModelArchitecture.Mistral || json["use_sliding_window"]?.GetValue<bool>() == true;
+        if (window is not null && windowUsed)
+        {
+            (warn ?? (m => Console.Error.WriteLine($"warning: {m}")))($"{path}: sliding_window {window} is ignored; attention is full causal (identical up to {window} tokens).");
+        }
+
+        return new LlamaConfig
+        {
+            Architecture = architecture,
+            VocabSize = Int("vocab_size"),
+            HiddenSize = Int("hidden_size"),
+            IntermediateSize = Int("intermediate_size"),
+            Layers = Int("num_hidden_layers"),
+            Heads = Int("num_attention_heads"),
+            KeyValueHeads = json["num_key_value_heads"]?.GetValue<int?>(),
+            HeadDimension = json["head_dim"]?.GetValue<int?>(),
+            MaxPositions = json["max_position_embeddings"]?.GetValue<int>() ?? 2048,
+            NormEps = json["rms_norm_eps"]?.GetValue<double>() ?? 1e-6,
+            RopeTheta = rope?["rope_theta"]?.GetValue<double>() ?? json["rope_theta"]?.GetValue<double>() ?? 10000,
+            TieEmbeddings = json["tie_word_embeddings"]?.GetValue<bool>() ?? false,
+            AttentionBias = architecture == ModelArchitecture.Qwen2 || json["attention_bias"]?.GetValue<bool>() == true,
+            BosTokenId = Token("bos_token_id"),
+            EosTokenId = Token("eos_token_id"),
+            PadTokenId = Token("pad_token_id"),
+        };
     }
 
-    public static LlamaForCausalLM Load(string folder)
+    /// <summary>
+    /// The model of a folder, weights copied in by parameter name. A tensor the architecture has no place for, or a
+    /// parameter the files lack, is an error that names it.
+    /// </summary>
+    public static LlamaForCausalLM Load(string folder, Action<string>? warn = null)
     {
-        var config = ReadConfig(folder);
-        var model = new LlamaForCausalLM(config);
-        var loaded = new Dictionary<string, bool>();
-        model.load_safetensors(Path.Combine(folder, "model.safetensors"), strict: false, loadedParameters: loaded);
-        var missing = model.state_dict().Keys
-            .Where(k => !(loaded.TryGetValue(k, out var ok) && ok) && !(config.TieEmbeddings && k == "lm_head.weight"))
-            .ToList();
-        return missing.Count == 0
-            ? model
-            : throw new InvalidDataException($"{folder}/model.safetensors lacks {missing.Count} parameters, e.g. {string.Join(", ", missing.Take(3))}.");
+        var model = new LlamaForCausalLM(ReadConfig(folder, warn));
+        LoadWeights(model, folder);
+        return model;
     }
 
-    /// <summary>Writes a model in the Hugging Face layout (config.json and model.safetensors).</summary>
-    public static void Save(LlamaForCausalLM model, string folder)
+    /// <summary>Copies the folder's safetensors weights (single file or shards) into <paramref name="model"/>.</summary>
+    public static void LoadWeights(LlamaForCausalLM model, string folder)
+    {
+        var files = WeightFiles(folder);
+        var parameters = model.state_dict();
+        var seen = new HashSet<string>();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var file in files)
+        {
+            foreach (var (name, tensor) in SafetensorsFile.Load(file))
+            {
+                if (Ignorable(name, model.Config))
+                {
+                    continue;
+                }
+
+                if (!parameters.TryGetValue(name, out var target))
+                {
+                    throw new InvalidDataException(
+                        $"{file}: tensor '{name}' has no place in a {model.Config.Architecture} model with this config.json " +
+                        $"(expected names like '{parameters.Keys.First(k => k.Contains(".layers.0."))}').");
+                }
+
+                if (!target.shape.SequenceEqual(tensor.shape))
+                {
+                    throw new InvalidDataException(
+                        $"{file}: tensor '{name}' has shape [{string.Join(", ", tensor.shape)}], the model expects [{string.Join(", ", target.shape)}] from config.json.");
+                }
+
+                target.copy_(tensor);
+                seen.Add(name);
+            }
+        }
+
+        if (parameters.Keys.FirstOrDefault(k => !seen.Contains(k)) is { } missing)
+        {
+            throw new InvalidDataException(
+                $"{folder}: the weights lack '{missing}'{(parameters.Count - seen.Count > 1 ? $" and {parameters.Count - seen.Count - 1} more" : string.Empty)} " +
+                $"that a {model.Config.Architecture} model with this config.json needs.");
+        }
+    }
+
+    /// <summary>
+    /// Writes a complete Hugging Face folder: config.json, model.safetensors, generation_config.json and the
+    /// tokenizer files (<paramref name="tokenizer"/>'s own, or the byte tokenizer written as a tokenizer.json).
+    /// </summary>
+    public static void Save(LlamaForCausalLM model, ITokenizer tokenizer, string folder)
     {
         Directory.CreateDirectory(folder);
-        var config = JsonSerializer.SerializeToNode(model.Config)!.AsObject();
-        config["model_type"] = "llama";
-        config["architectures"] = new JsonArray("LlamaForCausalLM");
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        model.save_safetensors(Path.Combine(folder, "model.safetensors"));
+        var config = model.Config with
+        {
+            BosTokenId = model.Config.BosTokenId ?? tokenizer.BosId,
+            EosTokenId = model.Config.EosTokenId ?? tokenizer.EosId,
+            PadTokenId = model.Config.PadTokenId ?? tokenizer.PadId,
+        };
+        var dtype = model.parameters().First().dtype;
+        File.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson(config, dtype).ToJsonString(Indented));
+        var generation = new JsonObject { ["bos_token_id"] = config.BosTokenId, ["eos_token_id"] = config.EosTokenId, ["pad_token_id"] = config.PadTokenId };
+        File.WriteAllText(Path.Combine(folder, "generation_config.json"), generation.ToJsonString(Indented));
+        SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), model.state_dict());
+        tokenizer.WriteTo(folder);
     }
-}
 
-/// <summary>A BPE <c>tokenizer.json</c> (vocabulary and merges) through Microsoft.ML.Tokenizers, with its special tokens.</summary>
-public sealed class HuggingFaceTokenizer : ITokenizer
-{
-    private readonly BpeTokenizer _bpe;
-
-    public HuggingFaceTokenizer(string folder)
+    /// <summary>A <c>config.json</c> in the form transformers writes, both rope forms included so versions 4 and 5 read it.</summary>
+    public static JsonObject ConfigJson(LlamaConfig c, ScalarType dtype)
     {
-        var path = Path.Combine(folder, "tokenizer.json");
-        var json = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} is empty.");
-        var model = json["model"] ?? throw new InvalidDataException($"{path}: no \"model\".");
-        if (model["type"]?.GetValue<string>() != "BPE")
+        var (type, architecture) = c.Architecture switch
         {
-            throw new NotSupportedException($"{path}: only BPE tokenizers are supported.");
+            ModelArchitecture.Mistral => ("mistral", "MistralForCausalLM"),
+            ModelArchitecture.Qwen2 => ("qwen2", "Qwen2ForCausalLM"),
+            _ => ("llama", "LlamaForCausalLM"),
+        };
+        var json = new JsonObject
+        {
+            ["architectures"] = new JsonArray(architecture),
+            ["model_type"] = type,
+            ["vocab_size"] = c.VocabSize,
+            ["hidden_size"] = c.HiddenSize,
+            ["intermediate_size"] = c.IntermediateSize,
+            ["num_hidden_layers"] = c.Layers,
+            ["num_attention_heads"] = c.Heads,
+            ["num_key_value_heads"] = c.KvHeads,
+            ["head_dim"] = c.HeadDim,
+            ["hidden_act"] = "silu",
+            ["max_position_embeddings"] = c.MaxPositions,
+            ["rms_norm_eps"] = c.NormEps,
+            ["rope_theta"] = c.RopeTheta,
+            ["rope_parameters"] = new JsonObject { ["rope_theta"] = c.RopeTheta, ["rope_type"] = "default" },
+            ["tie_word_embeddings"] = c.TieEmbeddings,
+            ["bos_token_id"] = c.BosTokenId,
+            ["eos_token_id"] = c.EosTokenId,
+            ["pad_token_id"] = c.PadTokenId,
+            ["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : dtype == ScalarType.Float16 ? "float16" : "float32",
+            ["use_cache"] = true,
+        };
+        switch (c.Architecture)
+        {
+            case ModelArchitecture.Llama:
+                json["attention_bias"] = c.AttentionBias;
+                json["mlp_bias"] = false;
+                break;
+            case ModelArchitecture.Mistral:
+                json["sliding_window"] = null;
+                break;
+            case ModelArchitecture.Qwen2:
+                json["use_sliding_window"] = false;
+                json["sliding_window"] = null;
+                break;
         }
 
-        var vocab = model["vocab"]!.AsObject();
-        var merges = model["merges"]!.AsArray().Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.GetValue<string>()).ToList();
-        using var vocabStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(vocab.ToJsonString()));
-        using var mergesStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes("#version: 0.2\n" + string.Join('\n', merges)));
-        _bpe = BpeTokenizer.Create(vocabStream, mergesStream);
-        var added = json["added_tokens"]?.AsArray().ToDictionary(t => t!["content"]!.GetValue<string>(), t => t!["id"]!.GetValue<int>()) ?? [];
-        int Special(params string[] names) => names.Select(n => added.TryGetValue(n, out var id) ? id : vocab[n]?.GetValue<int>() ?? -1).FirstOrDefault(id => id >= 0, -1);
-        BosId = Special("<s>", "<|begin_of_text|>", "<|endoftext|>", "<|im_start|>");
-        EosId = Special("</s>", "<|end_of_text|>", "<|endoftext|>", "<|im_end|>");
-        PadId = Special("<pad>", "<unk>", "</s>", "<|endoftext|>");
-        VocabularySize = Math.Max(vocab.Count, added.Count == 0 ? 0 : added.Values.Max() + 1);
-        if (BosId < 0 || EosId < 0)
-        {
-            throw new InvalidDataException($"{path}: no beginning or end token found.");
-        }
+        return json;
     }
 
-    public int VocabularySize { get; }
+    /// <summary>
+    /// A tokenizer_config.json for tokenizers made here; its chat template is the Alpaca prompt the trainer uses, so
+    /// chat front-ends (vLLM, Ollama, transformers pipelines) prompt the model as it was trained.
+    /// </summary>
+    public static JsonObject TokenizerConfig(string? bos, string eos, string pad) => new()
+    {
+        ["tokenizer_class"] = "PreTrainedTokenizerFast",
+        ["bos_token"] = bos,
+        ["eos_token"] = eos,
+        ["pad_token"] = pad,
+        ["clean_up_tokenization_spaces"] = false,
+        ["model_max_length"] = 1_000_000,
+        ["chat_template"] = AlpacaChatTemplate,
+    };
 
-    public int BosId { get; }
+    /// <summary>Each user turn as an Alpaca instruction, each assistant turn as its response.</summary>
+    public const string AlpacaChatTemplate =
+        "{% for message in messages %}{% if message['role'] == 'user' %}{{ '### Instruction:\\n' + message['content'] + '\\n\\n### Response:' }}"
+        + "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + '\\n\\n' }}{% endif %}{% endfor %}";
 
-    public int EosId { get; }
+    private static bool Ignorable(string name, LlamaConfig config) =>
+        name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (config.TieEmbeddings && name == "lm_head.weight");
 
-    public int PadId { get; }
+    private static List<string> WeightFiles(string folder)
+    {
+        var single = Path.Combine(folder, "model.safetensors");
+        if (File.Exists(single))
+        {
+            return [single];
+        }
 
-    public int[] Encode(string text) => [.. _bpe.EncodeToIds(text)];
+        var index = Path.Combine(folder, "model.safetensors.index.json");
+        if (File.Exists(index))
+        {
+            var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
+                ?? throw new InvalidDataException($"{index} has no weight_map.");
+            return [.. map.Select(e => Path.Combine(folder, e.Value!.GetValue<string>())).Distinct()];
+        }
 
-    public string Decode(IEnumerable<int> tokens) => _bpe.Decode(tokens.Where(t => t != BosId && t != EosId && t != PadId)) ?? string.Empty;
+        throw new FileNotFoundException(
+            File.Exists(Path.Combine(folder, "pytorch_model.bin"))
+                ? $"{folder} holds pytorch_model.bin only; convert it to safetensors first (transformers: save_pretrained(..., safe_serialization=True))."
+                : $"{folder} has no model.safetensors (nor a sharded model.safetensors.index.json).");
+    }
 }

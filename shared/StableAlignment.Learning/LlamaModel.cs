@@ -21,13 +21,17 @@ public sealed class RmsNorm : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var variance = x.to(ScalarType.Float32).pow(2).mean([-1], keepdim: true);
-        var normed = x * rsqrt(variance + _eps).to(x.dtype);
-        return (normed * weight).MoveToOuterDisposeScope();
+        // As Hugging Face's: normalise in fp32, cast back, then scale, so bf16 runs round the same way.
+        var xf = x.to(ScalarType.Float32);
+        var normed = xf * rsqrt(xf.pow(2).mean([-1], keepdim: true) + _eps);
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>Causal self-attention with rotary position embeddings (the Hugging Face rotate-half convention).</summary>
+/// <summary>
+/// Causal self-attention with rotary position embeddings (the Hugging Face rotate-half convention), grouped key/value
+/// heads, and optional query/key/value biases (Qwen2).
+/// </summary>
 public sealed class Attention : Module<Tensor, Tensor>
 {
     private readonly Linear q_proj;
@@ -39,9 +43,9 @@ public sealed class Attention : Module<Tensor, Tensor>
     public Attention(LlamaConfig c) : base("Attention")
     {
         _c = c;
-        q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: false);
-        k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: false);
-        v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: false);
+        q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.AttentionBias);
+        k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
+        v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         o_proj = Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: false);
         RegisterComponents();
     }
@@ -177,13 +181,15 @@ public sealed class LlamaBody : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// A LLaMA-style causal language model: RMSNorm, rotary embeddings, SwiGLU, causal attention through scaled
-/// dot-product attention. Parameter names are Hugging Face's (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
+/// A LLaMA-style causal language model (LLaMA, Mistral and Qwen2 layouts): RMSNorm, rotary embeddings, SwiGLU, causal
+/// attention through scaled dot-product attention. Parameter names are Hugging Face's
+/// (<c>model.layers.0.self_attn.q_proj.weight</c>, …), so weights map by name in both directions.
 /// </summary>
 public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 {
     private readonly LlamaBody model;
-    private readonly Linear lm_head;
+    /// <summary>Absent when the embeddings are tied: the output projection is then the embedding matrix itself.</summary>
+    private readonly Linear? lm_head;
 
     private static readonly Lock InitLock = new();
 
@@ -193,7 +199,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     {
         Config = config;
         model = new LlamaBody(config);
-        lm_head = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        lm_head = config.TieEmbeddings ? null : Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
         lock (InitLock)
         {
@@ -206,7 +212,11 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
             {
                 foreach (var (name, p) in named_parameters())
                 {
-                    if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
+                    if (name.EndsWith(".bias", StringComparison.Ordinal))
+                    {
+                        init.zeros_(p);
+                    }
+                    else if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                     {
                         init.normal_(p, 0, 0.02);
                     }
@@ -225,7 +235,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = model.Forward(tokens, cache);
-        var logits = Config.TieEmbeddings ? functional.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
+        var logits = lm_head is null ? functional.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
         return logits.MoveToOuterDisposeScope();
     }
 }

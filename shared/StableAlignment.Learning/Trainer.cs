@@ -34,10 +34,14 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var resumeFrom = Checkpoints.Latest(outDir);
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
         var config = resumed?.Config ?? BaseConfig();
-        var model = resumed is null && HuggingFace.IsFolder(options.Base) ? HuggingFace.Load(options.Base) : new LlamaForCausalLM(config, options.Seed);
-        if (resumed is null && !HuggingFace.IsFolder(options.Base) && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
+        var model = new LlamaForCausalLM(config, options.Seed);
+        if (resumed is null && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
         {
-            model.load(Path.Combine(baseCheckpoint, "model.bin"));
+            Checkpoints.LoadWeights(model, baseCheckpoint);
+        }
+        else if (resumed is null && HuggingFace.IsFolder(options.Base))
+        {
+            HuggingFace.LoadWeights(model, options.Base);
         }
 
         model.to(device);
@@ -49,7 +53,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
         {
-            model.load(Path.Combine(resumeFrom, "model.bin"));
+            Checkpoints.LoadWeights(model, resumeFrom);
             optimizer.load_state_dict(Path.Combine(resumeFrom, "optimizer.bin"));
         }
 
@@ -107,7 +111,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
                     Step = step + 1, TotalSteps = total, Config = config, Options = options, DatasetId = datasetId, WrittenAt = DateTime.UtcNow,
                     Metrics = new() { ["loss"] = loss, ["sft"] = sft, ["diff"] = diff, ["learning_rate"] = lr },
                 };
-                latest = Checkpoints.Save(outDir, model, optimizer, state, TokenizerFile(resumeFrom));
+                latest = Checkpoints.Save(outDir, model, optimizer, state, tokenizer);
                 if (onCheckpoint is not null)
                 {
                     await onCheckpoint(latest, state);
@@ -119,15 +123,10 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     }
 
     private LlamaConfig BaseConfig() =>
-        HuggingFace.IsFolder(options.Base) ? HuggingFace.ReadConfig(options.Base)
-        : Checkpoints.Latest(options.Base) is { } checkpoint ? Checkpoints.ReadState(checkpoint).Config
+        Checkpoints.Latest(options.Base) is { } checkpoint ? Checkpoints.ReadState(checkpoint).Config
+        : HuggingFace.IsFolder(options.Base) ? HuggingFace.ReadConfig(options.Base)
+        : Directory.Exists(options.Base) ? throw new DirectoryNotFoundException($"{options.Base} is neither a checkpoint nor a Hugging Face model folder (config.json with model.safetensors).")
         : LlamaConfig.Preset(options.Base) with { VocabSize = tokenizer.VocabularySize, MaxPositions = Math.Max(512, options.MaxLength) };
-
-    private string? TokenizerFile(string? resumeFrom) =>
-        new[] { resumeFrom, options.Base, Checkpoints.Latest(options.Base) }
-            .Where(d => d is not null && Directory.Exists(d))
-            .Select(d => Path.Combine(d!, "tokenizer.json"))
-            .FirstOrDefault(File.Exists);
 
     /// <summary>Warm-up over the first share of steps, then cosine decay to zero.</summary>
     public double LearningRate(int step, int total)

@@ -119,69 +119,6 @@ public sealed class TrainerTests
     }
 }
 
-public sealed class HuggingFaceImportTests
-{
-    /// <summary>A tiny random checkpoint in the Hugging Face layout: config.json, model.safetensors, tokenizer.json.</summary>
-    private static string TinyCheckpoint(bool tied)
-    {
-        var folder = TestConfiguration.TempPath("hf");
-        TorchRuntime.Initialize(1);
-        var config = LlamaConfig.Tiny with { VocabSize = 12, HiddenSize = 32, IntermediateSize = 64, Heads = 4, KeyValueHeads = 2, Layers = 2, TieEmbeddings = tied };
-        HuggingFace.Save(new LlamaForCausalLM(config, seed: 3), folder);
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), """
-        {"model": {"type": "BPE", "vocab": {"<s>": 0, "</s>": 1, "<unk>": 2, "a": 3, "b": 4, "c": 5, "ab": 6, "abc": 7, "k": 8, "i": 9, "n": 10, "d": 11},
-                   "merges": [["a", "b"], ["ab", "c"]]},
-         "added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "</s>"}, {"id": 2, "content": "<unk>"}]}
-        """);
-        return folder;
-    }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Folder_loads_by_parameter_name_and_a_save_and_reload_agree(bool tied)
-    {
-        var folder = TinyCheckpoint(tied);
-        var model = HuggingFace.Load(folder);
-        Assert.Equal(2, model.Config.KvHeads);
-        var tokenizer = new HuggingFaceTokenizer(folder);
-        Assert.Equal([7, 6], tokenizer.Encode("abc ab"));
-        Assert.Equal((0, 1), (tokenizer.BosId, tokenizer.EosId));
-
-        using var input = tensor(new long[] { 0, 7, 6, 1 }, [1, 4]);
-        using var before = model.forward(input);
-        var copy = TestConfiguration.TempPath("hf-copy");
-        HuggingFace.Save(model, copy);
-        using var after = HuggingFace.Load(copy).forward(input);
-        Assert.Equal([1L, 4, 12], before.shape);
-        Assert.True((before - after).abs().max().item<float>() < 1e-6);
-    }
-
-    [Fact]
-    public async Task Fine_tuning_starts_from_the_imported_weights_with_their_tokenizer()
-    {
-        var folder = TinyCheckpoint(tied: false);
-        var tokenizer = new HuggingFaceTokenizer(folder);
-        var data = new List<RatedGroup> { new("abc", ["ab", "c"], [7, 1]), new("ab", ["abc", "a"], [6, 2]) };
-        var result = await new Trainer(new TrainOptions { Base = folder, Accumulation = 1, Epochs = 1, Threads = 1, MaxLength = 16 }, tokenizer)
-            .RunAsync(data, TestConfiguration.TempPath("hf-train"), "ds");
-        var (model, state) = Checkpoints.Load(result.OutDir);
-        Assert.Equal(12, state.Config.VocabSize);
-        Assert.Equal(2, state.Step);
-        using var logits = model.forward(tensor(new long[] { 0, 7 }, [1, 2]));
-        Assert.Equal([1L, 2, 12], logits.shape);
-        Assert.IsType<HuggingFaceTokenizer>(Checkpoints.TokenizerFor(result.OutDir));
-    }
-
-    [Fact]
-    public void Non_llama_folder_is_refused_with_the_reason()
-    {
-        var folder = TinyCheckpoint(tied: false);
-        File.WriteAllText(Path.Combine(folder, "config.json"), """{"model_type": "gpt2"}""");
-        Assert.Contains("gpt2", Assert.Throws<NotSupportedException>(() => HuggingFace.Load(folder)).Message);
-    }
-}
-
 public sealed class GenerationTests
 {
     [Fact]
