@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 using StableAlignment.Learning;
@@ -10,6 +11,8 @@ namespace StableAlignment.Cli;
 /// <summary><c>sa tokenize</c>, <c>sa export</c> and <c>sa logits</c>: looking into a model folder and taking a model out.</summary>
 public static class ModelCommands
 {
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Ids and tokens of each text (or, with <paramref name="decode"/>, the text of each list of ids).</summary>
     public static int Tokenize(string model, bool decode, bool json, string[] texts)
     {
@@ -27,7 +30,7 @@ public static class ModelCommands
                 {
                     var ids = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
                     var decoded = tokenizer.Decode(ids);
-                    Console.WriteLine(json ? JsonSerializer.Serialize(new { ids, decoded }) : decoded);
+                    Console.WriteLine(json ? JsonSerializer.Serialize(new { ids, decoded }, Readable) : decoded);
                     continue;
                 }
 
@@ -35,14 +38,14 @@ public static class ModelCommands
                 var tokens = sequence.Select(tokenizer.TokenText).ToArray();
                 if (json)
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(new { text, ids = sequence, tokens, decoded = tokenizer.Decode(sequence) }));
+                    Console.WriteLine(JsonSerializer.Serialize(new { text, ids = sequence, tokens, decoded = tokenizer.Decode(sequence) }, Readable));
                     continue;
                 }
 
                 var table = new Table().AddColumns("#", "id", "token");
                 for (var i = 0; i < sequence.Length; i++)
                 {
-                    table.AddRow(i.ToString(CultureInfo.InvariantCulture), sequence[i].ToString(CultureInfo.InvariantCulture), Markup.Escape(JsonSerializer.Serialize(tokens[i])));
+                    table.AddRow(i.ToString(CultureInfo.InvariantCulture), sequence[i].ToString(CultureInfo.InvariantCulture), Markup.Escape(JsonSerializer.Serialize(tokens[i], Readable)));
                 }
 
                 AnsiConsole.Write(table);

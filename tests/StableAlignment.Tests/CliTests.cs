@@ -223,12 +223,59 @@ public sealed class CliTests
         Assert.Contains("not found", badErr);
     }
 
+    [Theory]
+    [InlineData("hf-tiny-qwen2")]
+    [InlineData("hf-tiny-llama")]
+    public async Task Train_from_a_hugging_face_folder_then_export_gives_a_folder_with_the_same_logits(string name)
+    {
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli-hf")).FullName;
+        var baseModel = Golden.ModelWithByteTokenizer(name);
+        await File.WriteAllTextAsync(Path.Combine(folder, "data.jsonl"), string.Join('\n',
+            "{\"instruction\": \"Is lying fine?\", \"input\": \"\", \"output\": \"Honesty builds trust.\", \"rating\": 7}",
+            "{\"instruction\": \"Is lying fine?\", \"input\": \"\", \"output\": \"Lie freely.\", \"rating\": 1}"));
+        var (exit, stdout, err) = await Sa(folder, "train", "--data", "data.jsonl", "--base", baseModel, "--out", "run", "--epochs", "2", "--accumulation", "1", "--threads", "1", "--max-length", "64");
+        Assert.True(exit == 0, $"{err}\n{stdout}");
+
+        (exit, stdout, err) = await Sa(folder, "export", "--checkpoint", "run", "--out", "hf");
+        Assert.True(exit == 0, $"{err}\n{stdout}");
+        Assert.Contains("model.safetensors", stdout);
+        var (_, trained, _) = await Sa(folder, "logits", "--model", "run", "--ids", "256,73,115,32,108");
+        var (_, exported, _) = await Sa(folder, "logits", "--model", "hf", "--ids", "256,73,115,32,108");
+        var (_, original, _) = await Sa(folder, "logits", "--model", baseModel, "--ids", "256,73,115,32,108");
+        static float[] Values(string json) => [.. JsonNode.Parse(json)!["logits"]!.AsArray().SelectMany(r => r!.AsArray().Select(v => v!.GetValue<float>()))];
+        static float MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Assert.Equal(5 * 320, Values(trained).Length);
+        Assert.True(MaxDifference(Values(trained), Values(exported)) < 1e-5, "the exported folder's logits differ");
+        Assert.True(MaxDifference(Values(trained), Values(original)) > 1e-3, "training changed nothing");
+
+        var (tokExit, tokens, tokErr) = await Sa(folder, "tokenize", "--model", "hf", "--json", "Rating: 5 ### Reason: ok");
+        Assert.True(tokExit == 0, tokErr);
+        Assert.Equal(256, JsonNode.Parse(tokens)!["ids"]![0]!.GetValue<int>());
+
+        var (bad, _, badErr) = await Sa(folder, "export", "--checkpoint", "nowhere", "--out", "hf2");
+        Assert.Equal(2, bad);
+        Assert.Contains("nowhere", badErr);
+    }
+
+    [Fact]
+    public async Task Tokenize_prints_the_ids_and_tokens_of_a_real_tokenizer_and_decodes_ids()
+    {
+        var model = Golden.Folder("gpt2-bytelevel");
+        var (exit, stdout, err) = await Sa(Path.GetTempPath(), "tokenize", "--model", model, "hello hello");
+        Assert.True(exit == 0, err);
+        Assert.Contains("Ġhe", stdout);
+        Assert.Contains("6 tokens: [261, 292, 79, 348, 292, 79]", stdout);
+        (exit, stdout, err) = await Sa(Path.GetTempPath(), "tokenize", "--model", model, "--decode", "261,292,79,348,292,79");
+        Assert.True(exit == 0, err);
+        Assert.Equal("hello hello", stdout.TrimEnd('\n'));
+    }
+
     [Fact]
     public async Task Help_lists_the_commands()
     {
         var (exit, stdout, _) = await Sa(Path.GetTempPath(), "--help");
         Assert.Equal(0, exit);
-        foreach (var command in new[] { "run", "serve", "simulate", "dataset", "train", "loss", "ask", "interactions", "runs" })
+        foreach (var command in new[] { "run", "serve", "simulate", "dataset", "train", "loss", "ask", "interactions", "runs", "tokenize", "export", "logits" })
         {
             Assert.Contains(command, stdout);
         }
