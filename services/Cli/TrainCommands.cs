@@ -9,7 +9,7 @@ namespace StableAlignment.Cli;
 public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
-    int CheckpointEvery, int? MaxSteps, int Threads);
+    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0);
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
@@ -35,7 +35,7 @@ public static class TrainCommands
 
         if (!Directory.Exists(a.Base) && a.Base is not ("tiny" or "small"))
         {
-            Console.Error.WriteLine($"--base must be tiny, small, a Hugging Face LLaMA folder or a checkpoint folder; '{a.Base}' is none of them.");
+            Console.Error.WriteLine($"--base must be tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; '{a.Base}' is none of them.");
             return 2;
         }
 
@@ -43,7 +43,7 @@ public static class TrainCommands
         {
             Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
             WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
-            MaxSteps = a.MaxSteps, Threads = a.Threads,
+            MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward,
             Loss = new LossOptions
             {
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, SftOnly = a.Loss == "sft",

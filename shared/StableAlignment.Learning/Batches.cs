@@ -5,6 +5,9 @@ namespace StableAlignment.Learning;
 /// <summary>A query with its rated responses (the authors' format).</summary>
 public sealed record RatedGroup(string Query, IReadOnlyList<string> Responses, IReadOnlyList<int> Scores);
 
+/// <summary>Token ids of one query + response sequence and the position where the response begins.</summary>
+public sealed record EncodedSequence(int[] Tokens, int ResponseStart);
+
 /// <summary>Token ids of query + response sequences, padded, with a mask over the response tokens' predictions.</summary>
 public sealed class SequenceBatch : IDisposable
 {
@@ -23,23 +26,33 @@ public sealed class SequenceBatch : IDisposable
     public static SequenceBatch Encode(ITokenizer tokenizer, string query, IReadOnlyList<string> responses, int maxLength, Device device)
     {
         var q = tokenizer.Encode(query);
-        var rows = responses.Select(r =>
-        {
-            var start = tokenizer.Start.Count;
-            var resp = tokenizer.Encode(r).Append(tokenizer.EosId).ToArray();
-            resp = resp.Length > maxLength - start - 1 ? resp[..(maxLength - start - 1)] : resp;
-            var room = maxLength - start - resp.Length;
-            var qCut = q.Length > room ? q[^room..] : q;
-            var seq = tokenizer.Start.Concat(qCut).Concat(resp).ToArray();
-            return (seq, start: start + qCut.Length);
-        }).ToList();
-        var length = rows.Max(r => r.seq.Length);
+        return FromSequences([.. responses.Select(r => Sequence(tokenizer, q, r, maxLength))], tokenizer.PadId, device);
+    }
+
+    /// <summary>One training sequence of an already tokenized query and a response (see <see cref="Encode"/>).</summary>
+    public static EncodedSequence Sequence(ITokenizer tokenizer, int[] query, string response, int maxLength)
+    {
+        var start = tokenizer.Start.Count;
+        var resp = tokenizer.Encode(response).Append(tokenizer.EosId).ToArray();
+        resp = resp.Length > maxLength - start - 1 ? resp[..(maxLength - start - 1)] : resp;
+        var room = maxLength - start - resp.Length;
+        var qCut = query.Length > room ? query[^room..] : query;
+        return new EncodedSequence([.. tokenizer.Start, .. qCut, .. resp], start + qCut.Length);
+    }
+
+    /// <summary>
+    /// Sequences of any number of queries in one right-padded batch. Causal attention keeps every real position blind
+    /// to the padding after it, so each row's NLL is what it would be alone.
+    /// </summary>
+    public static SequenceBatch FromSequences(IReadOnlyList<EncodedSequence> rows, int padId, Device device)
+    {
+        var length = rows.Max(r => r.Tokens.Length);
         var tokens = new long[rows.Count * length];
         var mask = new float[rows.Count * (length - 1)];
-        Array.Fill(tokens, tokenizer.PadId);
+        Array.Fill(tokens, padId);
         for (var i = 0; i < rows.Count; i++)
         {
-            var (seq, start) = rows[i];
+            var (seq, start) = (rows[i].Tokens, rows[i].ResponseStart);
             for (var t = 0; t < seq.Length; t++)
             {
                 tokens[(i * length) + t] = seq[t];
@@ -55,7 +68,7 @@ public sealed class SequenceBatch : IDisposable
         {
             Tokens = tensor(tokens, [rows.Count, length], device: device),
             ResponseMask = tensor(mask, [rows.Count, length - 1], device: device),
-            TokenCount = rows.Sum(r => r.seq.Length),
+            TokenCount = rows.Sum(r => r.Tokens.Length),
         };
     }
 

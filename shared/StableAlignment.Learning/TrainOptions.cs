@@ -33,6 +33,16 @@ public sealed record TrainOptions
     public int Threads { get; init; }
 
     /// <summary>
+    /// Padded tokens per forward pass: the queries of an optimiser step are packed into as few forward passes as this
+    /// allows (at least one query each), each query's loss still computed on its own responses. 0: one query per pass
+    /// on the CPU (where bigger batches gain little) and <see cref="CudaTokensPerForward"/> on CUDA, where one query's
+    /// few sequences would leave the GPU mostly idle.
+    /// </summary>
+    public int TokensPerForward { get; init; }
+
+    public const int CudaTokensPerForward = 16384;
+
+    /// <summary>
     /// "auto": bf16 weights and activations on CUDA (TorchSharp 0.107 has no autocast; the loss is still computed in
     /// fp32), fp32 on the CPU. "fp32" forces full precision everywhere.
     /// </summary>

@@ -50,6 +50,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             model.to(ScalarType.BFloat16);
         }
 
+        var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
         {
@@ -71,23 +72,8 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             var (epoch, first) = (step / stepsPerEpoch, step % stepsPerEpoch * options.Accumulation);
             var order = Order(data.Count, epoch);
             var micro = Enumerable.Range(first, Math.Min(options.Accumulation, data.Count - first)).ToList();
-            double loss = 0, sft = 0, diff = 0;
-            long tokens = 0;
             optimizer.zero_grad();
-            foreach (var position in micro)
-            {
-                using var scope = NewDisposeScope();
-                var group = data[order[position]];
-                var picked = Pick(group, epoch, position);
-                using var batch = SequenceBatch.Encode(tokenizer, group.Query, [.. picked.Select(k => group.Responses[k])], options.MaxLength, device);
-                var parts = StableAlignmentLoss.Compute(batch.ResponseNll(model), [.. picked.Select(k => group.Scores[k])], options.Loss);
-                (parts.Loss / micro.Count).backward();
-                loss += parts.Loss.item<float>() / micro.Count;
-                sft += parts.Sft.item<float>() / micro.Count;
-                diff += parts.Diff.item<float>() / micro.Count;
-                tokens += batch.TokenCount;
-            }
-
+            var (loss, sft, diff, tokens) = Accumulate(model, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device);
             var lr = LearningRate(step, total);
             foreach (var g in optimizer.ParamGroups)
             {
@@ -160,6 +146,77 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         new Random(HashCode(options.Seed, epoch, position)).Shuffle(indices);
         return [.. indices.Take(Math.Min(options.Loss.Comparisons, indices.Length))];
     }
+
+    private StepQuery Encode(RatedGroup group, int epoch, int position)
+    {
+        var picked = Pick(group, epoch, position);
+        var query = tokenizer.Encode(group.Query);
+        return new StepQuery(
+            [.. picked.Select(k => SequenceBatch.Sequence(tokenizer, query, group.Responses[k], options.MaxLength))],
+            [.. picked.Select(k => group.Scores[k])]);
+    }
+
+    /// <summary>
+    /// Forward and backward passes over one optimiser step's queries; gradients accumulate as the mean over queries.
+    /// Returns the mean loss, SFT and contrastive parts, and the tokens seen.
+    /// </summary>
+    private (double Loss, double Sft, double Diff, long Tokens) Accumulate(LlamaForCausalLM model, List<StepQuery> queries, int budget, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var totals = zeros(3, dtype: ScalarType.Float32, device: device);
+        long tokens = 0;
+        foreach (var pass in Passes(queries, budget))
+        {
+            using var passScope = NewDisposeScope();
+            using var batch = SequenceBatch.FromSequences([.. pass.SelectMany(q => q.Rows)], tokenizer.PadId, device);
+            var nll = batch.ResponseNll(model);
+            Tensor? passLoss = null;
+            var offset = 0;
+            foreach (var q in pass)
+            {
+                var parts = StableAlignmentLoss.Compute(nll.narrow(0, offset, q.Rows.Count), q.Scores, options.Loss);
+                offset += q.Rows.Count;
+                passLoss = passLoss is null ? parts.Loss : passLoss + parts.Loss;
+                totals.add_(stack([parts.Loss, parts.Sft, parts.Diff]).detach().to(ScalarType.Float32));
+            }
+
+            (passLoss! / queries.Count).backward();
+            tokens += batch.TokenCount;
+        }
+
+        var means = (totals / queries.Count).cpu().data<float>().ToArray();
+        return (means[0], means[1], means[2], tokens);
+    }
+
+    /// <summary>
+    /// Consecutive queries packed into forward passes of at most <paramref name="budget"/> padded tokens (rows × longest
+    /// row); 0 puts each query in a pass of its own.
+    /// </summary>
+    private static IEnumerable<List<StepQuery>> Passes(List<StepQuery> queries, int budget)
+    {
+        var pass = new List<StepQuery>();
+        int rows = 0, longest = 0;
+        foreach (var q in queries)
+        {
+            var qLongest = q.Rows.Max(r => r.Tokens.Length);
+            if (pass.Count > 0 && (budget <= 0 || (long)(rows + q.Rows.Count) * Math.Max(longest, qLongest) > budget))
+            {
+                yield return pass;
+                (pass, rows, longest) = ([], 0, 0);
+            }
+
+            pass.Add(q);
+            rows += q.Rows.Count;
+            longest = Math.Max(longest, qLongest);
+        }
+
+        if (pass.Count > 0)
+        {
+            yield return pass;
+        }
+    }
+
+    private sealed record StepQuery(IReadOnlyList<EncodedSequence> Rows, IReadOnlyList<int> Scores);
 
     private static int HashCode(int seed, int epoch, int position) =>
         (int)((((uint)seed * 2654435761u) ^ ((uint)epoch * 40503u) ^ ((uint)position * 2246822519u)) & int.MaxValue);

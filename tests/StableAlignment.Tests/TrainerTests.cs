@@ -99,6 +99,23 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task Packing_a_steps_queries_into_one_forward_pass_trains_as_one_query_per_pass()
+    {
+        var apart = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-apart"), "ds");
+        var packed = await new Trainer(Options with { TokensPerForward = 4096 }, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-packed"), "ds");
+
+        Assert.All(apart.Metrics.Zip(packed.Metrics), p => Assert.Equal(p.First.Loss, p.Second.Loss, 1e-4));
+        Assert.Equal(apart.Metrics.Select(m => m.Tokens), packed.Metrics.Select(m => m.Tokens));
+        var (ma, _) = Checkpoints.Load(apart.OutDir);
+        var (mb, _) = Checkpoints.Load(packed.OutDir);
+        var pb = mb.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in ma.named_parameters())
+        {
+            Assert.True((p - pb[name]).abs().max().item<float>() <= 1e-4, $"{name} differs");
+        }
+    }
+
+    [Fact]
     public async Task Same_seed_gives_the_same_loss_curve_and_training_lowers_the_loss()
     {
         var first = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-a"), "ds");
