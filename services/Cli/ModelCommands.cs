@@ -71,6 +71,11 @@ public static class ModelCommands
             using var model = Checkpoints.LoadModel(checkpoint);
             model.to(type);
             var tokenizer = Checkpoints.TokenizerFor(checkpoint);
+            if (tokenizer is ByteTokenizer && HuggingFace.IsFolder(checkpoint) && !File.Exists(Path.Combine(checkpoint, "tokenizer.json")))
+            {
+                Console.Error.WriteLine($"note: {checkpoint} has no tokenizer.json; the export carries the byte tokenizer.");
+            }
+
             var temp = output.FullName.TrimEnd('/') + $".{Guid.NewGuid():N}.tmp";
             HuggingFace.Save(model, tokenizer, temp);
             if (output.Exists)

@@ -104,7 +104,7 @@ var trWd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0 }
 var trClip = new Option<double>("--clip") { Description = "Gradient norm clip (0: off)", DefaultValueFactory = _ => 1 };
 var trWarm = new Option<double>("--warmup") { Description = "Share of steps warming up", DefaultValueFactory = _ => 0.03 };
 var trSeed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
+var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints; the last step always writes one (0: none, for measurements)", DefaultValueFactory = _ => 50 };
 var trMaxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps" };
 var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
 var trPack = new Option<int>("--tokens-per-forward") { Description = "Pack a step's queries into forward passes of up to this many padded tokens (0: 1 query per pass on the CPU, 16384 tokens on CUDA)", DefaultValueFactory = _ => 0 };
@@ -118,14 +118,26 @@ train.SetAction((p, ct) => TrainCommands.TrainAsync(new TrainArguments(
     p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack)), ct));
 root.Subcommands.Add(train);
 
-var lsNll = new Option<string>("--nll") { Description = "Length-normalised NLL per response, comma-separated", Required = true };
-var lsRatings = new Option<string>("--ratings") { Description = "Rating per response, comma-separated", Required = true };
+var lsNll = new Option<string?>("--nll") { Description = "Length-normalised NLL per response, comma-separated" };
+var lsRatings = new Option<string?>("--ratings") { Description = "Rating per response, comma-separated" };
+var lsData = new Option<string?>("--data") { Description = "With --model DIR: compute the NLLs of every group of this data file under the model" };
+var lsMaxLen = new Option<int>("--max-length") { Description = "With --data: tokens per sequence", DefaultValueFactory = _ => 512 };
 var lsMargin = new Option<double>("--margin") { DefaultValueFactory = _ => 10 };
 var lsRatio = new Option<double>("--ratio") { DefaultValueFactory = _ => 0.2 };
 var lsScale = new Option<double>("--rating-scale") { DefaultValueFactory = _ => 7 };
 var lsMaxFlow = new Option<bool>("--max-flow");
-var loss = new Command("loss", "Print the Stable Alignment loss of given NLLs and ratings as JSON") { lsNll, lsRatings, lsMargin, lsRatio, lsScale, lsMaxFlow };
-loss.SetAction(p => TrainCommands.Loss(p.GetValue(lsNll)!, p.GetValue(lsRatings)!, p.GetValue(lsMargin), p.GetValue(lsRatio), p.GetValue(lsScale), p.GetValue(lsMaxFlow)));
+var loss = new Command("loss", "Print the Stable Alignment loss as JSON: of given NLLs and ratings, or (--model DIR --data FILE) of each group under a model")
+{
+    lsNll, lsRatings, lsMargin, lsRatio, lsScale, lsMaxFlow, lsData, lsMaxLen,
+};
+loss.SetAction(p => p.GetValue(lsData) is { } lossData
+    ? TrainCommands.ModelLoss(p.GetValue(model) ?? "tiny", lossData, new StableAlignment.Learning.LossOptions
+    {
+        Margin = p.GetValue(lsMargin), Ratio = p.GetValue(lsRatio), RatingScale = p.GetValue(lsScale), MaxFlow = p.GetValue(lsMaxFlow),
+    }, p.GetValue(lsMaxLen))
+    : p.GetValue(lsNll) is { } lossNll && p.GetValue(lsRatings) is { } lossRatings
+        ? TrainCommands.Loss(lossNll, lossRatings, p.GetValue(lsMargin), p.GetValue(lsRatio), p.GetValue(lsScale), p.GetValue(lsMaxFlow))
+        : TrainCommands.Usage("sa loss needs --nll and --ratings, or --model DIR and --data FILE."));
 root.Subcommands.Add(loss);
 
 var tkDecode = new Option<bool>("--decode") { Description = "The arguments are token ids (comma- or space-separated): print their text" };

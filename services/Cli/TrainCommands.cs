@@ -65,8 +65,52 @@ public static class TrainCommands
                 result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
             });
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");
-        Console.WriteLine($"{result.Steps} steps; checkpoint {result.LatestCheckpoint}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
+        Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
         return 0;
+    }
+
+    /// <summary>
+    /// The loss of every group of a data file under a model (all responses, fp32, length-normalised NLLs with the
+    /// prompt masked), one JSON line per group: a reference other implementations can be checked against.
+    /// </summary>
+    public static int ModelLoss(string modelFolder, string dataPath, LossOptions options, int maxLength)
+    {
+        List<RatedGroup> data;
+        LlamaForCausalLM model;
+        try
+        {
+            data = TrainingData.Load(dataPath);
+            model = Checkpoints.LoadModel(modelFolder);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or NotSupportedException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        var tokenizer = Checkpoints.TokenizerFor(modelFolder);
+        model.eval();
+        using var _ = no_grad();
+        foreach (var group in data)
+        {
+            using var scope = NewDisposeScope();
+            using var batch = SequenceBatch.Encode(tokenizer, group.Query, group.Responses, maxLength, CPU);
+            var nll = batch.ResponseNll(model);
+            var parts = StableAlignmentLoss.Compute(nll, group.Scores, options);
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                query = group.Query, scores = group.Scores, nll = nll.data<float>().ToArray(),
+                loss = parts.Loss.item<float>(), sft = parts.Sft.item<float>(), diff = parts.Diff.item<float>(),
+            }));
+        }
+
+        return 0;
+    }
+
+    public static int Usage(string message)
+    {
+        Console.Error.WriteLine(message);
+        return 2;
     }
 
     public static int Loss(string nll, string ratings, double margin, double ratio, double scale, bool maxFlow)

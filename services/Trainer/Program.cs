@@ -3,8 +3,9 @@ using StableAlignment.Learning.Service;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddTrainer();
-builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddTrainerConsumers());
+var standby = TrainerStandby.ShouldStandBy(builder.Configuration);
+builder.Services.AddTrainer(standby);
+builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddTrainerConsumers(standby));
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

@@ -25,6 +25,7 @@ public sealed record TrainOptions
 
     public int Seed { get; init; }
 
+    /// <summary>Steps between checkpoints (the last step always writes one); 0 writes none, for throughput measurements.</summary>
     public int CheckpointEvery { get; init; } = 50;
 
     /// <summary>Stop after this many optimiser steps (null: all epochs).</summary>

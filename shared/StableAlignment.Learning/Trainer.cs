@@ -90,7 +90,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             metrics.Add(m);
             await File.AppendAllTextAsync(metricsPath, JsonSerializer.Serialize(m) + "\n", ct);
             progress?.Report(m);
-            if ((step + 1) % options.CheckpointEvery == 0 || step + 1 == total)
+            if (options.CheckpointEvery > 0 && ((step + 1) % options.CheckpointEvery == 0 || step + 1 == total))
             {
                 var state = new CheckpointState
                 {

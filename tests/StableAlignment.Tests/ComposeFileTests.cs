@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using StableAlignment.Learning.Service;
 using StableAlignment.Testing;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -123,13 +125,32 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Gpu_trainer_is_an_opt_in_profile_with_an_nvidia_device_and_the_cuda_build()
+    public void Gpu_profile_replaces_the_cpu_trainer_with_one_built_on_a_pytorch_image_and_an_nvidia_device()
     {
         var gpu = Service("trainer-gpu");
         Assert.Equal(["gpu"], ((List<object>)gpu["profiles"]).Cast<string>());
-        Assert.Equal("cuda", ((Dictionary<object, object>)((Dictionary<object, object>)gpu["build"])["args"])["TORCH_DEVICE"]);
+        var build = (Dictionary<object, object>)gpu["build"];
+        Assert.Equal("infra/docker/Dockerfile.trainer-gpu", build["dockerfile"]);
+        Assert.StartsWith("${PYTORCH_IMAGE:-pytorch/pytorch:", (string)((Dictionary<object, object>)build["args"])["PYTORCH_IMAGE"]);
+        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("infra", "docker", "Dockerfile.trainer-gpu"));
+        Assert.Contains("-p:TorchDevice=system", dockerfile);
+        Assert.Contains("LD_LIBRARY_PATH", dockerfile);
         var devices = (List<object>)((Dictionary<object, object>)((Dictionary<object, object>)((Dictionary<object, object>)gpu["deploy"])["resources"])["reservations"])["devices"];
         Assert.Equal("nvidia", ((Dictionary<object, object>)devices[0])["driver"]);
+
+        // The CPU trainer steps aside when the GPU one exists, so the two never compete for the queue or resume the same jobs.
+        Assert.Equal("trainer-gpu", Env("trainer")["Trainer__StandbyWhenPresent"]);
+        Assert.Equal(Env("trainer")["Trainer__Root"], Env("trainer-gpu")["Trainer__Root"]);
+    }
+
+    [Fact]
+    public void A_trainer_stands_by_only_when_the_named_host_resolves()
+    {
+        static IConfiguration Settings(string? host) =>
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Trainer:StandbyWhenPresent"] = host }).Build();
+        Assert.True(TrainerStandby.ShouldStandBy(Settings("localhost"), TimeSpan.Zero));
+        Assert.False(TrainerStandby.ShouldStandBy(Settings("trainer-gpu.invalid"), TimeSpan.Zero));
+        Assert.False(TrainerStandby.ShouldStandBy(Settings(null), TimeSpan.Zero));
     }
 
     [Fact]

@@ -37,6 +37,9 @@ public sealed class TrainerOptions
     public int DataWaitSeconds { get; set; } = 60;
 
     public int Threads { get; set; }
+
+    /// <summary>A host name (e.g. compose's trainer-gpu): when it resolves at start-up this trainer stands by.</summary>
+    public string? StandbyWhenPresent { get; set; }
 }
 
 /// <summary>
@@ -238,17 +241,27 @@ public sealed class TripletBatchConsumerDefinition : RetryingConsumerDefinition<
 
 public static class TrainerRegistration
 {
-    public static IServiceCollection AddTrainer(this IServiceCollection services)
+    /// <param name="standby">Serve the API only: no job is resumed or run here (see <see cref="TrainerStandby"/>).</param>
+    public static IServiceCollection AddTrainer(this IServiceCollection services, bool standby = false)
     {
         services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section);
         services.AddSingleton<TripletBatchCollector>();
         services.AddSingleton<TrainingRunner>();
-        services.AddHostedService(sp => sp.GetRequiredService<TrainingRunner>());
+        if (!standby)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<TrainingRunner>());
+        }
+
         return services;
     }
 
-    public static void AddTrainerConsumers(this IBusRegistrationConfigurator bus)
+    public static void AddTrainerConsumers(this IBusRegistrationConfigurator bus, bool standby = false)
     {
+        if (standby)
+        {
+            return;
+        }
+
         bus.AddConsumer<TrainModelConsumer, TrainModelConsumerDefinition>();
         bus.AddConsumer<CancelTrainingConsumer, CancelTrainingConsumerDefinition>();
         bus.AddConsumer<TripletBatchConsumer, TripletBatchConsumerDefinition>();
