@@ -29,6 +29,17 @@ if (args.Length == 3 && args[0] == DatasetBenchmark.ChildArgument)
     return;
 }
 
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "tokenizers")
+{
+    var m = Machine.Describe();
+    var tokenizerReport = $"# Tokenizers — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {m.Cpu}, {m.Cores} cores, {m.MemoryGiB} GiB, {m.Os}, {m.Runtime}\n\n{TokenizerBenchmark.Markdown(TokenizerBenchmark.Run())}";
+    var tokenizerFile = Path.Combine(RepositoryRoot.Combine("bench", "results"), $"tokenizers-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+    await File.WriteAllTextAsync(tokenizerFile, tokenizerReport);
+    Console.WriteLine(tokenizerReport);
+    Console.WriteLine($"written: {tokenizerFile}");
+    return;
+}
+
 var questions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
 var repeats = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 var outDir = Directory.CreateDirectory(RepositoryRoot.Combine("bench", "results")).FullName;
@@ -83,6 +94,7 @@ var dataset = await DatasetBenchmark.RunAsync(100_000, 3);
 var trainer = new[] { await TrainerBenchmark.RunAsync("tiny"), await TrainerBenchmark.RunAsync("small") };
 var comparison = await ComparisonBenchmark.RunAsync([1, 2, 3], epochs: 20);
 var evaluator = await EvaluatorBenchmark.RunAsync("small");
+var tokenizers = TokenizerBenchmark.Run();
 
 var machine = Machine.Describe();
 var date = DateTime.UtcNow;
@@ -166,8 +178,13 @@ report.AppendLine()
     .AppendLine("|---|---|---|---|")
     .AppendLine(CultureInfo.InvariantCulture, $"| {evaluator.SequencesPerSecond:F1} | {evaluator.CachedTokensPerSecond:F0} | {evaluator.UncachedTokensPerSecond:F0} | {evaluator.Speedup:F1}× |");
 
+report.AppendLine()
+    .AppendLine("## Tokenizers")
+    .AppendLine()
+    .Append(TokenizerBenchmark.Markdown(tokenizers));
+
 var stem = Path.Combine(outDir, $"pipeline-{date:yyyyMMdd-HHmmss}");
 await File.WriteAllTextAsync(stem + ".md", report.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, comparison, evaluator }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, comparison, evaluator, tokenizers }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(report);
 Console.WriteLine($"written: {stem}.md");
