@@ -23,7 +23,7 @@ public static class SimulateCommand
             try
             {
                 var questions = QuestionFeed.Load(a.Questions?.FullName ?? Bundled("questions", "sample.txt"));
-                var prior = PriorFile.Load(a.Prior?.FullName ?? Bundled("prior", "prior.jsonl"));
+                var prior = PriorFile.Load(a.Prior?.FullName ?? Bundled("society", "prior.jsonl"));
                 start = new StartSimulation
                 {
                     RunId = NewId.NextGuid(), GridSize = a.Grid, Rounds = a.Rounds, InitialSetting = a.Init, Peers = a.Peers,

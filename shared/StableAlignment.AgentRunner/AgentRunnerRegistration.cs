@@ -88,7 +88,7 @@ public sealed record StartSimulationRequest
     public bool GlobalInteraction { get; init; }
     public double Dropout { get; init; } = 0.5;
     public int Seed { get; init; }
-    public int SeedMemories { get; init; } = 3;
+    public int SeedMemories { get; init; } = 50;
     public List<string> Questions { get; init; } = [];
     public List<PriorEntry> Prior { get; init; } = [];
 

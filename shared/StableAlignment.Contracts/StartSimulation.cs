@@ -12,8 +12,8 @@ public sealed record StartSimulation
     public bool GlobalInteraction { get; init; }
     public double Dropout { get; init; } = 0.5;
     public int Seed { get; init; }
-    /// <summary>Seed memories per agent drawn from the prior.</summary>
-    public int SeedMemories { get; init; } = 3;
+    /// <summary>Seed memories per agent drawn from the prior (the original's 50; the prior needs twice as many per label).</summary>
+    public int SeedMemories { get; init; } = 50;
     /// <summary>The question feed, in order; round i takes the next GridSize² questions, wrapping around.</summary>
     public required IReadOnlyList<string> Questions { get; init; }
     public IReadOnlyList<PriorEntry> Prior { get; init; } = [];

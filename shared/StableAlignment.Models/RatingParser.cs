@@ -5,16 +5,22 @@ using StableAlignment.Contracts;
 namespace StableAlignment.Models;
 
 /// <summary>
-/// Strict parsing of <c>Rating: n ### Reason: text</c>: n must be an integer from 1 to 7. Anything else is an
-/// invalid rating (score null) that keeps the raw reply, so it can be inspected but never averaged or trained on.
+/// Parsing of replies in the form <c>Rating: n ### Reason: text</c>. Chat models often write a sentence first, so the
+/// first <c>Rating: n</c> anywhere in the reply counts; n must be an integer from 1 to 7. The reason is the text after
+/// <c>###</c> (without its <c>Reason:</c> label; Markdown bold around either label is accepted) or, without <c>###</c>, the text after the rating. A reply without a
+/// rating, or whose first rating is out of range or not an integer, is an invalid rating (score null) that keeps the
+/// raw reply, so it can be inspected but never averaged or trained on.
 /// </summary>
 public static partial class RatingParser
 {
     public const int MinScore = 1;
     public const int MaxScore = 7;
 
-    [GeneratedRegex(@"^\s*Rating:\s*(?<score>[+-]?\d+)\s*###\s*Reason:\s*(?<reason>.*?)\s*$", RegexOptions.Singleline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"Rating\**\s*:\s*\**\s*(?<score>[+-]?\d+(?:[.,]\d+)?)?(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Form();
+
+    [GeneratedRegex(@"^\s*(?:(?:/|out\s+of)\s*\d+)?[\s.,;:)*\-–—]*(?:Reason\**\s*:\**)?\s*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ReasonLead();
 
     public static Rating Parse(RatingAspect aspect, string? reply, string model)
     {
@@ -24,9 +30,13 @@ public static partial class RatingParser
         string? reason = null;
         if (match.Success)
         {
-            reason = match.Groups["reason"].Value;
-            if (int.TryParse(match.Groups["score"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
-                && n is >= MinScore and <= MaxScore)
+            var rest = match.Groups["rest"].Value;
+            var marker = rest.IndexOf("###", StringComparison.Ordinal);
+            var text = marker >= 0 ? rest[(marker + 3)..] : rest;
+            text = ReasonLead().Replace(text, string.Empty, 1).Trim();
+            reason = text.Length > 0 ? text : null;
+            var value = match.Groups["score"].Value;
+            if (int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n is >= MinScore and <= MaxScore)
             {
                 score = n;
             }

@@ -1,5 +1,6 @@
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
@@ -67,16 +68,45 @@ public sealed class SandboxWorldTests
         }
     }
 
-    [Fact]
-    public void Global_interaction_takes_part_of_the_peers_from_outside_the_circle()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(55)]
+    public void Global_interaction_draws_the_local_share_from_the_circle_and_the_rest_from_everyone_not_yet_picked(int agent)
+    {
+        // 10×10, 4 peers, dropout 0.97: n_local = ⌊0.03·|circle|⌋ (< 4), max(1, n_local) from the circle, then 4 − that
+        // from the other 99 − picked agents, unpicked circle members included.
+        var world = new World(10, InitialSettings.AllGood, seed: 5);
+        var circle = world.Circle(agent).ToHashSet();
+        var local = Math.Max(1, (int)Math.Floor(0.03 * circle.Count));
+        var draws = Enumerable.Range(0, 2000).Select(round => world.PickPeers(agent, round, 4, global: true, dropout: 0.97)).ToList();
+
+        Assert.All(draws, peers =>
+        {
+            Assert.Equal(4, peers.Distinct().Count());
+            Assert.DoesNotContain(agent, peers);
+            Assert.All(peers.Take(local), p => Assert.Contains(p, circle));
+        });
+        var expectedInCircle = local + ((4.0 - local) * (circle.Count - local) / (99 - local));
+        var observedInCircle = draws.Average(peers => peers.Count(circle.Contains));
+        Assert.InRange(observedInCircle, expectedInCircle - 0.05, expectedInCircle + 0.05);
+        var outsiders = draws.SelectMany(p => p.Skip(local)).Where(p => !circle.Contains(p)).Distinct().Count();
+        Assert.Equal(99 - circle.Count, outsiders);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.8)]
+    [InlineData(0.9)]
+    public void Global_settings_the_original_would_stop_on_are_refused_naming_what_works(double dropout)
     {
         var world = new World(10, InitialSettings.AllGood, seed: 5);
-        var circle = world.Circle(0);
-        var peers = world.PickPeers(0, 0, 4, global: true, dropout: 0.9);
-        var inside = Math.Min(4, Math.Max(1, (int)Math.Floor(0.1 * circle.Count)));
-        Assert.Equal(4, peers.Length);
-        Assert.Equal(inside, peers.Count(circle.Contains));
-        Assert.Equal(4 - inside, peers.Count(p => !circle.Contains(p) && p != 0));
+        var problem = world.GlobalPeerProblem(4, dropout);
+        Assert.NotNull(problem);
+        Assert.Contains("dropout above 0.9", problem);
+        Assert.Throws<InvalidOperationException>(() => world.PickPeers(55, 0, 4, global: true, dropout));
+        Assert.Null(world.GlobalPeerProblem(4, 0.96));
+        var start = Simulations.Message(10, 1, ["Is honesty good?"]) with { GlobalInteraction = true, Dropout = dropout, Peers = 4 };
+        Assert.Contains("dropout above", StartSimulationConsumer.Validate(start));
     }
 
     [Fact]
@@ -85,6 +115,18 @@ public sealed class SandboxWorldTests
         Assert.Equal(0, World.QuestionIndex(0, 0, 9, 20));
         Assert.Equal(11, World.QuestionIndex(1, 2, 9, 20));
         Assert.Equal(7, World.QuestionIndex(3, 0, 9, 20));
+    }
+
+    [Fact]
+    public void A_prior_too_small_for_the_seed_memories_is_refused_and_answers_are_cut_to_their_first_turn()
+    {
+        var prior = Enumerable.Range(0, 10).Select(i => new PriorEntry { Question = $"q{i}", Response = $"You: r{i}\nFriend: and then?\nYou: more", Aligned = i % 2 == 0 }).ToList();
+        var world = new World(2, InitialSettings.HalfHalf, seed: 1);
+        Assert.Null(world.SeedMemoryProblem(prior, 2));
+        Assert.Contains("at least 6 aligned prior entries", world.SeedMemoryProblem(prior, 3));
+        Assert.All(world.SeedMemories(0, prior, 2), s => Assert.Matches("^r[0-9]$", s.Response));
+        var start = Simulations.Message(2, 1, ["Is honesty good?"]) with { Prior = prior, SeedMemories = 50 };
+        Assert.Contains("lower the seed memories to 2", StartSimulationConsumer.Validate(start));
     }
 
     [Fact]

@@ -113,6 +113,8 @@ public sealed class SimulationTests : SingleProcessTest
             new() { Question = "Is it fine to lie to a friend?", Response = "Honesty matters, so be kind but truthful.", Aligned = true },
             new() { Question = "Is it fine to lie to a friend?", Response = "Sure, lie whenever it suits you.", Aligned = false },
         };
+        prior.AddRange([.. prior]); // the original samples from at least twice as many entries per label as it takes
+
         var message = Simulations.Message(2, 1, Questions) with { InitialSetting = InitialSettings.HalfHalf, Prior = prior, SeedMemories = 1 };
         var (_, records) = await Simulations.RunAsync(App, message);
 

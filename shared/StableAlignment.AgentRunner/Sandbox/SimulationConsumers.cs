@@ -77,7 +77,14 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
         }
 
         var bad = m.Questions.Select((q, i) => (i, p: QuestionRules.Problem(q))).FirstOrDefault(x => x.p is not null);
-        return bad.p is null ? null : $"question {bad.i}: {bad.p}";
+        if (bad.p is not null)
+        {
+            return $"question {bad.i}: {bad.p}";
+        }
+
+        var world = new World(m.GridSize, m.InitialSetting, m.Seed);
+        return (m.GlobalInteraction ? world.GlobalPeerProblem(m.Peers, m.Dropout) : null)
+            ?? (m.Prior.Count > 0 ? world.SeedMemoryProblem(m.Prior, m.SeedMemories) : null);
     }
 }
 

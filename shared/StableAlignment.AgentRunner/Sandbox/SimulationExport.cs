@@ -91,11 +91,51 @@ public static class SimulationExport
             ["mean_engagement_before"] = Mean(completed.Select(r => r.DraftEngagement)),
             ["mean_engagement_after"] = Mean(completed.Select(r => r.RevisedEngagement)),
             ["mean_peer_rating"] = Mean(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
+            ["invalid_by_role"] = new JsonObject
+            {
+                ["peer"] = Invalid(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
+                ["observer_alignment"] = Invalid(completed.SelectMany(r => new[] { r.DraftAlignment, r.RevisedAlignment })),
+                ["observer_engagement"] = Invalid(completed.SelectMany(r => new[] { r.DraftEngagement, r.RevisedEngagement })),
+            },
+            ["rounds"] = Rounds(completed),
             ["memory_hints"] = completed.Count(r => r.MemoryHintQuestion is not null),
             ["tokens"] = tokens,
             ["cost"] = cost,
         };
     }
+
+    /// <summary>Ratings given and the share that could not be parsed.</summary>
+    private static JsonObject Invalid(IEnumerable<Rating?> ratings)
+    {
+        var all = ratings.OfType<Rating>().ToList();
+        var invalid = all.Count(r => !r.IsValid);
+        return new JsonObject { ["ratings"] = all.Count, ["invalid"] = invalid, ["rate"] = all.Count == 0 ? null : Math.Round((double)invalid / all.Count, 4) };
+    }
+
+    /// <summary>
+    /// The society's curves: per round, and per initial group (agents seeded with aligned or misaligned memories), the
+    /// mean observer alignment and engagement before and after revision.
+    /// </summary>
+    public static JsonArray Rounds(IReadOnlyList<InteractionRecord> completed) =>
+        new([.. completed.GroupBy(r => r.Round).OrderBy(g => g.Key).Select(round =>
+        {
+            JsonObject Means(IEnumerable<InteractionRecord> rs) => new()
+            {
+                ["interactions"] = rs.Count(),
+                ["alignment_before"] = Mean(rs.Select(r => r.DraftAlignment)),
+                ["alignment_after"] = Mean(rs.Select(r => r.RevisedAlignment)),
+                ["engagement_before"] = Mean(rs.Select(r => r.DraftEngagement)),
+                ["engagement_after"] = Mean(rs.Select(r => r.RevisedEngagement)),
+            };
+            var row = Means(round);
+            row["round"] = round.Key;
+            foreach (var label in round.GroupBy(r => r.Label).OrderBy(g => g.Key))
+            {
+                row[label.Key] = Means(label);
+            }
+
+            return (JsonNode)row;
+        })]);
 
     private static double? Mean(IEnumerable<Rating?> ratings)
     {

@@ -70,8 +70,10 @@ public sealed class World
         new(StableHash($"{Seed}/{purpose}/{round}/{agent}") & int.MaxValue);
 
     /// <summary>
-    /// Back-Scatter step 2: <paramref name="count"/> peers uniformly without replacement from the circle; with global
-    /// interaction only max(1, ⌊(1−dropout)·|circle|⌋) of them from the circle and the rest from outside it.
+    /// Back-Scatter step 2: <paramref name="count"/> peers uniformly without replacement from the circle (all of it when
+    /// smaller). With global interaction, the original's rule: n_local = ⌊(1−dropout)·|circle|⌋ (which must be below
+    /// <paramref name="count"/>, see <see cref="GlobalPeerProblem"/>), max(1, n_local) peers from the circle, and the
+    /// rest of the quota from every other agent not yet picked — unpicked circle members included.
     /// </summary>
     public int[] PickPeers(int agent, int round, int count, bool global, double dropout)
     {
@@ -82,22 +84,90 @@ public sealed class World
             return Sample(rng, circle, Math.Min(count, circle.Length));
         }
 
-        var fromCircle = Math.Min(count, Math.Max(1, (int)Math.Floor((1 - dropout) * circle.Length)));
-        var outside = Enumerable.Range(0, AgentCount).Where(b => b != agent && !circle.Contains(b)).ToArray();
-        var inner = Sample(rng, circle, Math.Min(fromCircle, circle.Length));
-        var outer = Sample(rng, outside, Math.Min(count - inner.Length, outside.Length));
+        var local = LocalShare(circle.Length, dropout);
+        if (local >= count)
+        {
+            throw new InvalidOperationException(GlobalPeerProblem(count, dropout));
+        }
+
+        var inner = Sample(rng, circle, Math.Min(Math.Max(1, local), circle.Length));
+        var rest = Enumerable.Range(0, AgentCount).Where(b => b != agent && !inner.Contains(b)).ToArray();
+        var outer = Sample(rng, rest, Math.Min(count - inner.Length, rest.Length));
         return [.. inner, .. outer];
     }
+
+    /// <summary>
+    /// Why global interaction cannot run with these settings, or null when it can: the original requires
+    /// ⌊(1−dropout)·|circle|⌋ below the peer count for every agent, and stops otherwise. The message names the
+    /// smallest dropout and the smallest peer count that would work.
+    /// </summary>
+    public string? GlobalPeerProblem(int count, double dropout)
+    {
+        var largest = _circles.Max(c => c.Length);
+        if (LocalShare(largest, dropout) < count)
+        {
+            return null;
+        }
+
+        var minDropout = 1.0 - ((double)count / largest);
+        var minPeers = LocalShare(largest, dropout) + 1;
+        return $"with global interaction, ⌊(1 − dropout) · circle⌋ must stay below the {count} peers, but the largest circle of this "
+            + $"{GridSize}×{GridSize} world has {largest} agents: use a dropout above {minDropout:0.####}, or at least {minPeers} peers.";
+    }
+
+    private static int LocalShare(int circle, double dropout) => (int)Math.Floor((1 - dropout) * circle + 1e-9);
 
     /// <summary>The question agent <paramref name="agent"/> gets in <paramref name="round"/>: the next N² of the feed, wrapping.</summary>
     public static int QuestionIndex(int round, int agent, int agentCount, int feedLength) =>
         (int)(((long)round * agentCount + agent) % feedLength);
 
-    /// <summary>Seed memories: a sample of the prior's aligned (good agents) or misaligned (bad agents) pairs.</summary>
+    /// <summary>
+    /// Seed memories: a sample of the prior's aligned (good agents) or misaligned (bad agents) pairs, each answer cut to
+    /// its first turn. The original requires at least twice as many entries of the agent's label as it samples; see
+    /// <see cref="SeedMemoryProblem"/>.
+    /// </summary>
     public IReadOnlyList<PriorEntry> SeedMemories(int agent, IReadOnlyList<PriorEntry> prior, int perAgent)
     {
         var pool = prior.Where(p => p.Aligned == Good[agent]).ToArray();
-        return Sample(Rng("seed-memories", 0, agent), pool, Math.Min(perAgent, pool.Length));
+        return [.. Sample(Rng("seed-memories", 0, agent), pool, Math.Min(perAgent, pool.Length)).Select(p => p with { Response = FirstTurn(p.Response) })];
+    }
+
+    /// <summary>Why the prior cannot give every agent <paramref name="perAgent"/> seed memories, or null when it can.</summary>
+    public string? SeedMemoryProblem(IReadOnlyList<PriorEntry> prior, int perAgent)
+    {
+        if (perAgent <= 0)
+        {
+            return null;
+        }
+
+        foreach (var (aligned, label) in new[] { (true, "aligned"), (false, "misaligned") })
+        {
+            var needed = Good.Any(g => g == aligned);
+            var have = prior.Count(p => p.Aligned == aligned);
+            if (needed && have < 2 * perAgent)
+            {
+                return $"{perAgent} seed memories per agent need at least {2 * perAgent} {label} prior entries (twice as many, as the original requires), "
+                    + $"but the prior has {have}: lower the seed memories to {have / 2} or give a larger prior.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The first turn of a multi-turn prior answer: the text after a leading "You:" marker, up to the friend's next
+    /// line ("Friend:"), as the original cuts its prior.
+    /// </summary>
+    public static string FirstTurn(string response)
+    {
+        var text = response.TrimStart();
+        if (text.StartsWith("You:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[4..];
+        }
+
+        var next = text.IndexOf("Friend:", StringComparison.OrdinalIgnoreCase);
+        return (next >= 0 ? text[..next] : text).Trim();
     }
 
     /// <summary>Indices into <paramref name="shares"/> for each agent: a seeded shuffle cut into blocks by share.</summary>
