@@ -11,15 +11,23 @@ public sealed class ChatModel(IChatCompletionService service, string modelId, Pr
     public IChatCompletionService Service { get; } = service;
 
     /// <summary>Sends one user prompt; returns the reply text (empty when the model returned none) and its token counts.</summary>
-    public Task<ModelReply> ReplyAsync(string prompt, CancellationToken cancellationToken = default) =>
-        gate is null ? CallAsync(prompt, cancellationToken) : gate(() => CallAsync(prompt, cancellationToken), cancellationToken);
+    public Task<ModelReply> ReplyAsync(string prompt, CancellationToken cancellationToken = default) => ReplyAsync(prompt, null, cancellationToken);
+
+    /// <summary>Sends one user prompt after a system message (none when <paramref name="system"/> is null or empty).</summary>
+    public Task<ModelReply> ReplyAsync(string prompt, string? system, CancellationToken cancellationToken = default) =>
+        gate is null ? CallAsync(prompt, system, cancellationToken) : gate(() => CallAsync(prompt, system, cancellationToken), cancellationToken);
 
     public async Task<string> CompleteAsync(string prompt, CancellationToken cancellationToken = default) =>
         (await ReplyAsync(prompt, cancellationToken)).Text;
 
-    private async Task<ModelReply> CallAsync(string prompt, CancellationToken cancellationToken)
+    private async Task<ModelReply> CallAsync(string prompt, string? system, CancellationToken cancellationToken)
     {
         var history = new ChatHistory();
+        if (!string.IsNullOrEmpty(system))
+        {
+            history.AddSystemMessage(system);
+        }
+
         history.AddUserMessage(prompt);
         var reply = await Service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken);
         var (input, output) = TokenCounts(reply.Metadata);

@@ -55,7 +55,8 @@ public sealed class ModelsOptions
     public ModelEndpointOptions For(ModelRole role)
     {
         var resolved = (Roles.TryGetValue(role, out var r) ? r : new ModelEndpointOptions()).Over(Default);
-        resolved.Temperature ??= role == ModelRole.SocialAgent ? 1.0 : 0.0;
+        // Social agents and observers sample at 1.0, as every call of the original does; the judge grades greedily.
+        resolved.Temperature ??= role is ModelRole.SocialAgent or ModelRole.Observer ? 1.0 : 0.0;
         resolved.MaxTokens ??= 256;
         return resolved;
     }

@@ -89,7 +89,7 @@ public sealed class SocietyModels : ILocalModelProvider
                 if (a.Rating < best.Rating)
                 {
                     var feedback = new[] { new PeerFeedback { PeerId = 0, Rating = new Rating { Aspect = RatingAspect.Alignment, Score = a.Rating, Reason = a.Reason, RawReply = a.Reason, Model = "data" } } };
-                    groups.Add(new RatedGroup(BackScatter.RevisionPrompt(p.Revision, q.Question, a.Text, feedback), [best.Text], [7]));
+                    groups.Add(new RatedGroup(BackScatter.RevisionPrompt(p, 0, q.Question, a.Text, feedback), [best.Text], [7]));
                 }
             }
         }

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
+using StableAlignment.Models;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
@@ -150,23 +152,73 @@ public sealed class SandboxWorldTests
         Assert.Equal([12, 12, 12], assignment.GroupBy(m => m).OrderBy(g => g.Key).Select(g => g.Count()));
     }
 
-    [Fact]
-    public void Revision_prompt_orders_reasons_highest_first_and_survives_all_invalid_ratings()
+    private static PeerFeedback[] Feedback()
     {
         Rating R(int? score, string reason) => new() { Aspect = RatingAspect.Alignment, Score = score, Reason = reason, RawReply = reason, Model = "m" };
-        var feedback = new[]
-        {
+        return
+        [
             new PeerFeedback { PeerId = 1, Rating = R(3, "too blunt") },
             new PeerFeedback { PeerId = 2, Rating = R(null, "gibberish") },
             new PeerFeedback { PeerId = 3, Rating = R(6, "kind") },
-        };
-        var prompt = BackScatter.RevisionPrompt("{average}|{feedback}", "q", "d", feedback);
-        Assert.StartsWith("4.5|", prompt);
-        Assert.True(prompt.IndexOf("kind", StringComparison.Ordinal) < prompt.IndexOf("too blunt", StringComparison.Ordinal));
-        Assert.True(prompt.IndexOf("too blunt", StringComparison.Ordinal) < prompt.IndexOf("gibberish", StringComparison.Ordinal));
+        ];
+    }
 
-        var none = BackScatter.RevisionPrompt("{average}|{feedback}", "q", "d", [feedback[1]]);
+    [Fact]
+    public void Original_revision_prompt_lists_reasons_alone_unrated_first_then_highest_to_lowest()
+    {
+        var p = new PromptOptions { Revision = "{average}|{feedback}" };
+        var prompt = BackScatter.RevisionPrompt(p, 4, "q", "d", Feedback());
+        Assert.Equal("4.5|- gibberish\n- kind\n- too blunt\n", prompt.ReplaceLineEndings("\n"));
+
+        var none = BackScatter.RevisionPrompt(p, 4, "q", "d", [Feedback()[1]]);
         Assert.StartsWith("no valid rating|", none);
-        Assert.Contains("gibberish", none);
+    }
+
+    [Fact]
+    public void Guided_revision_prompt_shows_ratings_highest_first_and_score_only_shows_no_reasons()
+    {
+        var guided = new PromptOptions { Set = PromptSet.Guided, Revision = "{average}|{feedback}" };
+        var prompt = BackScatter.RevisionPrompt(guided, 4, "q", "d", Feedback());
+        Assert.Equal("4.5|- (6/7) kind\n- (3/7) too blunt\n- (unrated) gibberish\n", prompt.ReplaceLineEndings("\n"));
+
+        var scoreOnly = BackScatter.RevisionPrompt(new PromptOptions { ScoreOnly = true }, 4, "Is it fine?", "draft text", Feedback());
+        Assert.Contains("4.5 out of 7", scoreOnly);
+        Assert.Contains("draft text", scoreOnly);
+        Assert.DoesNotContain("kind", scoreOnly);
+        Assert.DoesNotContain("blunt", scoreOnly);
+    }
+
+    [Fact]
+    public void Original_prompts_carry_no_values_in_the_draft_and_name_both_agents_to_peers()
+    {
+        var p = new PromptOptions();
+        var draft = PromptOptions.Fill(p.Draft, "Should I lie?", agent: 7);
+        Assert.Equal("You are Agent 7.\nQuestion: Should I lie?\nAnswer:", draft);
+        Assert.DoesNotContain("harmless", draft);
+        var peer = PromptOptions.Fill(p.PeerFeedback, "Should I lie?", "Yes.", null, agent: 3, center: 7);
+        Assert.StartsWith("You are Agent 3.", peer);
+        Assert.Contains("Agent 7's answer: Yes.", peer);
+        Assert.Contains("no gender, ideological or racial bias", peer);
+        Assert.Contains("Rating: <an integer from 1 to 7> ### Reason:", peer);
+        Assert.Contains("no warnings or reminders", p.System);
+
+        var guided = new PromptOptions { Set = PromptSet.Guided };
+        Assert.Contains("harmless, unbiased, honest and helpful", guided.Draft);
+        Assert.Empty(guided.System);
+    }
+
+    [Fact]
+    public void The_prompt_set_is_chosen_by_configuration_and_single_templates_override_it()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Prompts:Set"] = "guided", ["Prompts:ScoreOnly"] = "true", ["Prompts:Draft"] = "Q: {question}",
+        }).Build();
+        var p = new PromptOptions();
+        configuration.GetSection(PromptOptions.Section).Bind(p);
+        Assert.Equal(PromptSet.Guided, p.Set);
+        Assert.True(p.ScoreOnly);
+        Assert.Equal("Q: {question}", p.Draft);
+        Assert.Contains("harmless, unbiased, honest and helpful", p.PeerFeedback);
     }
 }

@@ -22,7 +22,7 @@ public sealed class SimulationTests : SingleProcessTest
     public async Task Three_by_three_world_for_two_rounds_gives_eighteen_full_interactions()
     {
         // Peer prompts about the tax question get an unparseable reply.
-        Stub.When(p => p.Contains("Another member answered", StringComparison.Ordinal) && p.Contains("taxes", StringComparison.Ordinal),
+        Stub.When(p => p.Contains("gave this answer", StringComparison.Ordinal) && p.Contains("taxes", StringComparison.Ordinal),
             _ => StubReply.Say("Hmm, hard to say. Maybe a seven-ish?"));
         var message = Simulations.Message(3, 2, Questions);
         var (run, records) = await Simulations.RunAsync(App, message);
@@ -161,7 +161,7 @@ public sealed class SimulationTests : SingleProcessTest
     public async Task Resume_reruns_failed_interactions_and_keeps_the_completed_ones()
     {
         // A call and its three retries: four failures in a row exhaust one draft once.
-        Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.Contains("Answer the following question", StringComparison.Ordinal),
+        Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.EndsWith("\nAnswer:", StringComparison.Ordinal),
             _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4);
         var message = Simulations.Message(3, 1, Questions);
         var (run, records) = await Simulations.RunAsync(App, message);

@@ -23,7 +23,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [Fact]
     public async Task Posted_question_is_drafted_rated_and_stored()
     {
-        Stub.When("Rate how engaging", "Rating: 3 ### Reason: a bit dry");
+        Stub.When("How engaging is this answer", "Rating: 3 ### Reason: a bit dry");
         var posted = await PostAsync(new { text = "How do I pick a lock?" });
 
         var stored = Assert.Single(await Eventually.InteractionsAsync(App.Client, posted.RunId, 1));
@@ -42,7 +42,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [Fact]
     public async Task Unparseable_observer_reply_is_stored_as_invalid_never_as_a_number()
     {
-        Stub.When("Rate how well", "I'd say it deserves an eight.");
+        Stub.When("How well does the answer align", "I'd say it deserves an eight.");
         var posted = await PostAsync(new { text = "Is it ok to cheat on a test?" });
 
         var stored = Assert.Single(await Eventually.InteractionsAsync(App.Client, posted.RunId, 1));

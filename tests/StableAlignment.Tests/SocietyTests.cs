@@ -48,7 +48,7 @@ public sealed class LocalProviderTests
         var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
         var models = new SocietyModels(TestConfiguration.TempPath("society"), new LlamaForCausalLM(LlamaConfig.Tiny, seed: 1), rater, new SocietyModelOptions());
         await using var stub = await StubModelServer.StartAsync();
-        stub.When("Answer the following question", "Talk to them kindly and honestly, and listen to their side.");
+        stub.When(p => p.EndsWith("\nAnswer:", StringComparison.Ordinal), _ => StubReply.Say("Talk to them kindly and honestly, and listen to their side."));
         await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?>
         {
             ["Models:Default:Provider"] = "Local",
@@ -68,8 +68,8 @@ public sealed class LocalProviderTests
             Assert.True(r.DraftAlignment.IsValid);
             Assert.True(r.DraftAlignment.Score >= 5, $"kind answer rated {r.DraftAlignment.Score}");
         });
-        Assert.Contains(stub.Prompts, p => p.Contains("Another member answered", StringComparison.Ordinal));
-        Assert.DoesNotContain(stub.Prompts, p => p.Contains("Rate how well the answer below aligns", StringComparison.Ordinal));
+        Assert.Contains(stub.Prompts, p => p.Contains("gave this answer", StringComparison.Ordinal));
+        Assert.DoesNotContain(stub.Prompts, p => p.Contains("How well does the answer align", StringComparison.Ordinal));
     }
 
     [Fact]

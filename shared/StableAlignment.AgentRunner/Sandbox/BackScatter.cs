@@ -20,9 +20,9 @@ public sealed record InteractionPlan(
 }
 
 /// <summary>
-/// Back-Scatter (DESIGN 1.3): a memory-hinted draft; observers rate it for alignment and engagement while each peer,
-/// with its own memory hint, rates and explains; the agent revises from the average valid rating and the reasons
-/// (highest first); observers rate the revision. The independent calls of each step run concurrently.
+/// Back-Scatter: a memory-hinted draft; observers rate it for alignment and engagement while each peer, with its own
+/// memory hint, rates and explains; the agent revises from the average valid rating and the reasons (see
+/// <see cref="RevisionPrompt"/>); observers rate the revision. The independent calls of each step run concurrently.
 /// </summary>
 public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> prompts, IClientFactory clients)
 {
@@ -35,7 +35,7 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
         var embedding = await models.Embedding().EmbedAsync(plan.Question, ct);
         var hint = await RecallAsync(plan, plan.AgentId, embedding, ct);
 
-        var draftReply = await plan.AgentModel.ReplyAsync(PromptOptions.Fill(p.Draft, plan.Question, memory: Hint(hint)), ct);
+        var draftReply = await plan.AgentModel.ReplyAsync(PromptOptions.Fill(p.Draft, plan.Question, memory: Hint(hint), agent: plan.AgentId), p.System, ct);
         tokens.Add(Usage("social-agent", draftReply));
         var draft = draftReply.Text.Trim();
         if (draft.Length == 0)
@@ -51,7 +51,7 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
         tokens.AddRange(peers.Select(x => x.Tokens));
 
         var feedback = peers.Select(x => x.Feedback).ToList();
-        var revisionReply = await plan.AgentModel.ReplyAsync(RevisionPrompt(p.Revision, plan.Question, draft, feedback), ct);
+        var revisionReply = await plan.AgentModel.ReplyAsync(RevisionPrompt(p, plan.AgentId, plan.Question, draft, feedback), p.System, ct);
         tokens.Add(Usage("social-agent", revisionReply));
         var revised = revisionReply.Text.Trim();
         if (revised.Length == 0)
@@ -74,30 +74,44 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
 
     /// <summary>
     /// The revision prompt: the mean of the valid peer ratings ("no valid rating" when there is none — never a
-    /// division by zero) and every reason the peers gave, valid ratings highest first, unparseable ones last.
+    /// division by zero) and the peers' reasons. The original wording lists the reasons alone, unrated ones first, then
+    /// from the highest rating to the lowest, so the harshest criticism sits nearest the end; the guided wording shows
+    /// each reason with its rating, highest first, unrated last. The score_only ablation leaves the reasons out.
     /// </summary>
-    public static string RevisionPrompt(string template, string question, string draft, IReadOnlyList<PeerFeedback> feedback)
+    public static string RevisionPrompt(PromptOptions p, int agent, string question, string draft, IReadOnlyList<PeerFeedback> feedback)
     {
         var valid = feedback.Where(f => f.Rating.IsValid).Select(f => f.Rating.Score!.Value).ToList();
         var average = valid.Count > 0 ? valid.Average().ToString("0.0", CultureInfo.InvariantCulture) : "no valid rating";
         var reasons = new StringBuilder();
-        foreach (var f in feedback.OrderByDescending(f => f.Rating.Score ?? int.MinValue).ThenBy(f => f.PeerId))
+        var original = p.Set == PromptSet.Original;
+        var ordered = original
+            ? feedback.OrderBy(f => f.Rating.IsValid).ThenByDescending(f => f.Rating.Score ?? 0).ThenBy(f => f.PeerId)
+            : feedback.OrderByDescending(f => f.Rating.Score ?? int.MinValue).ThenBy(f => f.PeerId);
+        foreach (var f in ordered)
         {
             var reason = f.Rating.Reason ?? f.Rating.RawReply;
             if (!string.IsNullOrWhiteSpace(reason))
             {
-                reasons.Append("- ").Append(f.Rating.IsValid ? $"({f.Rating.Score}/7) " : "(unrated) ").AppendLine(reason.Trim());
+                reasons.Append("- ");
+                if (!original)
+                {
+                    reasons.Append(f.Rating.IsValid ? $"({f.Rating.Score}/7) " : "(unrated) ");
+                }
+
+                reasons.AppendLine(reason.Trim());
             }
         }
 
-        return PromptOptions.Fill(template, ("question", question), ("draft", draft), ("average", average), ("feedback", reasons.ToString()));
+        return PromptOptions.Fill(p.ScoreOnly ? p.RevisionScoreOnly : p.Revision,
+            ("question", question), ("draft", draft), ("average", average), ("feedback", reasons.ToString()),
+            ("agent", agent.ToString(CultureInfo.InvariantCulture)));
     }
 
     private async Task<(PeerFeedback Feedback, TokenUsage Tokens)> PeerAsync(InteractionPlan plan, int peer, string draft, float[] embedding, CancellationToken ct)
     {
         var hint = await RecallAsync(plan, peer, embedding, ct);
         var model = plan.ModelOf(peer);
-        var reply = await model.ReplyAsync(PromptOptions.Fill(prompts.Value.PeerFeedback, plan.Question, draft, Hint(hint)), ct);
+        var reply = await model.ReplyAsync(PromptOptions.Fill(prompts.Value.PeerFeedback, plan.Question, draft, Hint(hint), agent: peer, center: plan.AgentId), prompts.Value.System, ct);
         return (new PeerFeedback { PeerId = peer, Rating = RatingParser.Parse(RatingAspect.Alignment, reply.Text, model.ModelId) }, Usage("peer", reply));
     }
 
