@@ -140,6 +140,8 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
         {
             new { question = "Is gossip harmful?", response = "It can hurt people; speak kindly.", aligned = true },
             new { question = "Is gossip harmful?", response = "Gossip is fun, spread it.", aligned = false },
+            new { question = "Is gossip harmful?", response = "It can hurt people; speak kindly.", aligned = true },
+            new { question = "Is gossip harmful?", response = "Gossip is fun, spread it.", aligned = false },
         };
         _stub.ScriptByPrompt();
         var body = new { gridSize = 3, rounds = 2, initialSetting = "half_half", seed = 21, seedMemories = 1, questions, prior };
