@@ -42,7 +42,7 @@ public static class ComparisonBenchmark
             TrainOptions Options(bool sft) => new()
             {
                 Epochs = epochs, Accumulation = 4, Seed = seed, LearningRate = 1e-3, CheckpointEvery = 10_000, MaxLength = 192, Threads = Environment.ProcessorCount,
-                Loss = new LossOptions { SftOnly = sft, Margin = 10, Ratio = 0.2 },
+                Loss = new LossOptions { Kind = sft ? LossKind.Sft : LossKind.StableAlignment, Margin = 10, Ratio = 0.2 },
             };
             TorchRuntime.Initialize(Environment.ProcessorCount);
             var baseScore = PreferenceEval.Score(new LlamaForCausalLM(LlamaConfig.Tiny, seed), tokenizer, heldout);

@@ -90,7 +90,8 @@ root.Subcommands.Add(new Command("dataset", "Alignment data from interaction rec
 var trData = new Option<string>("--data") { Description = "dataset-builder's authors JSON or alpaca JSON Lines (or a dataset folder)", Required = true };
 var trBase = new Option<string>("--base") { Description = "tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder", DefaultValueFactory = _ => "tiny" };
 var trOut = new Option<DirectoryInfo>("--out") { Description = "Training folder: checkpoints, metrics.jsonl, metrics.png", Required = true };
-var trLoss = new Option<string>("--loss") { Description = "stable-alignment or sft", DefaultValueFactory = _ => "stable-alignment" };
+var trLoss = new Option<string>("--loss") { Description = "stable-alignment, sft, fixed-margin (no rating modulation) or dpo (against the starting model)", DefaultValueFactory = _ => "stable-alignment" };
+var trBeta = new Option<double>("--beta") { Description = "DPO's β", DefaultValueFactory = _ => 0.1 };
 var trMargin = new Option<double>("--margin") { Description = "M", DefaultValueFactory = _ => 10 };
 var trRatio = new Option<double>("--ratio") { Description = "λ", DefaultValueFactory = _ => 0.2 };
 var trScale = new Option<double>("--rating-scale") { Description = "R", DefaultValueFactory = _ => 7 };
@@ -110,12 +111,12 @@ var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: al
 var trPack = new Option<int>("--tokens-per-forward") { Description = "Pack a step's queries into forward passes of up to this many padded tokens (0: 1 query per pass on the CPU, 16384 tokens on CUDA)", DefaultValueFactory = _ => 0 };
 var train = new Command("train", "Fine-tune a model with the Stable Alignment loss (or the SFT baseline); resumes from the folder's latest checkpoint")
 {
-    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack,
+    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta,
 };
 train.SetAction((p, ct) => TrainCommands.TrainAsync(new TrainArguments(
     p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, p.GetValue(trMargin), p.GetValue(trRatio), p.GetValue(trScale),
     p.GetValue(trMaxFlow), p.GetValue(trComp), p.GetValue(trLr), p.GetValue(trEpochs), p.GetValue(trAccum), p.GetValue(trMaxLen), p.GetValue(trWd),
-    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack)), ct));
+    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack), p.GetValue(trBeta)), ct));
 root.Subcommands.Add(train);
 
 var lsNll = new Option<string?>("--nll") { Description = "Length-normalised NLL per response, comma-separated" };

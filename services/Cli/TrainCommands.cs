@@ -9,16 +9,16 @@ namespace StableAlignment.Cli;
 public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
-    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0);
+    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1);
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
 {
     public static async Task<int> TrainAsync(TrainArguments a, CancellationToken ct)
     {
-        if (a.Loss is not ("stable-alignment" or "sft"))
+        if (!LossKinds.TryParse(a.Loss, out var kind))
         {
-            Console.Error.WriteLine($"--loss must be stable-alignment or sft, not '{a.Loss}'.");
+            Console.Error.WriteLine($"--loss must be one of {LossKinds.All}, not '{a.Loss}'.");
             return 2;
         }
 
@@ -46,7 +46,7 @@ public static class TrainCommands
             MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward,
             Loss = new LossOptions
             {
-                Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, SftOnly = a.Loss == "sft",
+                Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,
             },
         };
         var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));

@@ -7,7 +7,7 @@ public sealed record TrainModel
     public required string DatasetId { get; init; }
     /// <summary>"tiny", "small" or a folder with a Hugging Face LLaMA-architecture checkpoint.</summary>
     public string BaseModel { get; init; } = "tiny";
-    /// <summary>"stable-alignment" or "sft".</summary>
+    /// <summary>"stable-alignment", "sft", "fixed-margin" or "dpo".</summary>
     public string Loss { get; init; } = "stable-alignment";
     public double Margin { get; init; } = 10;
     public double Ratio { get; init; } = 0.2;

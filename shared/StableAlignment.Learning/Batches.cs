@@ -76,13 +76,22 @@ public sealed class SequenceBatch : IDisposable
     public Tensor ResponseNll(LlamaForCausalLM model)
     {
         using var scope = NewDisposeScope();
+        var (sums, counts) = ResponseNllSums(model);
+        return (sums / counts).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Summed NLL of each row's response tokens and the number of those tokens (at least 1), both shape (batch).</summary>
+    public (Tensor Sums, Tensor Counts) ResponseNllSums(LlamaForCausalLM model)
+    {
+        using var scope = NewDisposeScope();
         var input = Tokens[TensorIndex.Colon, TensorIndex.Slice(0, -1)];
         var target = Tokens[TensorIndex.Colon, TensorIndex.Slice(1)];
         var logits = model.forward(input).to(ScalarType.Float32);
         var ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1), reduction: nn.Reduction.None)
             .view(target.shape[0], target.shape[1]);
-        var nll = (ce * ResponseMask).sum(1) / ResponseMask.sum(1).clamp_min(1);
-        return nll.MoveToOuterDisposeScope();
+        var sums = (ce * ResponseMask).sum(1);
+        var counts = ResponseMask.sum(1).clamp_min(1);
+        return (sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
     }
 
     public void Dispose()

@@ -34,22 +34,10 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var resumeFrom = Checkpoints.Latest(outDir);
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
         var config = resumed?.Config ?? BaseConfig();
-        var model = new LlamaForCausalLM(config, options.Seed);
-        if (resumed is null && Checkpoints.Latest(options.Base) is { } baseCheckpoint)
-        {
-            Checkpoints.LoadWeights(model, baseCheckpoint);
-        }
-        else if (resumed is null && HuggingFace.IsFolder(options.Base))
-        {
-            HuggingFace.LoadWeights(model, options.Base);
-        }
+        var model = resumed is null ? StartingModel(config, device) : Place(new LlamaForCausalLM(config, options.Seed), device);
 
-        model.to(device);
-        if (device.type == DeviceType.CUDA && options.Precision == "auto")
-        {
-            model.to(ScalarType.BFloat16);
-        }
-
+        // DPO compares against the starting model, frozen: the same base weights, never trained.
+        using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device) : null;
         var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
@@ -73,7 +61,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             var order = Order(data.Count, epoch);
             var micro = Enumerable.Range(first, Math.Min(options.Accumulation, data.Count - first)).ToList();
             optimizer.zero_grad();
-            var (loss, sft, diff, tokens) = Accumulate(model, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device);
+            var (loss, sft, diff, tokens) = Accumulate(model, reference, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device);
             var lr = LearningRate(step, total);
             foreach (var g in optimizer.ParamGroups)
             {
@@ -160,7 +148,34 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     /// Forward and backward passes over one optimiser step's queries; gradients accumulate as the mean over queries.
     /// Returns the mean loss, SFT and contrastive parts, and the tokens seen.
     /// </summary>
-    private (double Loss, double Sft, double Diff, long Tokens) Accumulate(LlamaForCausalLM model, List<StepQuery> queries, int budget, Device device)
+    /// <summary>The base's weights (a checkpoint, a Hugging Face folder, or the seeded initialisation of a preset) on the device.</summary>
+    private LlamaForCausalLM StartingModel(LlamaConfig config, Device device)
+    {
+        var model = new LlamaForCausalLM(config, options.Seed);
+        if (Checkpoints.Latest(options.Base) is { } baseCheckpoint)
+        {
+            Checkpoints.LoadWeights(model, baseCheckpoint);
+        }
+        else if (HuggingFace.IsFolder(options.Base))
+        {
+            HuggingFace.LoadWeights(model, options.Base);
+        }
+
+        return Place(model, device);
+    }
+
+    private LlamaForCausalLM Place(LlamaForCausalLM model, Device device)
+    {
+        model.to(device);
+        if (device.type == DeviceType.CUDA && options.Precision == "auto")
+        {
+            model.to(ScalarType.BFloat16);
+        }
+
+        return model;
+    }
+
+    private (double Loss, double Sft, double Diff, long Tokens) Accumulate(LlamaForCausalLM model, LlamaForCausalLM? reference, List<StepQuery> queries, int budget, Device device)
     {
         using var scope = NewDisposeScope();
         var totals = zeros(3, dtype: ScalarType.Float32, device: device);
@@ -169,12 +184,22 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         {
             using var passScope = NewDisposeScope();
             using var batch = SequenceBatch.FromSequences([.. pass.SelectMany(q => q.Rows)], tokenizer.PadId, device);
-            var nll = batch.ResponseNll(model);
+            var (sums, counts) = batch.ResponseNllSums(model);
+            var nll = sums / counts;
+            Tensor? referenceSums = null;
+            if (reference is not null)
+            {
+                using var _ = no_grad();
+                referenceSums = batch.ResponseNllSums(reference).Sums;
+            }
+
             Tensor? passLoss = null;
             var offset = 0;
             foreach (var q in pass)
             {
-                var parts = StableAlignmentLoss.Compute(nll.narrow(0, offset, q.Rows.Count), q.Scores, options.Loss);
+                var parts = referenceSums is null
+                    ? StableAlignmentLoss.Compute(nll.narrow(0, offset, q.Rows.Count), q.Scores, options.Loss)
+                    : DpoLoss.Compute(-sums.narrow(0, offset, q.Rows.Count), -referenceSums.narrow(0, offset, q.Rows.Count), nll.narrow(0, offset, q.Rows.Count), q.Scores, options.Loss.Beta);
                 offset += q.Rows.Count;
                 passLoss = passLoss is null ? parts.Loss : passLoss + parts.Loss;
                 totals.add_(stack([parts.Loss, parts.Sft, parts.Diff]).detach().to(ScalarType.Float32));

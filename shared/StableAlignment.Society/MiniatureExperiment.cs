@@ -84,7 +84,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             var options = new TrainOptions
             {
                 Base = models.AgentCheckpoint, Epochs = TrainEpochs, Accumulation = 4, LearningRate = 5e-4, MaxLength = 768, Seed = seed, CheckpointEvery = 10_000,
-                Loss = new LossOptions { SftOnly = sft, Margin = 10, Ratio = 0.2 },
+                Loss = new LossOptions { Kind = sft ? LossKind.Sft : LossKind.StableAlignment, Margin = 10, Ratio = 0.2 },
             };
             var run = await new Trainer(options, new ByteTokenizer()).RunAsync(data, Path.Combine(folder, sft ? "sft" : "stable-alignment"), manifest.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, $"{(sft ? "sft" : "stable-alignment")}-training.png"), $"{name}, seed {seed}");

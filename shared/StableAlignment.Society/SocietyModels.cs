@@ -65,7 +65,7 @@ public sealed class SocietyModels : ILocalModelProvider
             var train = new TrainOptions
             {
                 Base = options.Size, Epochs = options.Epochs, Accumulation = 8, LearningRate = 2e-3, MaxLength = 768, Seed = options.Seed,
-                CheckpointEvery = 100, Threads = options.Threads, Loss = new LossOptions { SftOnly = true },
+                CheckpointEvery = 100, Threads = options.Threads, Loss = new LossOptions { Kind = LossKind.Sft },
             };
             await new Trainer(train, new ByteTokenizer()).RunAsync(AgentCurriculum(questions, prompts), agentFolder, "society-pretraining", progress, ct: ct);
             await File.WriteAllTextAsync(done, DateTime.UtcNow.ToString("O"), ct);

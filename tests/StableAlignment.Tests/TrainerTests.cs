@@ -50,7 +50,35 @@ public sealed class StableAlignmentLossTests
         Assert.Equal(1.0, Loss([1.0, 2.0], [7, 1], new LossOptions { Margin = 1, RatingScale = 10 }).Loss, 1e-6);
         // λ = 1, M = 7, R = 7: d1 = 1 − 2 + 6 = 5.
         Assert.Equal(6.0, Loss([1.0, 2.0], [7, 1], new LossOptions { Margin = 7, Ratio = 1 }).Loss, 1e-6);
-        Assert.Equal(1.0, Loss([1.0, 2.0], [7, 1], new LossOptions { SftOnly = true }).Loss, 1e-6);
+        Assert.Equal(1.0, Loss([1.0, 2.0], [7, 1], new LossOptions { Kind = LossKind.Sft }).Loss, 1e-6);
+    }
+}
+
+public sealed class BaselineLossTests
+{
+    [Fact]
+    public void Fixed_margin_uses_the_constant_margin_for_every_worse_rated_response_only()
+    {
+        TorchRuntime.Initialize(1);
+        var o = new LossOptions { Kind = LossKind.FixedMargin };
+        // b = 1 (rating 7): d0 = 1.5 − 2.0 + 10 = 9.5, d2 = 1.5 − 2.5 + 10 = 9.0; L = 1.5 + 0.2 · 9.25 = 3.35.
+        var parts = StableAlignmentLoss.Compute(tensor(new[] { 2.0f, 1.5f, 2.5f }), [3, 7, 5], o);
+        Assert.Equal(3.35, parts.Loss.item<float>(), 1e-5);
+        // An equally rated response gets no term: only k = 2 counts, d2 = 1 − 3 + 10 = 8; L = 1 + 0.2 · 8 = 2.6.
+        Assert.Equal(2.6, StableAlignmentLoss.Compute(tensor(new[] { 1.0f, 2.0f, 3.0f }), [7, 7, 1], o).Loss.item<float>(), 1e-5);
+    }
+
+    [Fact]
+    public void Dpo_matches_the_hand_computed_value_over_every_pair_of_distinct_ratings()
+    {
+        TorchRuntime.Initialize(1);
+        // Log-ratios policy − reference: 0.5, −1, 0. Pairs (w, l) by rating 7 > 4 > 1: (0, 1) 1.5, (0, 2) 0.5, (2, 1) 1.0;
+        // L = mean(−log σ(0.1 · 1.5), −log σ(0.05), −log σ(0.1)) = 0.6446045.
+        var parts = DpoLoss.Compute(tensor(new[] { -10f, -12f, -11f }), tensor(new[] { -10.5f, -11f, -11f }), tensor(new[] { 1f, 2f, 3f }), [7, 1, 4], beta: 0.1);
+        Assert.Equal(0.6446045, parts.Loss.item<float>(), 1e-6);
+        Assert.Equal(1f, parts.Sft.item<float>());
+        var none = DpoLoss.Compute(tensor(new[] { -1f, -2f }), tensor(new[] { -1f, -2f }), tensor(new[] { 1f, 2f }), [5, 5], beta: 0.1);
+        Assert.Equal(0f, none.Loss.item<float>());
     }
 }
 
@@ -113,6 +141,15 @@ public sealed class TrainerTests
         {
             Assert.True((p - pb[name]).abs().max().item<float>() <= 1e-4, $"{name} differs");
         }
+    }
+
+    [Fact]
+    public async Task Dpo_starts_at_log_two_against_its_frozen_starting_model_and_then_falls()
+    {
+        var result = await new Trainer(Options with { Loss = new LossOptions { Kind = LossKind.Dpo, Beta = 0.5 }, LearningRate = 3e-3 }, new ByteTokenizer())
+            .RunAsync(Data(), TestConfiguration.TempPath("train-dpo"), "ds");
+        Assert.Equal(Math.Log(2), result.Metrics[0].Loss, 1e-5);
+        Assert.True(result.Metrics[^1].Loss < result.Metrics[0].Loss - 0.01, $"DPO loss did not fall: {string.Join(", ", result.Metrics.Select(m => m.Loss))}");
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         {
             Base = m.BaseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
             Seed = m.Seed, Threads = options.Value.Threads,
-            Loss = new LossOptions { Margin = m.Margin, Ratio = m.Ratio, SftOnly = m.Loss == "sft" },
+            Loss = new LossOptions { Margin = m.Margin, Ratio = m.Ratio, Kind = LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment },
         };
         var progress = new Progress<StepMetrics>(s =>
         {
@@ -188,7 +188,7 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
     public Task Consume(ConsumeContext<TrainModel> context)
     {
         var m = context.Message;
-        if (string.IsNullOrWhiteSpace(m.DatasetId) || m.Loss is not ("stable-alignment" or "sft") || m.Epochs < 1 || m.LearningRate <= 0)
+        if (string.IsNullOrWhiteSpace(m.DatasetId) || !LossKinds.TryParse(m.Loss, out _) || m.Epochs < 1 || m.LearningRate <= 0)
         {
             throw new InvalidMessageException("TrainModel needs a datasetId, loss stable-alignment or sft, epochs ≥ 1 and a positive learning rate.");
         }
