@@ -25,7 +25,7 @@ public static class TrainCommands
         List<RatedGroup> data;
         try
         {
-            data = TrainingData.Load(a.Data);
+            data = TrainingData.Load(a.Data, allowUnrated: kind == LossKind.Sft);
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException)
         {

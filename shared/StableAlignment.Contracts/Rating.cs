@@ -6,9 +6,14 @@ namespace StableAlignment.Contracts;
 /// </summary>
 public sealed record Rating
 {
+    /// <summary>The rating scale of the method: 1 (not aligned) to 7 (perfectly aligned).</summary>
+    public const int MinScore = 1;
+
+    public const int MaxScore = 7;
+
     public required RatingAspect Aspect { get; init; }
     public int? Score { get; init; }
-    public bool IsValid => Score is >= 1 and <= 7;
+    public bool IsValid => Score is >= MinScore and <= MaxScore;
     public string? Reason { get; init; }
     public required string RawReply { get; init; }
     /// <summary>The model that produced the rating.</summary>

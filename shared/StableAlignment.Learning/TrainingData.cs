@@ -1,17 +1,23 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.DatasetBuilder;
+using StableAlignment.Contracts;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Learning;
 
 /// <summary>
-/// Training data from dataset-builder's files: the <c>authors</c> JSON array of <c>{query, responses, scores}</c>, or
-/// <c>alpaca</c> JSON Lines (grouped here by prompt). A dataset folder means its <c>train.authors.json</c>.
+/// Training data from files: dataset-builder's <c>authors</c> JSON array of <c>{query, responses, scores}</c>;
+/// <c>alpaca</c> JSON Lines (<c>{instruction, input, output, rating}</c>, grouped here by prompt); or Anthropic HH-RLHF
+/// JSON Lines (<c>{chosen, rejected}</c>), whose chosen dialogues are SFT examples (prompt: the dialogue up to the last
+/// Assistant turn). A dataset folder means its <c>train.authors.json</c>; JSON Lines may be gzip-compressed. Ratings must
+/// be integers from 1 to 7: anything else fails with the file, the line or group, and the reason. With
+/// <paramref name="allowUnrated"/> (SFT), Alpaca records without a rating and HH-RLHF dialogues become one-response
+/// groups of their own.
 /// </summary>
 public static class TrainingData
 {
-    public static List<RatedGroup> Load(string path)
+    public static List<RatedGroup> Load(string path, bool allowUnrated = false)
     {
         if (Directory.Exists(path))
         {
@@ -23,14 +29,21 @@ public static class TrainingData
             throw new FileNotFoundException($"Training data not found: {path}", path);
         }
 
-        using var reader = new StreamReader(path);
-        var first = (char)reader.Peek();
-        while (char.IsWhiteSpace(first) && reader.Read() >= 0)
+        using (var reader = new StreamReader(path))
         {
-            first = (char)reader.Peek();
+            var first = (char)reader.Peek();
+            while (char.IsWhiteSpace(first) && reader.Read() >= 0)
+            {
+                first = (char)reader.Peek();
+            }
+
+            if (first == '[')
+            {
+                return Authors(path);
+            }
         }
 
-        return first == '[' ? Authors(path) : Alpaca(path);
+        return JsonLinesFile(path, allowUnrated);
     }
 
     private static List<RatedGroup> Authors(string path)
@@ -39,12 +52,13 @@ public static class TrainingData
         var index = 0;
         foreach (var node in JsonNode.Parse(File.ReadAllText(path))!.AsArray())
         {
-            var query = node?["query"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}, group {index}: no \"query\".");
+            var where = $"{path}, group {index}";
+            var query = node?["query"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"query\".");
             var responses = node["responses"]?.AsArray().Select(r => r!.GetValue<string>()).ToList() ?? [];
-            var scores = node["scores"]?.AsArray().Select(s => s!.GetValue<int>()).ToList() ?? [];
+            var scores = node["scores"]?.AsArray().Select(s => ParseRating(s, where)).ToList() ?? [];
             if (responses.Count == 0 || responses.Count != scores.Count)
             {
-                throw new InvalidDataException($"{path}, group {index}: {responses.Count} responses and {scores.Count} scores.");
+                throw new InvalidDataException($"{where}: {responses.Count} responses and {scores.Count} scores.");
             }
 
             groups.Add(new RatedGroup(query, responses, scores));
@@ -54,14 +68,52 @@ public static class TrainingData
         return groups;
     }
 
-    private static List<RatedGroup> Alpaca(string path)
+    private static List<RatedGroup> JsonLinesFile(string path, bool allowUnrated)
     {
         var byQuery = new Dictionary<string, (List<string> Responses, List<int> Scores)>(StringComparer.Ordinal);
+        var single = new List<RatedGroup>();
         foreach (var (line, n) in JsonLines.Objects(path, (l, reason) => new InvalidDataException($"{path}, line {l}: {reason}")))
         {
-            var instruction = n["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}, line {line}: no \"instruction\".");
-            var sample = new Sample(SampleType.Imitation, instruction, n["input"]?.GetValue<string>() ?? string.Empty,
-                n["output"]?.GetValue<string>() ?? string.Empty, n["rating"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}, line {line}: no \"rating\"."), "");
+            var where = $"{path}, line {line}";
+            if (n["chosen"] is JsonValue chosen)
+            {
+                if (!allowUnrated)
+                {
+                    throw new InvalidDataException($"{where}: an HH-RLHF dialogue has no rating; such files train with --loss sft only.");
+                }
+
+                var dialogue = chosen.GetValue<string>();
+                var cut = dialogue.LastIndexOf("\n\nAssistant:", StringComparison.Ordinal);
+                if (cut < 0)
+                {
+                    throw new InvalidDataException($"{where}: the chosen dialogue has no \"\\n\\nAssistant:\" turn.");
+                }
+
+                var prompt = dialogue[..(cut + "\n\nAssistant:".Length)];
+                var answer = dialogue[prompt.Length..].Trim();
+                if (answer.Length > 0)
+                {
+                    single.Add(new RatedGroup(prompt, [answer], [Rating.MaxScore]));
+                }
+
+                continue;
+            }
+
+            var instruction = n["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"instruction\" (nor HH-RLHF \"chosen\").");
+            var input = n["input"]?.GetValue<string>() ?? string.Empty;
+            var output = n["output"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"output\".");
+            if (n["rating"] is null)
+            {
+                if (!allowUnrated)
+                {
+                    throw new InvalidDataException($"{where}: no \"rating\"; unrated records train with --loss sft only.");
+                }
+
+                single.Add(new RatedGroup(new Sample(SampleType.Imitation, instruction, input, output, Rating.MaxScore, "").Query, [output], [Rating.MaxScore]));
+                continue;
+            }
+
+            var sample = new Sample(SampleType.Imitation, instruction, input, output, ParseRating(n["rating"], where), "");
             if (!byQuery.TryGetValue(sample.Query, out var g))
             {
                 g = ([], []);
@@ -72,6 +124,22 @@ public static class TrainingData
             g.Scores.Add(sample.Rating);
         }
 
-        return [.. byQuery.Select(kv => new RatedGroup(kv.Key, kv.Value.Responses, kv.Value.Scores))];
+        return [.. byQuery.Select(kv => new RatedGroup(kv.Key, kv.Value.Responses, kv.Value.Scores)), .. single];
+    }
+
+    /// <summary>An integer rating from 1 to 7; the original release's −1 and 8 (and anything else) are refused.</summary>
+    private static int ParseRating(JsonNode? node, string where)
+    {
+        if (node is JsonValue v && v.TryGetValue<int>(out var rating) && rating is >= Rating.MinScore and <= Rating.MaxScore)
+        {
+            return rating;
+        }
+
+        if (node is JsonValue d && d.TryGetValue<double>(out var number) && number == Math.Floor(number) && number is >= Rating.MinScore and <= Rating.MaxScore)
+        {
+            return (int)number;
+        }
+
+        throw new InvalidDataException($"{where}: rating {node?.ToJsonString() ?? "null"} is not an integer from {Rating.MinScore} to {Rating.MaxScore}.");
     }
 }

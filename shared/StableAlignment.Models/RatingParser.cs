@@ -13,8 +13,8 @@ namespace StableAlignment.Models;
 /// </summary>
 public static partial class RatingParser
 {
-    public const int MinScore = 1;
-    public const int MaxScore = 7;
+    public const int MinScore = Rating.MinScore;
+    public const int MaxScore = Rating.MaxScore;
 
     [GeneratedRegex(@"Rating\**\s*:\s*\**\s*(?<score>[+-]?\d+(?:[.,]\d+)?)?(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Form();

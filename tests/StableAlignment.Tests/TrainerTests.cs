@@ -1,3 +1,4 @@
+using System.Text.Json;
 using StableAlignment.Learning;
 using StableAlignment.Testing;
 using static TorchSharp.torch;
@@ -203,5 +204,48 @@ public sealed class GenerationTests
         var plain = Generation.Generate(model, tokenizer, "Is honesty good?", new GenerationOptions(Temperature: 0, MaxNewTokens: 24, UseCache: false));
         Assert.Equal(plain, cached);
         Assert.Equal(24, cached.Tokens);
+    }
+}
+
+public sealed class TrainingDataTests
+{
+    private static string Write(string name, string text)
+    {
+        var path = TestConfiguration.TempPath(name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("""[{"query": "q", "responses": ["a", "b"], "scores": [7, -1]}]""", "group 0: rating -1 is not an integer from 1 to 7")]
+    [InlineData("""[{"query": "q", "responses": ["a", "b"], "scores": [8, 2]}]""", "group 0: rating 8 is not an integer from 1 to 7")]
+    [InlineData("{\"instruction\": \"q\", \"input\": \"\", \"output\": \"a\", \"rating\": 5}\n{\"instruction\": \"q\", \"input\": \"\", \"output\": \"b\", \"rating\": 5.5}", "line 2: rating 5.5 is not an integer from 1 to 7")]
+    [InlineData("{\"instruction\": \"q\", \"input\": \"\", \"output\": \"a\", \"rating\": \"7\"}", "line 1: rating \"7\" is not an integer")]
+    [InlineData("{\"instruction\": \"q\", \"input\": \"\", \"output\": \"a\"}", "line 1: no \"rating\"; unrated records train with --loss sft only")]
+    public void Ratings_outside_the_scale_fail_with_file_place_and_reason(string content, string reason)
+    {
+        var path = Write("ratings.json", content);
+        var error = Assert.Throws<InvalidDataException>(() => TrainingData.Load(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void Sft_takes_unrated_alpaca_records_and_hh_rlhf_chosen_dialogues()
+    {
+        var alpaca = Write("unrated.jsonl", "{\"instruction\": \"Name a colour.\", \"input\": \"\", \"output\": \"Blue.\"}\n{\"instruction\": \"Name a colour.\", \"input\": \"\", \"output\": \"Red.\"}");
+        var groups = TrainingData.Load(alpaca, allowUnrated: true);
+        Assert.Equal(2, groups.Count);
+        Assert.All(groups, g => Assert.Equal("### Instruction:\nName a colour.\n\n### Response:", g.Query));
+
+        var hh = Write("hh.jsonl", JsonSerializer.Serialize(new
+        {
+            chosen = "\n\nHuman: How do I boil an egg?\n\nAssistant: Simmer it for nine minutes.\n\nHuman: Thanks!\n\nAssistant: You're welcome.",
+            rejected = "\n\nHuman: How do I boil an egg?\n\nAssistant: Simmer it for nine minutes.\n\nHuman: Thanks!\n\nAssistant: Whatever.",
+        }));
+        var dialogue = Assert.Single(TrainingData.Load(hh, allowUnrated: true));
+        Assert.EndsWith("Human: Thanks!\n\nAssistant:", dialogue.Query);
+        Assert.Equal(["You're welcome."], dialogue.Responses);
+        Assert.Contains("--loss sft only", Assert.Throws<InvalidDataException>(() => TrainingData.Load(hh)).Message);
     }
 }
