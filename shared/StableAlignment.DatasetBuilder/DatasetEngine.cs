@@ -15,9 +15,11 @@ public sealed record SampleGroup(string Query, bool Heldout, IReadOnlyList<Sampl
 }
 
 /// <summary>
-/// Records → samples → sampling by type → de-duplication within a prompt → groups by prompt, without holding the
-/// records or the samples in memory: samples are spilled to bucket files by a hash of their prompt, and each
-/// bucket is grouped on its own. Sampling picks, per type, the samples with the smallest seeded keys, so the
+/// Records → samples → sampling by type → de-duplication → groups by prompt, without holding the records or the
+/// samples in memory: samples are spilled to bucket files by a hash of their prompt, and each bucket is grouped on its
+/// own. As in the original, a response text appears once per sample type across all prompts: of equal responses of one
+/// type the one with the smallest seeded key stays (so the choice does not depend on record order); only an 8-byte hash
+/// per distinct response is held for that. Sampling picks, per type, the samples with the smallest seeded keys, so the
 /// result is exact in count and independent of record order. The held-out split goes by question, so one
 /// prompt's responses never straddle it.
 /// </summary>
@@ -26,6 +28,8 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public DatasetStats Stats { get; } = new();
+
+    private readonly Dictionary<(SampleType Type, ulong Output), double> _firstKey = [];
 
     private sealed record Spilled(SampleType Type, string Instruction, string Input, string Output, int Rating, string Model, double Key, bool Heldout);
 
@@ -46,6 +50,8 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
                     Stats.Candidates[Sample.TypeName(s.Type)]++;
                     var key = Unit($"{options.Seed}/sample/{s.Type}/{s.Query}/{s.Output}");
                     keys[s.Type].Add(key);
+                    var id = (s.Type, Hash(s.Output));
+                    _firstKey[id] = _firstKey.TryGetValue(id, out var first) ? Math.Min(first, key) : key;
                     var line = JsonSerializer.Serialize(new Spilled(s.Type, s.Instruction, s.Input, s.Output, s.Rating, s.Model, key, heldout), Json);
                     await writers[Bucket(s.Query)].WriteLineAsync(line.AsMemory(), ct);
                 }
@@ -138,7 +144,7 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
                 groups[query] = g;
             }
 
-            if (!g.Seen.Add(sample.Output))
+            if (!g.Seen.Add(sample.Output) || s.Key > _firstKey[(s.Type, Hash(s.Output))])
             {
                 Stats.DroppedDuplicates[Sample.TypeName(s.Type)]++;
                 continue;
@@ -148,7 +154,7 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
             (g.Heldout ? Stats.KeptHeldout : Stats.KeptTrain)[Sample.TypeName(s.Type)]++;
         }
 
-        var result = groups.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+        var result = groups.Where(kv => kv.Value.Samples.Count > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => new SampleGroup(kv.Key, kv.Value.Heldout, kv.Value.Samples))
             .ToList();
         Stats.GroupsTrain += result.Count(g => !g.Heldout);

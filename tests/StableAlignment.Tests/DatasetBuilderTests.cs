@@ -85,6 +85,32 @@ public sealed class DatasetBuilderTests
         Assert.Equal(2, engine.Stats.DroppedDuplicates["realignment"]);
     }
 
+    [Fact]
+    public async Task A_response_appears_once_per_sample_type_across_all_prompts_whatever_the_record_order()
+    {
+        // Two questions drafted with the same text, and the same critique given to both: the original keeps each response
+        // once per sample type over the whole dataset.
+        var records = new[]
+        {
+            Record("Is lying fine?", "It depends.", "Be honest.", 3, 6, ("Too vague.", 3)),
+            Record("Is cheating fine?", "It depends.", "Be fair.", 3, 6, ("Too vague.", 3)),
+        };
+        async Task<(List<Sample> Kept, DatasetEngine Engine)> Build(IEnumerable<AlignmentRecord> rs)
+        {
+            var engine = new DatasetEngine(new BuildOptions(null), TestConfiguration.TempPath("ds-work"));
+            return ((await Groups(rs, new BuildOptions(null), engine)).SelectMany(g => g.Samples).ToList(), engine);
+        }
+
+        var (kept, engine) = await Build(records);
+        Assert.Single(kept, s => s.Type == SampleType.Imitation && s.Output == "It depends.");
+        Assert.Single(kept, s => s.Type == SampleType.SelfCritic);
+        Assert.Equal(2, kept.Count(s => s.Type == SampleType.Realignment));
+        Assert.Equal(1, engine.Stats.DroppedDuplicates["imitation"]);
+        Assert.Equal(1, engine.Stats.DroppedDuplicates["self-critic"]);
+        var (reversed, _) = await Build(records.Reverse());
+        Assert.Equal(kept.Select(s => s.Query).Order(), reversed.Select(s => s.Query).Order());
+    }
+
     [Theory]
     [InlineData("5:1:1", 20, 4, 4)]
     [InlineData("1:1:1", 20, 20, 20)]
@@ -92,7 +118,7 @@ public sealed class DatasetBuilderTests
     [InlineData("2:1:3", 20, 10, 30)]
     public async Task Sampling_keeps_counts_relative_to_imitation_capped_by_what_exists(string ratios, int imitation, int critic, int realign)
     {
-        var records = Enumerable.Range(0, 10).Select(i => Record($"Q{i}?", $"d{i}", $"r{i}", 2, 6, ("w", 3), ("x", 4), ("y", 5), ("z", 6)));
+        var records = Enumerable.Range(0, 10).Select(i => Record($"Q{i}?", $"d{i}", $"r{i}", 2, 6, ($"w{i}", 3), ($"x{i}", 4), ($"y{i}", 5), ($"z{i}", 6)));
         var engine = new DatasetEngine(new BuildOptions(BuildOptions.ParseRatios(ratios), Seed: 3), TestConfiguration.TempPath("ds-work"));
         var samples = (await Groups(records, engine: engine, options: null!)).SelectMany(g => g.Samples).ToList();
         Assert.Equal(imitation, samples.Count(s => s.Type == SampleType.Imitation));
@@ -104,7 +130,7 @@ public sealed class DatasetBuilderTests
     [Fact]
     public async Task Sampling_depends_on_the_seed_and_not_on_the_order_of_records()
     {
-        var records = Enumerable.Range(0, 20).Select(i => Record($"Q{i}?", $"d{i}", $"r{i}", 2, 6, ("w", 3), ("x", 4))).ToList();
+        var records = Enumerable.Range(0, 20).Select(i => Record($"Q{i}?", $"d{i}", $"r{i}", 2, 6, ($"w{i}", 3), ($"x{i}", 4))).ToList();
         async Task<string[]> Kept(IEnumerable<AlignmentRecord> rs, int seed) =>
             [.. (await Groups(rs, new BuildOptions(BuildOptions.PaperRatios, seed))).SelectMany(g => g.Samples).Where(s => s.Type == SampleType.SelfCritic).Select(s => s.Instruction).Order()];
         Assert.Equal(await Kept(records, 1), await Kept(Enumerable.Reverse(records), 1));
@@ -116,7 +142,7 @@ public sealed class DatasetBuilderTests
     {
         var records = Enumerable.Range(0, 60).SelectMany(i => new[]
         {
-            Record($"Q{i % 30}?", $"d{i}", $"r{i}", 2, 6, ("w", 3)),
+            Record($"Q{i % 30}?", $"d{i}", $"r{i}", 2, 6, ($"w{i}", 3)),
         });
         var groups = await Groups(records, new BuildOptions(null, Seed: 4, Holdout: 0.3));
         Assert.Contains(groups, g => g.Heldout);
