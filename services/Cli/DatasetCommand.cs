@@ -6,16 +6,16 @@ using StableAlignment.Storage;
 namespace StableAlignment.Cli;
 
 public sealed record DatasetArguments(
-    Guid? Run, DirectoryInfo? FromExport, string Ratios, bool NoSampling, int Seed, double Holdout, string Formats, DirectoryInfo Out);
+    Guid[] Runs, DirectoryInfo[] FromExports, string Ratios, bool NoSampling, int Seed, double Holdout, string Formats, DirectoryInfo Out);
 
 /// <summary><c>sa dataset build</c> and <c>sa dataset stats</c>.</summary>
 public static class DatasetCommand
 {
     public static async Task<int> BuildAsync(ModelOverrides models, DatasetArguments a, CancellationToken ct)
     {
-        if ((a.Run is null) == (a.FromExport is null))
+        if (a.Runs.Length + a.FromExports.Length == 0)
         {
-            Console.Error.WriteLine("Give exactly one source: --run RUN_ID or --from-export DIR.");
+            Console.Error.WriteLine("Give at least one source: --run RUN_ID or --from-export DIR (each may be repeated to pool several worlds).");
             return 2;
         }
 
@@ -41,28 +41,32 @@ public static class DatasetCommand
         WebApplication? app = null;
         try
         {
-            IAsyncEnumerable<AlignmentRecord> records;
-            string source;
-            if (a.Run is { } runId)
+            var sources = new List<(string Name, IAsyncEnumerable<AlignmentRecord> Records)>();
+            if (a.Runs.Length > 0)
             {
                 app = AppFactory.Build(models, "http://127.0.0.1:0", [AppFactory.StorePath("artifacts/store/stable-alignment.db")]);
-                if (await app.Services.GetRequiredService<IRunRepository>().GetAsync(runId, ct) is null)
+                foreach (var runId in a.Runs.Distinct())
                 {
-                    Console.Error.WriteLine($"No run {runId} in this store.");
-                    return 2;
+                    if (await app.Services.GetRequiredService<IRunRepository>().GetAsync(runId, ct) is null)
+                    {
+                        Console.Error.WriteLine($"No run {runId} in this store.");
+                        return 2;
+                    }
+
+                    sources.Add(($"run:{runId}", RecordSources.FromStoreAsync(app.Services.GetRequiredService<IInteractionRepository>(), runId, ct)));
                 }
-
-                records = RecordSources.FromStoreAsync(app.Services.GetRequiredService<IInteractionRepository>(), runId, ct);
-                source = $"run:{runId}";
             }
-            else
+
+            foreach (var folder in a.FromExports.DistinctBy(f => f.FullName))
             {
-                records = RecordSources.FromExportAsync(a.FromExport!.FullName, ct);
-                source = $"export:{a.FromExport.FullName}";
+                sources.Add(($"export:{folder.FullName}", RecordSources.FromExportAsync(folder.FullName, ct)));
             }
 
+            // Several worlds pool into one dataset (as the paper's data pooled several runs); the id covers every source.
+            var records = RecordSources.Concat(sources.Select(x => x.Records));
+            var source = string.Join("+", sources.Select(x => x.Name));
             var manifest = await AnsiConsole.Status().StartAsync("building the dataset…", async _ =>
-                await DatasetBuild.RunAsync(records, options, formats, a.Out.FullName, source, a.Run is { } id ? [id] : [], ct));
+                await DatasetBuild.RunAsync(records, options, formats, a.Out.FullName, source, [.. a.Runs.Distinct()], ct));
             Print(manifest.Stats);
             Console.WriteLine($"dataset {manifest.DatasetId}: {string.Join(", ", manifest.Files)} in {a.Out.FullName}");
             return 0;

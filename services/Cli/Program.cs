@@ -70,8 +70,8 @@ simulate.SetAction((p, ct) => SimulateCommand.ExecuteAsync(Models(p), new Simula
     p.GetValue(simTimeout)), ct));
 root.Subcommands.Add(simulate);
 
-var dsRun = new Option<Guid?>("--run") { Description = "Build from this run in the local store" };
-var dsExport = new Option<DirectoryInfo?>("--from-export") { Description = "Build from an export folder (external_memory/agent_<id>.jsonl, the original form)" };
+var dsRun = new Option<Guid[]>("--run") { Description = "Build from this run in the local store (repeat to pool several runs)", DefaultValueFactory = _ => [] };
+var dsExport = new Option<DirectoryInfo[]>("--from-export") { Description = "Build from an export folder (external_memory/agent_<id>.jsonl, the original form; repeat to pool several)", DefaultValueFactory = _ => [] };
 var dsRatios = new Option<string>("--ratios") { Description = "Imitation:self-critic:realignment", DefaultValueFactory = _ => "5:1:1" };
 var dsNoSampling = new Option<bool>("--no-sampling") { Description = "Keep every sample" };
 var dsSeed = new Option<int>("--seed") { Description = "Seed for sampling and the held-out split", DefaultValueFactory = _ => 0 };
@@ -80,7 +80,7 @@ var dsFormat = new Option<string>("--format") { Description = "authors, alpaca, 
 var dsOut = new Option<DirectoryInfo>("--out") { Description = "Dataset folder", DefaultValueFactory = _ => new DirectoryInfo("artifacts/datasets/latest") };
 var dsBuild = new Command("build", "Build imitation, self-critic and realignment data") { dsRun, dsExport, dsRatios, dsNoSampling, dsSeed, dsHoldout, dsFormat, dsOut };
 dsBuild.SetAction((p, ct) => DatasetCommand.BuildAsync(Models(p), new DatasetArguments(
-    p.GetValue(dsRun), p.GetValue(dsExport), p.GetValue(dsRatios)!, p.GetValue(dsNoSampling), p.GetValue(dsSeed), p.GetValue(dsHoldout),
+    p.GetValue(dsRun) ?? [], p.GetValue(dsExport) ?? [], p.GetValue(dsRatios)!, p.GetValue(dsNoSampling), p.GetValue(dsSeed), p.GetValue(dsHoldout),
     p.GetValue(dsFormat)!, p.GetValue(dsOut)!), ct));
 var dsFolder = new Argument<DirectoryInfo>("folder") { Description = "A dataset folder" };
 var dsStats = new Command("stats", "What a build kept and dropped, and why") { dsFolder };

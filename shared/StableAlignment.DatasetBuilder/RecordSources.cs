@@ -12,6 +12,18 @@ public sealed class RecordFormatException(string path, int index, string reason)
 /// <summary>Where interaction records come from: a run in the store, or an export folder in the original form.</summary>
 public static class RecordSources
 {
+    /// <summary>The records of several sources one after another (several worlds pooled into one dataset).</summary>
+    public static async IAsyncEnumerable<AlignmentRecord> Concat(IEnumerable<IAsyncEnumerable<AlignmentRecord>> sources)
+    {
+        foreach (var source in sources)
+        {
+            await foreach (var record in source)
+            {
+                yield return record;
+            }
+        }
+    }
+
     public static async IAsyncEnumerable<AlignmentRecord> FromStoreAsync(IInteractionRepository interactions, Guid runId, [EnumeratorCancellation] CancellationToken ct = default)
     {
         foreach (var r in await interactions.ListByRunAsync(runId, ct))

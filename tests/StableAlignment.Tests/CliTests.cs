@@ -112,7 +112,7 @@ public sealed class CliTests
     }
 
     /// <summary>An export folder as the original code wrote it: ratings as numbers or strings, −1 and 8 for unparseable.</summary>
-    private static string OriginalExport()
+    private static string OriginalExport(string world = "")
     {
         var folder = Directory.CreateDirectory(Path.Combine(TestConfiguration.TempPath("export"), "external_memory")).Parent!.FullName;
         JsonObject Rec(int agent, string q, string d, string r, JsonNode? before, JsonNode? after, JsonNode[] ratings, string[] feedback) => new()
@@ -126,9 +126,9 @@ public sealed class CliTests
             ["gen_engagement_reason_before"] = "e", ["gen_engagement_reason_after"] = "f",
             ["cls_moral_score_before"] = 0.1, ["cls_moral_score_after"] = 0.9,
         };
-        var r1 = Rec(0, "Q1?", "d1", "r1", 3, 6, [5, "7", -1, 8], ["a", "b", "c", "d"]);
-        var r2 = Rec(0, "Q1?", "d2", "r2", "4", 4, [2, 6], ["e", "f"]);
-        var r3 = Rec(1, "Q3?", "d3", "r3", -1, 7, [7], ["g"]);
+        var r1 = Rec(0, world + "Q1?", world + "d1", world + "r1", 3, 6, [5, "7", -1, 8], [.. new[] { "a", "b", "c", "d" }.Select(f => world + f)]);
+        var r2 = Rec(0, world + "Q1?", world + "d2", world + "r2", "4", 4, [2, 6], [world + "e", world + "f"]);
+        var r3 = Rec(1, world + "Q3?", world + "d3", world + "r3", -1, 7, [7], [world + "g"]);
         File.WriteAllText(Path.Combine(folder, "external_memory", "agent_0.jsonl"), new JsonArray(r1, r2).ToJsonString());
         File.WriteAllText(Path.Combine(folder, "external_memory", "agent_1.jsonl"), new JsonArray(r3, r1.DeepClone()).ToJsonString());
         return folder;
@@ -172,6 +172,24 @@ public sealed class CliTests
         var (statsExit, statsOut, _) = await Sa(work, "dataset", "stats", "ds");
         Assert.Equal(0, statsExit);
         Assert.Contains("invalid rating", statsOut);
+    }
+
+    [Fact]
+    public async Task Dataset_pools_several_exports_into_one_with_an_id_for_all_of_them()
+    {
+        var (a, b) = (OriginalExport(), OriginalExport(world: "W2-"));
+        var work = Directory.CreateDirectory(TestConfiguration.TempPath("cli-ds-pool")).FullName;
+        var (exit, stdout, err) = await Sa(work, "dataset", "build", "--from-export", a, "--from-export", b, "--no-sampling", "--format", "alpaca", "--out", "pooled");
+        Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+        var alpaca = (await File.ReadAllLinesAsync(Path.Combine(work, "pooled", "train.alpaca.jsonl"))).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(24, alpaca.Count);
+        Assert.Equal(12, alpaca.Count(x => x["instruction"]!.GetValue<string>().StartsWith("W2-", StringComparison.Ordinal)));
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work, "pooled", "manifest.json")))!;
+        Assert.Contains(b, manifest["source"]!.GetValue<string>());
+
+        (exit, _, err) = await Sa(work, "dataset", "build", "--out", "none");
+        Assert.Equal(2, exit);
+        Assert.Contains("at least one source", err);
     }
 
     [Fact]
