@@ -162,7 +162,7 @@ logitsCommand.SetAction(p => ModelCommands.Logits(p.GetValue(model), p.GetValue(
 root.Subcommands.Add(logitsCommand);
 
 var evCheckpoint = new Option<DirectoryInfo?>("--checkpoint") { Description = "A training folder or checkpoint (its latest checkpoint is used)" };
-var evBenchmarks = new Option<string>("--benchmarks") { Description = "kind:path, comma-separated: hh-rlhf:FILE, bigbench:FILE, heldout:DATASET, judge:QUESTIONS, pairwise:QUESTIONS", Required = true };
+var evBenchmarks = new Option<string>("--benchmarks") { Description = "kind:path, comma-separated: hh-rlhf:FILE, bigbench:FILE, moral-stories:FILE, ethics:FILE, truthfulqa:FILE, heldout:DATASET, judge:QUESTIONS, pairwise:QUESTIONS", Required = true };
 var evOut = new Option<DirectoryInfo>("--out") { Description = "Report folder (an interrupted evaluation continues here)", Required = true };
 var evAdversarial = new Option<bool>("--adversarial") { Description = "Also run with jailbreak-style wrappers and report the drop" };
 var evWrappers = new Option<FileInfo?>("--wrappers") { Description = "Wrapper file, one template with {prompt} per line (default: bundled)" };

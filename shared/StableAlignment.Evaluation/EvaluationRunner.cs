@@ -58,10 +58,16 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
             progress?.Report(name);
             switch (kind)
             {
-                case "hh-rlhf" or "bigbench":
-                    var items = Limit(kind == "hh-rlhf" ? BenchmarkFiles.HhRlhf(path) : BenchmarkFiles.BigBench(path));
+                case var choice when BenchmarkFiles.ChoiceKinds.Contains(choice):
+                    var set = BenchmarkFiles.Choice(kind, path).Take(options.Limit);
+                    var items = set.Items;
                     Require(model, tokenizer, spec);
                     scores[name] = await ChoiceAsync(name, items, model!, tokenizer!, outDir, ct);
+                    foreach (var (reason, count) in set.Skipped)
+                    {
+                        scores[name].Details[$"skipped: {reason}"] = count;
+                    }
+
                     foreach (var (wrapper, i) in AdversarialWrappers())
                     {
                         var wrapped = items.Select(it => it with { Prompt = wrapper.Replace("{prompt}", it.Prompt, StringComparison.Ordinal) }).ToList();
@@ -93,7 +99,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
                         baseline ?? throw Missing(spec, "a baseline (--baseline)"), pairJudge, outDir, ct);
                     break;
                 default:
-                    throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' (hh-rlhf, bigbench, heldout, judge, pairwise).");
+                    throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise).");
             }
         }
 

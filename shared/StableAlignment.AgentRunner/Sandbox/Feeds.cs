@@ -60,12 +60,18 @@ public static class QuestionFeed
             }
         }
 
+        // FastChat's question.jsonl (MT-bench, the Vicuna questions): {question_id, category, turns}; the first turn.
+        if (o["turns"] is JsonArray { Count: > 0 } turns && turns[0] is JsonValue t && t.TryGetValue<string>(out var turn))
+        {
+            return turn.Trim();
+        }
+
         if (o["chosen"] is JsonValue c && c.TryGetValue<string>(out var dialogue))
         {
             return FirstHumanTurn(dialogue) ?? throw new FeedFormatException(path, line, "the dialogue has no \"Human:\" turn");
         }
 
-        throw new FeedFormatException(path, line, "no \"question\", \"text\" or \"chosen\" field");
+        throw new FeedFormatException(path, line, "no \"question\", \"text\", \"turns\" or \"chosen\" field");
     }
 
     /// <summary>The first <c>Human:</c> turn of an HH-RLHF dialogue.</summary>
