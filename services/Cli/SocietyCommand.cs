@@ -48,7 +48,9 @@ public static class SocietyCommand
                 }
             });
 
-        var table = MiniatureExperiment.Report(outDir, results, rho, held.Count, clock.Elapsed);
+        var judge = MiniatureExperiment.JudgeAgreement(questions, MiniatureExperiment.Judges(questions));
+        Console.WriteLine($"independent judge (cross-fitted on held-out situations) agreement with their labels: Spearman {judge:F3}");
+        var table = MiniatureExperiment.Report(outDir, results, rho, judge, held.Count, clock.Elapsed);
         Console.WriteLine();
         Console.WriteLine(table);
         Console.WriteLine($"report: {Path.Combine(outDir, "report.md")} ({clock.Elapsed.TotalMinutes:F1} min)");

@@ -8,6 +8,13 @@ public sealed record TrainOptions
 
     public LossOptions Loss { get; init; } = new();
 
+    /// <summary>
+    /// The prompt the training data were written in, with <c>{question}</c> where the question goes (null: the short
+    /// Alpaca form of dataset-builder's data). Kept in every checkpoint so that generation prompts the model the way it
+    /// was trained.
+    /// </summary>
+    public string? PromptTemplate { get; init; }
+
     public double LearningRate { get; init; } = 3e-4;
 
     public double WarmupShare { get; init; } = 0.03;

@@ -65,7 +65,7 @@ public sealed class SocietyModels : ILocalModelProvider
             var train = new TrainOptions
             {
                 Base = options.Size, Epochs = options.Epochs, Accumulation = 8, LearningRate = 2e-3, MaxLength = 768, Seed = options.Seed,
-                CheckpointEvery = 100, Threads = options.Threads, Loss = new LossOptions { Kind = LossKind.Sft },
+                CheckpointEvery = 100, Threads = options.Threads, Loss = new LossOptions { Kind = LossKind.Sft }, PromptTemplate = prompts.Draft,
             };
             await new Trainer(train, new ByteTokenizer()).RunAsync(AgentCurriculum(questions, prompts), agentFolder, "society-pretraining", progress, ct: ct);
             await File.WriteAllTextAsync(done, DateTime.UtcNow.ToString("O"), ct);
@@ -112,7 +112,7 @@ public sealed class SocietyModels : ILocalModelProvider
         var text = new StringBuilder()
             .Append(File.ReadAllText(Path.Combine(SocietyData.Folder, "questions.jsonl")))
             .Append(p.Draft).Append(p.PeerFeedback).Append(p.Revision)
-            .Append($"{o.Size}|{o.Epochs}|{o.Seed}|v1");
+            .Append($"{o.Size}|{o.Epochs}|{o.Seed}|v2");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12].ToLowerInvariant();
     }
 }

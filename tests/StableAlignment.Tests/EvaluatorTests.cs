@@ -243,6 +243,13 @@ public sealed class EvaluatorTests
         Assert.Equal(0.8, e.Value);
         Assert.Equal(0.4902, e.Low, 3);
         Assert.Equal(0.9433, e.High, 3);
+        // Three seeds 0.50, 0.55, 0.60: mean 0.55, sd 0.05, t(2; 0.975) = 4.3027 → half-width 0.1242.
+        var t = Estimate.Mean([0.50, 0.55, 0.60]);
+        Assert.Equal(0.55, t.Value, 10);
+        Assert.Equal(0.55 - 0.12421, t.Low, 4);
+        Assert.Equal(0.55 + 0.12421, t.High, 4);
+        Assert.True(double.IsNaN(Estimate.Mean([0.5]).Low));
+        Assert.Equal(0.05, Estimate.PairedDifference([0.6, 0.7], [0.55, 0.65]).Value, 10);
         Assert.Equal(1.0, Kendall.TauB([1, 2, 3], [10, 20, 30]));
         Assert.Equal(-1.0, Kendall.TauB([1, 2, 3], [3, 2, 1]));
         Assert.Equal("win", Judge.Combine("A", "B"));
