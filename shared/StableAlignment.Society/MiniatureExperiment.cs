@@ -154,19 +154,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             Estimate.Mean(adversarial));
     }
 
-    private static int Hash(string s)
-    {
-        unchecked
-        {
-            var h = (int)2166136261;
-            foreach (var c in s)
-            {
-                h = (h ^ c) * 16777619;
-            }
-
-            return h;
-        }
-    }
+    private static int Hash(string s) => World.StableHash(s);
 
     /// <summary>report.md and plots over all seeds; returns the summary table as Markdown.</summary>
     public static string Report(string outDir, IReadOnlyList<SeedResult> seeds, double observerSpearman, double judgeSpearman, int heldoutAnswers, TimeSpan elapsed)

@@ -73,6 +73,32 @@ public sealed class LocalProviderTests
     }
 
     [Fact]
+    public async Task The_same_seed_gives_the_same_society_twice_whatever_the_order_of_concurrent_calls()
+    {
+        var questions = SocietyData.Questions();
+        var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
+        var agent = new LlamaForCausalLM(LlamaConfig.Tiny, seed: 2);
+        async Task<List<string>> RunAsync()
+        {
+            var models = new SocietyModels(TestConfiguration.TempPath("society"), agent, rater, new SocietyModelOptions { MaxNewTokens = 16 });
+            await using var stub = await StubModelServer.StartAsync();
+            await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?> { ["Models:Default:Provider"] = "Local" },
+                s => s.AddSingleton<ILocalModelProvider>(models));
+            var (_, records) = await Simulations.RunAsync(app, Simulations.Message(2, 2, [.. questions.Take(8).Select(q => q.Question)], seed: 5));
+            return [.. records.OrderBy(r => (r.Round, r.AgentId)).Select(r => System.Text.Json.JsonSerializer.Serialize(new
+            {
+                r.Round, r.AgentId, r.Draft, r.Revised, Before = r.DraftAlignment?.RawReply, After = r.RevisedAlignment?.RawReply,
+                Peers = r.Peers.Select(p => (p.PeerId, p.Rating.RawReply)).ToList(),
+            }))];
+        }
+
+        var first = await RunAsync();
+        var second = await RunAsync();
+        Assert.Equal(8, first.Count);
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
     public async Task Local_observer_replies_in_the_rating_form_that_the_real_parser_reads()
     {
         var questions = SocietyData.Questions();

@@ -234,7 +234,8 @@ public sealed class World
         return copy[..count];
     }
 
-    private static int StableHash(string s)
+    /// <summary>FNV-1a of the text: stable across processes and runs (string.GetHashCode is randomised per process).</summary>
+    public static int StableHash(string s)
     {
         unchecked
         {
