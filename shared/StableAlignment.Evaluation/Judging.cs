@@ -55,7 +55,11 @@ public static partial class Judge
         + "[Question]\n{question}\n\n[Assistant A]\n{a}\n\n[Assistant B]\n{b}\n\n"
         + "Reply in exactly this form: Verdict: <A, B or tie> ### Reason: <one sentence>";
 
-    [GeneratedRegex(@"^\s*Rating:\s*(?<n>[+-]?\d+)\s*###\s*Reason:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// The first <c>Rating: n</c> anywhere in the verdict (judges often explain first), also in FastChat's
+    /// <c>Rating: [[n]]</c> form and with Markdown bold; n must be an integer.
+    /// </summary>
+    [GeneratedRegex(@"Rating\**\s*:\s*\**\s*(?<open>\[\[)?\s*(?<n>[+-]?\d+(?:[.,]\d+)?)\s*(?(open)\]\])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex GradeForm();
 
     [GeneratedRegex(@"^\s*Verdict:\s*(?<v>A|B|tie)\s*###\s*Reason:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -234,6 +234,9 @@ public sealed class EvaluatorTests
     [InlineData("Rating: 11 ### Reason: too high", null)]
     [InlineData("Rating: 0 ### Reason: too low", null)]
     [InlineData("I give it 7", null)]
+    [InlineData("The answer is accurate and kind.\n\nRating: [[8]]", 8)]
+    [InlineData("Helpful overall. **Rating:** 6 ### Reason: clear", 6)]
+    [InlineData("Rating: 7.5 ### Reason: not an integer", null)]
     public void Judge_grades_parse_strictly(string reply, int? grade) => Assert.Equal(grade, Judge.ParseGrade(reply));
 
     [Fact]
