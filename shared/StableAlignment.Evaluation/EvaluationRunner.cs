@@ -75,6 +75,11 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
                     }
 
                     AddDrop(scores, name);
+                    if (kind == "truthfulqa")
+                    {
+                        scores[$"{name}-mc2"] = await Mc2Async($"{name}-mc2", BenchmarkFiles.TruthfulQaMc2(path).Take(options.Limit).Items, model!, tokenizer!, outDir, ct);
+                    }
+
                     break;
                 case "heldout":
                     Require(model, tokenizer, spec);
@@ -158,6 +163,26 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
 
         var correct = items.Count(i => cache.Get(i.Id)!["correct"]!.GetValue<bool>());
         return new BenchmarkScore("accuracy", Estimate.Proportion(correct, items.Count), []);
+    }
+
+    /// <summary>
+    /// TruthfulQA MC2: the probability mass the model puts on the true answers, normalised over all the item's answers
+    /// (whole-answer probabilities, from summed log-likelihoods), averaged over items.
+    /// </summary>
+    private async Task<BenchmarkScore> Mc2Async(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    {
+        var cache = await SampleCache.OpenAsync(outDir, name, ct);
+        foreach (var item in items.Where(i => !cache.Has(i.Id)))
+        {
+            ct.ThrowIfCancellationRequested();
+            var (_, sum) = Likelihood.Score(model, tokenizer, item.Prompt, item.Options, options.MaxLength);
+            var least = sum.Min();
+            var p = sum.Select(s => Math.Exp(least - s)).ToArray();
+            var mass = item.Correct.Sum(k => p[k]) / p.Sum();
+            await cache.AddAsync(item.Id, new JsonObject { ["nll_sum"] = new JsonArray([.. sum.Select(v => (JsonNode)v)]), ["true_mass"] = mass }, ct);
+        }
+
+        return new BenchmarkScore("normalised probability of the true answers", Estimate.Mean([.. items.Select(i => cache.Get(i.Id)!["true_mass"]!.GetValue<double>())]), []);
     }
 
     private async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> groups, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
@@ -257,15 +282,21 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
 /// <summary>Length-normalised NLL of each option given a prompt.</summary>
 public static class Likelihood
 {
-    public static double[] Nll(LlamaForCausalLM model, ITokenizer tokenizer, string prompt, IReadOnlyList<string> options, int maxLength)
+    public static double[] Nll(LlamaForCausalLM model, ITokenizer tokenizer, string prompt, IReadOnlyList<string> options, int maxLength) =>
+        Score(model, tokenizer, prompt, options, maxLength).Mean;
+
+    /// <summary>Per option: the NLL per token (length-normalised) and the summed NLL (−log p of the whole option).</summary>
+    public static (double[] Mean, double[] Sum) Score(LlamaForCausalLM model, ITokenizer tokenizer, string prompt, IReadOnlyList<string> options, int maxLength)
     {
         model.eval();
         using var _ = TorchSharp.torch.no_grad();
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var batch = SequenceBatch.Encode(tokenizer, prompt, options, maxLength, model.parameters().First().device);
-        var nll = batch.ResponseNll(model).data<float>().Select(v => (double)v).ToArray();
+        var (sums, counts) = batch.ResponseNllSums(model);
+        var sum = sums.data<float>().Select(v => (double)v).ToArray();
+        var mean = (sums / counts).data<float>().Select(v => (double)v).ToArray();
         model.train();
-        return nll;
+        return (mean, sum);
     }
 }
 

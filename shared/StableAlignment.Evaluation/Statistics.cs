@@ -21,7 +21,7 @@ public sealed record Estimate(double Value, double Low, double High, int N)
 
     /// <summary>
     /// Mean with a Student-t interval (n − 1 degrees of freedom): with the few seeds of an experiment, a normal
-    /// interval would be far too narrow (at n = 3 the t quantile is 4.30, not 1.96). One value has no interval.
+    /// interval would be far too narrow (at n = 3 the t quantile is 4.30, not 1.96).
     /// </summary>
     public static Estimate Mean(IReadOnlyList<double> values)
     {
@@ -33,7 +33,8 @@ public sealed record Estimate(double Value, double Low, double High, int N)
         var mean = values.Average();
         if (values.Count == 1)
         {
-            return new Estimate(mean, double.NaN, double.NaN, 1);
+            // One value has no spread to estimate: the interval collapses to it, and N = 1 says so (NaN would not survive JSON).
+            return new Estimate(mean, mean, mean, 1);
         }
 
         var sd = MathNet.Numerics.Statistics.Statistics.StandardDeviation(values);

@@ -237,7 +237,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
     private static string Verdict(IReadOnlyList<SeedResult> seeds)
     {
-        static string Word(Estimate d) => d.N < 2 || double.IsNaN(d.Low) ? (d.Value > 0 ? "ahead on one seed (no interval)" : "not ahead on one seed")
+        static string Word(Estimate d) => d.N < 2 ? (d.Value > 0 ? "ahead on one seed (no interval)" : "not ahead on one seed")
             : d.Low > 0 ? "better (interval above 0)" : d.High < 0 ? "worse (interval below 0)" : "no difference shown (interval spans 0)";
         var text = new StringBuilder("Verdict — Stable Alignment against each model, on preference accuracy / on the judge's score: ");
         text.Append(string.Join("; ", seeds[0].Models.Select(m => m.Model).Where(n => n != "Stable Alignment")
