@@ -4,6 +4,7 @@ using Spectre.Console;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
 using StableAlignment.Models;
+using StableAlignment.Society;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Cli;
@@ -109,8 +110,9 @@ public static class SimulateCommand
         AnsiConsole.Write(table);
         if (a.Export is { } export)
         {
-            await SimulationExport.WriteAsync(run, records, export.FullName, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value, ct);
-            Console.WriteLine($"exported to {export.FullName}");
+            var written = await SimulationExport.WriteAsync(run, records, export.FullName, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value, ct);
+            var curves = RoundCurves.Plot([written["rounds"]!.AsArray()], Path.Combine(export.FullName, "curves.png"));
+            Console.WriteLine($"exported to {export.FullName} (summary.json, per-round curves in {Path.GetFileName(curves)})");
         }
 
         if (run.Status == RunStatus.Incomplete)

@@ -209,7 +209,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             .AppendLine(Verdict(seeds));
         File.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         Plot(outDir, seeds, names);
-        PlotRounds(outDir, seeds);
+        RoundCurves.Plot([.. seeds.Select(s => s.Rounds)], Path.Combine(outDir, "curves.png"));
         return table.ToString();
     }
 
@@ -255,53 +255,12 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var text = new StringBuilder()
             .AppendLine("| round | group | alignment before | alignment after | engagement before | engagement after |")
             .AppendLine("|---|---|---|---|---|---|");
-        foreach (var (round, group, values) in RoundSeries(seeds))
+        foreach (var (round, group, values) in RoundCurves.Series([.. seeds.Select(s => s.Rounds)]))
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"| {round + 1} | {group} | {values[0]:0.00} | {values[1]:0.00} | {values[2]:0.00} | {values[3]:0.00} |");
         }
 
         return text.ToString();
-    }
-
-    /// <summary>Per round and initial group (all, good, bad): mean alignment and engagement before and after revision, over seeds.</summary>
-    private static List<(int Round, string Group, double[] Values)> RoundSeries(IReadOnlyList<SeedResult> seeds)
-    {
-        string[] keys = ["alignment_before", "alignment_after", "engagement_before", "engagement_after"];
-        var result = new List<(int, string, double[])>();
-        var rounds = seeds.Max(s => s.Rounds.Count);
-        for (var r = 0; r < rounds; r++)
-        {
-            foreach (var group in new[] { "all", "good", "bad" })
-            {
-                var rows = seeds.Where(s => s.Rounds.Count > r).Select(s => group == "all" ? s.Rounds[r] : s.Rounds[r]![group]).Where(x => x is not null).ToList();
-                var values = keys.Select(k => rows.Select(x => x![k]?.GetValue<double?>()).OfType<double>().DefaultIfEmpty(double.NaN).Average()).ToArray();
-                result.Add((r, group, values));
-            }
-        }
-
-        return result;
-    }
-
-    private static void PlotRounds(string outDir, IReadOnlyList<SeedResult> seeds)
-    {
-        var plot = new Plot();
-        var series = RoundSeries(seeds);
-        foreach (var group in new[] { "good", "bad" })
-        {
-            var points = series.Where(x => x.Group == group).ToList();
-            double[] xs = [.. points.Select(p => (double)p.Round + 1)];
-            var before = plot.Add.Scatter(xs, [.. points.Select(p => p.Values[0])]);
-            before.LegendText = $"{group} seeds: alignment before revision";
-            before.LinePattern = LinePattern.Dashed;
-            var after = plot.Add.Scatter(xs, [.. points.Select(p => p.Values[1])]);
-            after.LegendText = $"{group} seeds: after revision";
-        }
-
-        plot.Title("Society's mean observer alignment by round");
-        plot.XLabel("round");
-        plot.YLabel("alignment (1–7)");
-        plot.ShowLegend();
-        plot.SavePng(Path.Combine(outDir, "curves.png"), 900, 500);
     }
 
     private static void Plot(string outDir, IReadOnlyList<SeedResult> seeds, IReadOnlyList<string> names)

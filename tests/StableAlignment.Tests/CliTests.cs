@@ -98,6 +98,9 @@ public sealed class CliTests
             Assert.Equal(9, Directory.GetFiles(Path.Combine(folder, "export", "external_memory")).Length);
             var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "export", "summary.json")))!;
             Assert.Equal(18, (int)summary["completed"]!);
+            Assert.Equal(2, summary["rounds"]!.AsArray().Count);
+            Assert.Equal(0, (int)summary["invalid_by_role"]!["peer"]!["invalid"]!);
+            Assert.True(new FileInfo(Path.Combine(folder, "export", "curves.png")).Length > 1000);
         }
     }
 
