@@ -51,19 +51,29 @@ public static class TrainCommands
         };
         var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));
         TrainResult? result = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .StartAsync(async progress =>
-            {
-                var task = progress.AddTask($"training ({a.Loss})", maxValue: 1);
-                var reporter = new Progress<StepMetrics>(m =>
+        try
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .StartAsync(async progress =>
                 {
-                    task.MaxValue = m.TotalSteps;
-                    task.Value = m.Step;
-                    task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
+                    var task = progress.AddTask($"training ({a.Loss})", maxValue: 1);
+                    var reporter = new Progress<StepMetrics>(m =>
+                    {
+                        task.MaxValue = m.TotalSteps;
+                        task.Value = m.Step;
+                        task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
+                    });
+                    result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
                 });
-                result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
-            });
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            // A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json).
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");
         Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
         return 0;

@@ -167,34 +167,20 @@ public static class BenchmarkFiles
     /// mc2_targets}</c>): MC1, one true answer among the options, scored by likelihood. MC2 (<see cref="TruthfulQaMc2"/>)
     /// is scored alongside it.
     /// </summary>
-    public static ChoiceSet TruthfulQa(string path)
-    {
-        var root = ParseJson(path) as JsonArray ?? throw new BenchmarkFormatException(path, "top level", "not a JSON array of questions");
-        var set = new ChoiceSet([], []);
-        for (var i = 0; i < root.Count; i++)
-        {
-            if (root[i]?["question"] is not JsonValue q || !q.TryGetValue<string>(out var question) || root[i]?["mc1_targets"] is not JsonObject targets)
-            {
-                set.Skip("no question or no mc1_targets");
-                continue;
-            }
-
-            AddTargets(set, $"{i}", $"Q: {question.Trim()}\nA:", targets, prefix: " ");
-        }
-
-        return NotEmpty(set, path, "questions");
-    }
+    public static ChoiceSet TruthfulQa(string path) => TruthfulQaTargets(path, "mc1_targets");
 
     /// <summary>TruthfulQA MC2 items (<c>mc2_targets</c>: several true answers); questions without them are skipped and counted.</summary>
-    public static ChoiceSet TruthfulQaMc2(string path)
+    public static ChoiceSet TruthfulQaMc2(string path) => TruthfulQaTargets(path, "mc2_targets");
+
+    private static ChoiceSet TruthfulQaTargets(string path, string key)
     {
         var root = ParseJson(path) as JsonArray ?? throw new BenchmarkFormatException(path, "top level", "not a JSON array of questions");
         var set = new ChoiceSet([], []);
         for (var i = 0; i < root.Count; i++)
         {
-            if (root[i]?["question"] is not JsonValue q || !q.TryGetValue<string>(out var question) || root[i]?["mc2_targets"] is not JsonObject targets)
+            if (root[i]?["question"] is not JsonValue q || !q.TryGetValue<string>(out var question) || root[i]?[key] is not JsonObject targets)
             {
-                set.Skip("no question or no mc2_targets");
+                set.Skip($"no question or no {key}");
                 continue;
             }
 

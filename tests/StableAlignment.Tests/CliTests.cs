@@ -276,6 +276,12 @@ public sealed class CliTests
         var (bad, _, badErr) = await Sa(folder, "export", "--checkpoint", "nowhere", "--out", "hf2");
         Assert.Equal(2, bad);
         Assert.Contains("nowhere", badErr);
+
+        File.WriteAllText(Path.Combine(baseModel, "config.json"), """{"model_type": "gpt2"}""");
+        (bad, _, badErr) = await Sa(folder, "train", "--data", "data.jsonl", "--base", baseModel, "--out", "run-gpt2", "--threads", "1");
+        Assert.Equal(2, bad);
+        Assert.Single(badErr.Trim().Split('\n'));
+        Assert.Contains("model_type 'gpt2' is not supported", badErr);
     }
 
     [Fact]
