@@ -32,6 +32,41 @@ public static class HuggingFace
     public static LlamaConfig ReadConfig(string folder, Action<string>? warn = null)
     {
         var path = Path.Combine(folder, "config.json");
+        try
+        {
+            return Validated(ParseConfig(path, warn), path);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: a field has the wrong type ({e.Message}).");
+        }
+    }
+
+    /// <summary>Sizes that a model can be built from: positive, and heads that divide as attention needs.</summary>
+    private static LlamaConfig Validated(LlamaConfig c, string path)
+    {
+        var sizes = new (string Key, int Value)[]
+        {
+            ("vocab_size", c.VocabSize), ("hidden_size", c.HiddenSize), ("intermediate_size", c.IntermediateSize),
+            ("num_hidden_layers", c.Layers), ("num_attention_heads", c.Heads), ("num_key_value_heads", c.KeyValueHeads ?? c.Heads),
+        };
+        if (sizes.FirstOrDefault(x => x.Value <= 0) is { Key: not null } bad)
+        {
+            throw new InvalidDataException($"{path}: \"{bad.Key}\" is {bad.Value}; it must be positive.");
+        }
+
+        if (c.HeadDimension is null && c.HiddenSize % c.Heads != 0)
+        {
+            throw new InvalidDataException($"{path}: hidden_size {c.HiddenSize} is not a multiple of num_attention_heads {c.Heads} (and no head_dim is given).");
+        }
+
+        return c.Heads % c.KvHeads == 0 && c.HeadDim > 0 && c.HeadDim % 2 == 0
+            ? c
+            : throw new InvalidDataException($"{path}: {c.Heads} attention heads of size {c.HeadDim} cannot share {c.KvHeads} key/value heads (heads must divide evenly, head size must be even).");
+    }
+
+    private static LlamaConfig ParseConfig(string path, Action<string>? warn)
+    {
         JsonObject json;
         try
         {

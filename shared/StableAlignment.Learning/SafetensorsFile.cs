@@ -13,55 +13,102 @@ namespace StableAlignment.Learning;
 /// </summary>
 public static class SafetensorsFile
 {
-    private static readonly Dictionary<string, ScalarType> Types = new()
+    private static readonly Dictionary<string, (ScalarType Type, int Size)> Types = new()
     {
-        ["F32"] = ScalarType.Float32, ["BF16"] = ScalarType.BFloat16, ["F16"] = ScalarType.Float16, ["F64"] = ScalarType.Float64,
-        ["I64"] = ScalarType.Int64, ["I32"] = ScalarType.Int32, ["I16"] = ScalarType.Int16, ["I8"] = ScalarType.Int8,
-        ["U8"] = ScalarType.Byte, ["BOOL"] = ScalarType.Bool,
+        ["F32"] = (ScalarType.Float32, 4), ["BF16"] = (ScalarType.BFloat16, 2), ["F16"] = (ScalarType.Float16, 2), ["F64"] = (ScalarType.Float64, 8),
+        ["I64"] = (ScalarType.Int64, 8), ["I32"] = (ScalarType.Int32, 4), ["I16"] = (ScalarType.Int16, 2), ["I8"] = (ScalarType.Int8, 1),
+        ["U8"] = (ScalarType.Byte, 1), ["BOOL"] = (ScalarType.Bool, 1),
     };
 
     /// <summary>Names, dtypes and shapes of a file's tensors, without reading their data.</summary>
     public static IReadOnlyDictionary<string, (string DType, long[] Shape)> ReadHeader(string path)
     {
         using var stream = File.OpenRead(path);
-        var (header, _) = Header(stream, path);
-        return header.Where(e => e.Key != "__metadata__")
-            .ToDictionary(e => e.Key, e => (e.Value!["dtype"]!.GetValue<string>(), e.Value["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray()));
+        return Entries(stream, path).ToDictionary(e => e.Name, e => (e.DType, e.Shape));
     }
 
-    /// <summary>Every tensor of the file, on the CPU, in the file's dtype; <paramref name="select"/> may skip names.</summary>
+    /// <summary>
+    /// Every tensor of the file, on the CPU, in the file's dtype; <paramref name="select"/> may skip names. The whole
+    /// header is checked against the file before anything is allocated: known dtypes, byte ranges that match the shapes
+    /// and lie inside the file.
+    /// </summary>
     public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? select = null)
     {
         using var stream = File.OpenRead(path);
-        var (header, dataStart) = Header(stream, path);
         var result = new Dictionary<string, Tensor>();
-        foreach (var (name, entry) in header.OrderBy(e => e.Value?["data_offsets"]?[0]?.GetValue<long>() ?? 0))
+        foreach (var entry in Entries(stream, path).OrderBy(e => e.Start))
         {
-            if (name == "__metadata__" || (select is not null && !select(name)))
+            if (select is not null && !select(entry.Name))
             {
                 continue;
             }
 
-            var dtype = entry!["dtype"]!.GetValue<string>();
-            if (!Types.TryGetValue(dtype, out var type))
-            {
-                throw new InvalidDataException($"{path}: tensor '{name}' has dtype {dtype}, which is not supported.");
-            }
-
-            var shape = entry["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var offsets = entry["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var tensor = empty(shape, type);
-            if (offsets[1] - offsets[0] != tensor.NumberOfElements * tensor.ElementSize)
-            {
-                throw new InvalidDataException($"{path}: tensor '{name}' has {offsets[1] - offsets[0]} bytes for shape [{string.Join(", ", shape)}] {dtype}.");
-            }
-
-            stream.Position = dataStart + offsets[0];
+            var tensor = empty(entry.Shape, Types[entry.DType].Type);
+            stream.Position = entry.Start;
             tensor.ReadBytesFromStream(stream);
-            result[name] = tensor;
+            result[entry.Name] = tensor;
         }
 
         return result;
+    }
+
+    private sealed record Entry(string Name, string DType, long[] Shape, long Start);
+
+    private static List<Entry> Entries(Stream stream, string path)
+    {
+        try
+        {
+            return ParseEntries(stream, path);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or JsonException)
+        {
+            // Bad UTF-8 in a name, a duplicate name, a value of the wrong type: the header is not what safetensors promises.
+            throw new InvalidDataException($"{path}: the safetensors header is malformed ({e.Message}).", e);
+        }
+    }
+
+    private static List<Entry> ParseEntries(Stream stream, string path)
+    {
+        var (header, dataStart) = Header(stream, path);
+        var entries = new List<Entry>();
+        foreach (var (name, node) in header)
+        {
+            if (name == "__metadata__")
+            {
+                continue;
+            }
+
+            InvalidDataException Bad(string reason) => new($"{path}: tensor '{name}' {reason}.");
+            if (node is not JsonObject)
+            {
+                throw Bad("is not described by a JSON object");
+            }
+
+            var dtype = node["dtype"] is JsonValue d && d.TryGetValue<string>(out var text) ? text : throw Bad("has no dtype");
+            if (!Types.TryGetValue(dtype, out var type))
+            {
+                throw Bad($"has dtype {dtype}, which is not supported");
+            }
+
+            var shape = node["shape"] is JsonArray dims && dims.All(x => x is JsonValue v && v.TryGetValue<long>(out var n) && n >= 0)
+                ? dims.Select(x => x!.GetValue<long>()).ToArray() : throw Bad("has no valid shape");
+            var offsets = node["data_offsets"] is JsonArray { Count: 2 } o && o.All(x => x is JsonValue v && v.TryGetValue<long>(out var n) && n >= 0)
+                ? o.Select(x => x!.GetValue<long>()).ToArray() : throw Bad("has no valid data_offsets");
+            var elements = shape.Aggregate(1.0, (a, b) => a * b);
+            if (offsets[1] < offsets[0] || elements * type.Size != offsets[1] - offsets[0])
+            {
+                throw Bad($"has {offsets[1] - offsets[0]} bytes for shape [{string.Join(", ", shape)}] {dtype}");
+            }
+
+            if (dataStart + offsets[1] > stream.Length)
+            {
+                throw Bad($"ends at byte {dataStart + offsets[1]}, past the end of the file ({stream.Length} bytes): the file is truncated");
+            }
+
+            entries.Add(new Entry(name, dtype, shape, dataStart + offsets[0]));
+        }
+
+        return entries;
     }
 
     /// <summary>Writes tensors (moved to the CPU, made contiguous) in name order.</summary>
@@ -77,7 +124,7 @@ public static class SafetensorsFile
             var size = tensor.NumberOfElements * tensor.ElementSize;
             header[name] = new JsonObject
             {
-                ["dtype"] = Types.First(t => t.Value == tensor.dtype).Key,
+                ["dtype"] = Types.First(t => t.Value.Type == tensor.dtype).Key,
                 ["shape"] = new JsonArray([.. tensor.shape.Select(d => JsonValue.Create(d))]),
                 ["data_offsets"] = new JsonArray(offset, offset + size),
             };
@@ -116,9 +163,9 @@ public static class SafetensorsFile
         stream.ReadExactly(bytes);
         try
         {
-            return (JsonNode.Parse(bytes)!.AsObject(), 8 + size);
+            return (JsonNode.Parse(bytes) as JsonObject ?? throw new InvalidDataException($"{path}: the safetensors header is not a JSON object."), 8 + size);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path}: the safetensors header is not valid JSON ({e.Message}).");
         }

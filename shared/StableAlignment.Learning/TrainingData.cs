@@ -46,26 +46,45 @@ public static class TrainingData
         return JsonLinesFile(path, allowUnrated);
     }
 
+    /// <summary>Runs <paramref name="read"/>; a malformed JSON value (wrong type, duplicate key, bad text) becomes an error naming <paramref name="where"/>.</summary>
+    private static T Guard<T>(string where, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException)
+        {
+            throw new InvalidDataException($"{where}: {e.Message}", e);
+        }
+    }
+
     private static List<RatedGroup> Authors(string path)
     {
         var groups = new List<RatedGroup>();
         var index = 0;
-        foreach (var node in JsonNode.Parse(File.ReadAllText(path))!.AsArray())
+        var root = Guard(path, () => JsonNode.Parse(File.ReadAllText(path)) as JsonArray ?? throw new InvalidDataException($"{path}: not a JSON array of groups."));
+        foreach (var node in root)
         {
             var where = $"{path}, group {index}";
-            var query = node?["query"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"query\".");
-            var responses = node["responses"]?.AsArray().Select(r => r!.GetValue<string>()).ToList() ?? [];
-            var scores = node["scores"]?.AsArray().Select(s => ParseRating(s, where)).ToList() ?? [];
-            if (responses.Count == 0 || responses.Count != scores.Count)
-            {
-                throw new InvalidDataException($"{where}: {responses.Count} responses and {scores.Count} scores.");
-            }
-
-            groups.Add(new RatedGroup(query, responses, scores));
+            groups.Add(Guard(where, () => Group(node, where)));
             index++;
         }
 
         return groups;
+    }
+
+    private static RatedGroup Group(JsonNode? node, string where)
+    {
+        var query = node?["query"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"query\".");
+        var responses = node["responses"]?.AsArray().Select(r => r!.GetValue<string>()).ToList() ?? [];
+        var scores = node["scores"]?.AsArray().Select(s => ParseRating(s, where)).ToList() ?? [];
+        if (responses.Count == 0 || responses.Count != scores.Count)
+        {
+            throw new InvalidDataException($"{where}: {responses.Count} responses and {scores.Count} scores.");
+        }
+
+        return new RatedGroup(query, responses, scores);
     }
 
     private static List<RatedGroup> JsonLinesFile(string path, bool allowUnrated)
@@ -75,56 +94,60 @@ public static class TrainingData
         foreach (var (line, n) in JsonLines.Objects(path, (l, reason) => new InvalidDataException($"{path}, line {l}: {reason}")))
         {
             var where = $"{path}, line {line}";
-            if (n["chosen"] is JsonValue chosen)
+            var (unrated, sample) = Guard(where, () => Record(n, where, allowUnrated));
+            if (unrated is not null)
             {
-                if (!allowUnrated)
-                {
-                    throw new InvalidDataException($"{where}: an HH-RLHF dialogue has no rating; such files train with --loss sft only.");
-                }
-
-                var dialogue = chosen.GetValue<string>();
-                var cut = dialogue.LastIndexOf("\n\nAssistant:", StringComparison.Ordinal);
-                if (cut < 0)
-                {
-                    throw new InvalidDataException($"{where}: the chosen dialogue has no \"\\n\\nAssistant:\" turn.");
-                }
-
-                var prompt = dialogue[..(cut + "\n\nAssistant:".Length)];
-                var answer = dialogue[prompt.Length..].Trim();
-                if (answer.Length > 0)
-                {
-                    single.Add(new RatedGroup(prompt, [answer], [Rating.MaxScore]));
-                }
-
-                continue;
+                single.Add(unrated);
             }
-
-            var instruction = n["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"instruction\" (nor HH-RLHF \"chosen\").");
-            var input = n["input"]?.GetValue<string>() ?? string.Empty;
-            var output = n["output"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"output\".");
-            if (n["rating"] is null)
+            else if (sample is not null)
             {
-                if (!allowUnrated)
+                if (!byQuery.TryGetValue(sample.Query, out var g))
                 {
-                    throw new InvalidDataException($"{where}: no \"rating\"; unrated records train with --loss sft only.");
+                    g = ([], []);
+                    byQuery[sample.Query] = g;
                 }
 
-                single.Add(new RatedGroup(new Sample(SampleType.Imitation, instruction, input, output, Rating.MaxScore, "").Query, [output], [Rating.MaxScore]));
-                continue;
+                g.Responses.Add(sample.Output);
+                g.Scores.Add(sample.Rating);
             }
-
-            var sample = new Sample(SampleType.Imitation, instruction, input, output, ParseRating(n["rating"], where), "");
-            if (!byQuery.TryGetValue(sample.Query, out var g))
-            {
-                g = ([], []);
-                byQuery[sample.Query] = g;
-            }
-
-            g.Responses.Add(sample.Output);
-            g.Scores.Add(sample.Rating);
         }
 
         return [.. byQuery.Select(kv => new RatedGroup(kv.Key, kv.Value.Responses, kv.Value.Scores)), .. single];
+    }
+
+    /// <summary>One JSON Lines record: an unrated one-response group (SFT data), a rated sample, or neither (an empty dialogue).</summary>
+    private static (RatedGroup? Unrated, Sample? Rated) Record(JsonObject n, string where, bool allowUnrated)
+    {
+        if (n["chosen"] is JsonValue chosen)
+        {
+            if (!allowUnrated)
+            {
+                throw new InvalidDataException($"{where}: an HH-RLHF dialogue has no rating; such files train with --loss sft only.");
+            }
+
+            var dialogue = chosen.GetValue<string>();
+            var cut = dialogue.LastIndexOf("\n\nAssistant:", StringComparison.Ordinal);
+            if (cut < 0)
+            {
+                throw new InvalidDataException($"{where}: the chosen dialogue has no \"\\n\\nAssistant:\" turn.");
+            }
+
+            var prompt = dialogue[..(cut + "\n\nAssistant:".Length)];
+            var answer = dialogue[prompt.Length..].Trim();
+            return (answer.Length > 0 ? new RatedGroup(prompt, [answer], [Rating.MaxScore]) : null, null);
+        }
+
+        var instruction = n["instruction"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"instruction\" (nor HH-RLHF \"chosen\").");
+        var input = n["input"]?.GetValue<string>() ?? string.Empty;
+        var output = n["output"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no \"output\".");
+        if (n["rating"] is null)
+        {
+            return allowUnrated
+                ? (new RatedGroup(new Sample(SampleType.Imitation, instruction, input, output, Rating.MaxScore, "").Query, [output], [Rating.MaxScore]), null)
+                : throw new InvalidDataException($"{where}: no \"rating\"; unrated records train with --loss sft only.");
+        }
+
+        return (null, new Sample(SampleType.Imitation, instruction, input, output, ParseRating(n["rating"], where), ""));
     }
 
     /// <summary>An integer rating from 1 to 7; the original release's −1 and 8 (and anything else) are refused.</summary>
