@@ -49,6 +49,12 @@ public static class TrainCommands
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,
             },
         };
+        if (options.Problem() is { } problem)
+        {
+            Console.Error.WriteLine($"--{problem}");
+            return 2;
+        }
+
         var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));
         TrainResult? result = null;
         try
@@ -132,9 +138,15 @@ public static class TrainCommands
             values = [.. nll.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))];
             scores = [.. ratings.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             Console.Error.WriteLine("--nll takes numbers and --ratings integers, comma-separated (e.g. --nll 2.0,1.5 --ratings 3,7).");
+            return 2;
+        }
+
+        if (values.Any(v => !double.IsFinite(v)) || !double.IsFinite(scale) || scale <= 0 || !double.IsFinite(margin) || !double.IsFinite(ratio))
+        {
+            Console.Error.WriteLine("--nll values, --margin and --ratio must be finite numbers and --rating-scale positive.");
             return 2;
         }
 

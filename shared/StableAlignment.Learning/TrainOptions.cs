@@ -50,6 +50,28 @@ public sealed record TrainOptions
 
     public const int CudaTokensPerForward = 16384;
 
+    /// <summary>The first setting that cannot train, as "field: reason", or null when all can.</summary>
+    public string? Problem()
+    {
+        static bool Finite(double v) => double.IsFinite(v);
+        return (LearningRate, Epochs, Accumulation, MaxLength, CheckpointEvery, MaxSteps, TokensPerForward, Loss) switch
+        {
+            var (lr, _, _, _, _, _, _, _) when !Finite(lr) || lr <= 0 || lr > 1 => $"learningRate: {lr} is not in (0, 1]",
+            var (_, e, _, _, _, _, _, _) when e is < 1 or > 10_000 => $"epochs: {e} is not in 1–10000",
+            var (_, _, a, _, _, _, _, _) when a is < 1 or > 100_000 => $"accumulation: {a} is not in 1–100000",
+            var (_, _, _, m, _, _, _, _) when m is < 8 or > 1_000_000 => $"maxLength: {m} is not in 8–1000000",
+            var (_, _, _, _, c, _, _, _) when c < 0 => $"checkpointEvery: {c} is negative",
+            var (_, _, _, _, _, s, _, _) when s is < 1 => $"maxSteps: {s} is below 1",
+            var (_, _, _, _, _, _, t, _) when t < 0 => $"tokensPerForward: {t} is negative",
+            var (_, _, _, _, _, _, _, l) when !Finite(l.Margin) || l.Margin < 0 => $"margin: {l.Margin} is not a finite number ≥ 0",
+            var (_, _, _, _, _, _, _, l) when !Finite(l.Ratio) || l.Ratio < 0 => $"ratio: {l.Ratio} is not a finite number ≥ 0",
+            var (_, _, _, _, _, _, _, l) when !Finite(l.RatingScale) || l.RatingScale <= 0 => $"ratingScale: {l.RatingScale} is not a positive number",
+            var (_, _, _, _, _, _, _, l) when l.Comparisons < 1 => $"numComp: {l.Comparisons} is below 1",
+            var (_, _, _, _, _, _, _, l) when !Finite(l.Beta) || l.Beta <= 0 => $"beta: {l.Beta} is not a positive number",
+            _ => null,
+        };
+    }
+
     /// <summary>
     /// "auto": bf16 weights and activations on CUDA (TorchSharp 0.107 has no autocast; the loss is still computed in
     /// fp32), fp32 on the CPU. "fp32" forces full precision everywhere.

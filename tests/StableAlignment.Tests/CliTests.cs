@@ -239,6 +239,13 @@ public sealed class CliTests
         Assert.True(File.Exists(Path.Combine(folder, "run", "metrics.png")));
         Assert.Equal("step-000004", File.ReadAllText(Path.Combine(folder, "run", "checkpoints", "latest")));
 
+        var (badLr, _, badLrErr) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run3", "--lr", "0");
+        Assert.Equal(2, badLr);
+        Assert.Contains("learningRate: 0", badLrErr);
+        var (badScale, _, badScaleErr) = await Sa(folder, "loss", "--nll", "1,NaN", "--ratings", "7,99999999999");
+        Assert.Equal(2, badScale);
+        Assert.Single(badScaleErr.Trim().Split('\n'));
+
         var (bad, _, badErr) = await Sa(folder, "train", "--data", "missing.json", "--out", "run2");
         Assert.Equal(2, bad);
         Assert.Contains("not found", badErr);

@@ -180,4 +180,16 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
         using var live = await App.Client.GetAsync("/health/live");
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
+
+    [Theory]
+    [InlineData("../../etc", "stable-alignment", 50, "datasetId")]
+    [InlineData("/abs/path", "stable-alignment", 50, "datasetId")]
+    [InlineData("ds-1", "bogus", 50, "loss: 'bogus'")]
+    [InlineData("ds-1", "sft", 0, "checkpointEvery")]
+    public async Task Unusable_training_requests_are_refused_at_once_naming_the_field(string datasetId, string loss, int checkpointEvery, string field)
+    {
+        using var response = await App.Client.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId, loss, checkpointEvery });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, await response.Content.ReadAsStringAsync());
+    }
 }

@@ -56,6 +56,26 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}")))[..16].ToLowerInvariant();
 
+    /// <summary>What makes a training request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
+    public static string? Problem(TrainModel m)
+    {
+        if (string.IsNullOrWhiteSpace(m.DatasetId) || m.DatasetId.Length > 200 || !m.DatasetId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || m.DatasetId.Contains(".."))
+        {
+            return $"datasetId: '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.')";
+        }
+
+        if (!LossKinds.TryParse(m.Loss, out var kind))
+        {
+            return $"loss: '{m.Loss}' is not one of {LossKinds.All}";
+        }
+
+        return new TrainOptions
+        {
+            Epochs = m.Epochs, LearningRate = m.LearningRate, MaxSteps = m.MaxSteps, CheckpointEvery = m.CheckpointEvery,
+            Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio },
+        }.Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
+    }
+
     public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
 
     public bool Enqueue(TrainModel m)
@@ -188,9 +208,9 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
     public Task Consume(ConsumeContext<TrainModel> context)
     {
         var m = context.Message;
-        if (string.IsNullOrWhiteSpace(m.DatasetId) || !LossKinds.TryParse(m.Loss, out _) || m.Epochs < 1 || m.LearningRate <= 0)
+        if (TrainingRunner.Problem(m) is { } problem)
         {
-            throw new InvalidMessageException("TrainModel needs a datasetId, loss stable-alignment or sft, epochs ≥ 1 and a positive learning rate.");
+            throw new InvalidMessageException($"TrainModel: {problem}");
         }
 
         if (!runner.Enqueue(m))
@@ -272,6 +292,11 @@ public static class TrainerRegistration
     {
         app.MapPost("/api/training", async (TrainModel request, IPublishEndpoint publish, CancellationToken ct) =>
         {
+            if (TrainingRunner.Problem(request) is { } problem)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: problem);
+            }
+
             await publish.Publish(request, ct);
             return Results.Accepted($"/api/training/{TrainingRunner.JobId(request)}", new { jobId = TrainingRunner.JobId(request) });
         });
