@@ -192,4 +192,18 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(field, await response.Content.ReadAsStringAsync());
     }
+
+    [Theory]
+    [InlineData("ds-0123abcd", true)]
+    [InlineData("run_1.v2", true)]
+    [InlineData("../../etc", false)]
+    [InlineData("/etc/passwd", false)]
+    [InlineData("a/../../b", false)]
+    [InlineData("..", false)]
+    [InlineData("%2e%2e%2fetc", false)]
+    [InlineData("ds\0x", false)]
+    [InlineData("C:\\temp", false)]
+    [InlineData("", false)]
+    public void Dataset_ids_never_name_a_path(string id, bool accepted) =>
+        Assert.Equal(accepted, StableAlignment.Learning.Service.TrainingRunner.IsDatasetId(id));
 }

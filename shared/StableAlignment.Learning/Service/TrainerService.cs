@@ -56,10 +56,15 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}")))[..16].ToLowerInvariant();
 
+    /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root.</summary>
+    public static bool IsDatasetId(string? id) =>
+        !string.IsNullOrWhiteSpace(id) && id.Length <= 200 && !id.Contains("..", StringComparison.Ordinal)
+        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     /// <summary>What makes a training request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
     public static string? Problem(TrainModel m)
     {
-        if (string.IsNullOrWhiteSpace(m.DatasetId) || m.DatasetId.Length > 200 || !m.DatasetId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || m.DatasetId.Contains(".."))
+        if (!IsDatasetId(m.DatasetId))
         {
             return $"datasetId: '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.')";
         }
@@ -237,6 +242,11 @@ public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptio
     public async Task Consume(ConsumeContext<TripletBatchReady> context)
     {
         var m = context.Message;
+        if (!TrainingRunner.IsDatasetId(m.DatasetId))
+        {
+            throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.').");
+        }
+
         if (!collector.Add(m) || !collector.IsComplete(m.DatasetId))
         {
             return;
