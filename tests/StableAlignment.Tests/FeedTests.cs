@@ -65,5 +65,6 @@ public sealed class FeedTests
         Assert.Equal([true, false, true], prior.Select(p => p.Aligned));
         Assert.Contains("neither good nor bad", Assert.Throws<FeedFormatException>(() =>
             PriorFile.Load(Write("{\"question\": \"q\", \"response\": \"r\", \"morality_label\": \"meh\"}"))).Message);
+        Assert.Contains("the prior holds no entries", Assert.Throws<FeedFormatException>(() => PriorFile.Load(Write("\n\n"))).Message);
     }
 }

@@ -112,7 +112,8 @@ public static class PriorFile
             entries.Add(new PriorEntry { Question = question, Response = response, Aligned = aligned });
         }
 
-        return entries;
+        // A prior file that holds nothing would silently give every agent no seed memories.
+        return entries.Count > 0 ? entries : throw new FeedFormatException(path, 0, "the prior holds no entries");
     }
 
     private static string? Text(JsonObject o, string field) =>
