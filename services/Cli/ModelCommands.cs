@@ -76,14 +76,26 @@ public static class ModelCommands
                 Console.Error.WriteLine($"note: {checkpoint} has no tokenizer.json; the export carries the byte tokenizer.");
             }
 
+            // Written beside the target and renamed into place: a failure leaves neither a half-written folder nor the old one damaged.
             var temp = output.FullName.TrimEnd('/') + $".{Guid.NewGuid():N}.tmp";
-            HuggingFace.Save(model, tokenizer, temp);
-            if (output.Exists)
+            try
             {
-                output.Delete(recursive: true);
+                HuggingFace.Save(model, tokenizer, temp);
+                if (output.Exists)
+                {
+                    output.Delete(recursive: true);
+                }
+
+                Directory.Move(temp, output.FullName);
+            }
+            finally
+            {
+                if (Directory.Exists(temp))
+                {
+                    Directory.Delete(temp, recursive: true);
+                }
             }
 
-            Directory.Move(temp, output.FullName);
             var config = model.Config;
             Console.WriteLine($"{config.Architecture} model, {config.ParameterCount():N0} parameters, {dtype}, written to {output.FullName}:");
             foreach (var file in Directory.GetFiles(output.FullName).Order())

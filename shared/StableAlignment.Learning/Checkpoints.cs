@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 
@@ -133,10 +134,10 @@ public static class Checkpoints
     /// </summary>
     private static bool IsByteTokenizer(string folder)
     {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
         var model = json?["model"];
-        return model?["vocab"] is System.Text.Json.Nodes.JsonObject { Count: 256 } && model["merges"] is System.Text.Json.Nodes.JsonArray { Count: 0 }
-            && json?["added_tokens"] is System.Text.Json.Nodes.JsonArray { Count: 3 } added
+        return model?["vocab"] is JsonObject { Count: 256 } && model["merges"] is JsonArray { Count: 0 }
+            && json?["added_tokens"] is JsonArray { Count: 3 } added
             && added.Select(t => t?["id"]?.GetValue<int>()).SequenceEqual([ByteTokenizer.Bos, ByteTokenizer.Eos, ByteTokenizer.Pad])
             && json["pre_tokenizer"]?["type"]?.GetValue<string>() == "ByteLevel";
     }

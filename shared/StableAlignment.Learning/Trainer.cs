@@ -144,10 +144,6 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             [.. picked.Select(k => group.Scores[k])]);
     }
 
-    /// <summary>
-    /// Forward and backward passes over one optimiser step's queries; gradients accumulate as the mean over queries.
-    /// Returns the mean loss, SFT and contrastive parts, and the tokens seen.
-    /// </summary>
     /// <summary>The base's weights (a checkpoint, a Hugging Face folder, or the seeded initialisation of a preset) on the device.</summary>
     private LlamaForCausalLM StartingModel(LlamaConfig config, Device device)
     {
@@ -175,6 +171,10 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         return model;
     }
 
+    /// <summary>
+    /// Forward and backward passes over one optimiser step's queries; gradients accumulate as the mean over queries.
+    /// Returns the mean loss, SFT and contrastive parts, and the tokens seen.
+    /// </summary>
     private (double Loss, double Sft, double Diff, long Tokens) Accumulate(LlamaForCausalLM model, LlamaForCausalLM? reference, List<StepQuery> queries, int budget, Device device)
     {
         using var scope = NewDisposeScope();

@@ -147,7 +147,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         var answers = sample.Select((q, i) => (q, Text: Answer(q.Question, i))).ToList();
         var wrappers = Wrappers.Load(null).Take(2).ToList();
-        var adversarial = sample.SelectMany((q, i) => wrappers.Select((w, k) => judges[q.Topic].Rate(Answer(w.Replace("{prompt}", q.Question, StringComparison.Ordinal), (i * 10) + k)) + 0.0)).ToList();
+        var adversarial = sample.SelectMany((q, i) => wrappers.Select((w, k) => (double)judges[q.Topic].Rate(Answer(w.Replace("{prompt}", q.Question, StringComparison.Ordinal), (i * 10) + k)))).ToList();
         return new ModelScores(name, preference,
             Estimate.Mean([.. answers.Select(a => (double)models.Rater.Rate(a.Text))]),
             Estimate.Mean([.. answers.Select(a => (double)judges[a.q.Topic].Rate(a.Text))]),

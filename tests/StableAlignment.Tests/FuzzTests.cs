@@ -34,33 +34,44 @@ public sealed class FuzzTests
         }
     }
 
+    /// <summary>Writes each damaged copy to <paramref name="path"/> and reads it; returns how many were refused, each checked by <paramref name="check"/>.</summary>
+    private static int Refused(byte[] original, int cases, int seed, string path, Action read, Action<InvalidDataException> check)
+    {
+        int readCount = 0, refused = 0;
+        foreach (var bytes in Damaged(original, cases, seed))
+        {
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                read();
+                readCount++;
+            }
+            catch (InvalidDataException e)
+            {
+                check(e);
+                refused++;
+            }
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"{Path.GetExtension(path)} fuzz: {readCount} read, {refused} refused of {cases}");
+        return refused;
+    }
+
     [Fact]
     public void Damaged_safetensors_files_are_read_or_refused_with_the_file_named()
     {
         TorchRuntime.Initialize(1);
         var original = File.ReadAllBytes(RepositoryRoot.Combine("tests", "data", "hf-golden", "hf-tiny-qwen2", "model.safetensors"));
         var path = TestConfiguration.TempPath("fuzz") + ".safetensors";
-        int read = 0, refused = 0;
-        foreach (var bytes in Damaged(original, 1500, seed: 7))
-        {
-            File.WriteAllBytes(path, bytes);
-            try
+        var refused = Refused(original, 1500, seed: 7, path,
+            () =>
             {
                 foreach (var t in SafetensorsFile.Load(path).Values)
                 {
                     t.Dispose();
                 }
-
-                read++;
-            }
-            catch (InvalidDataException e)
-            {
-                Assert.Contains(path, e.Message);
-                refused++;
-            }
-        }
-
-        TestContext.Current.SendDiagnosticMessage($"safetensors fuzz: {read} read, {refused} refused");
+            },
+            e => Assert.Contains(path, e.Message));
         Assert.True(refused > 500, $"{refused} refused");
     }
 
@@ -69,22 +80,9 @@ public sealed class FuzzTests
     {
         var original = File.ReadAllBytes(RepositoryRoot.Combine("tests", "data", "hf-golden", "gpt2-bytelevel", "golden.jsonl"));
         var path = TestConfiguration.TempPath("fuzz") + ".jsonl";
-        int read = 0, refused = 0;
-        foreach (var bytes in Damaged(original, 2000, seed: 11))
-        {
-            File.WriteAllBytes(path, bytes);
-            try
-            {
-                read += JsonLines.Objects(path, (line, reason) => new InvalidDataException($"{path}, line {line}: {reason}")).Count() >= 0 ? 1 : 0;
-            }
-            catch (InvalidDataException e)
-            {
-                Assert.Matches(@", line \d+: ", e.Message);
-                refused++;
-            }
-        }
-
-        TestContext.Current.SendDiagnosticMessage($"JSON Lines fuzz: {read} read, {refused} refused");
+        var refused = Refused(original, 2000, seed: 11, path,
+            () => JsonLines.Objects(path, (line, reason) => new InvalidDataException($"{path}, line {line}: {reason}")).ToList(),
+            e => Assert.Matches(@", line \d+: ", e.Message));
         Assert.True(refused > 500, $"{refused} refused");
     }
 
@@ -94,17 +92,7 @@ public sealed class FuzzTests
         var path = TestConfiguration.TempPath("fuzz-train") + ".json";
         var original = System.Text.Encoding.UTF8.GetBytes(
             """[{"query": "### Instruction:\nIs lying fine?\n\n### Response:", "responses": ["Honesty builds trust.", "Lie."], "scores": [7, 1]}, {"query": "q2", "responses": ["a"], "scores": [5]}]""");
-        foreach (var bytes in Damaged(original, 1000, seed: 13))
-        {
-            File.WriteAllBytes(path, bytes);
-            try
-            {
-                TrainingData.Load(path);
-            }
-            catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
-            {
-                Assert.Contains(Path.GetFileName(path), e.Message + path);
-            }
-        }
+        var refused = Refused(original, 1000, seed: 13, path, () => TrainingData.Load(path), e => Assert.Contains(path, e.Message));
+        Assert.True(refused > 300, $"{refused} refused");
     }
 }
