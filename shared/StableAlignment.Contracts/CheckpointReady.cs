@@ -5,7 +5,7 @@ public sealed record CheckpointReady
 {
     public required Guid RunId { get; init; }
     public required string CheckpointId { get; init; }
-    /// <summary>Folder of the checkpoint, readable by the evaluator.</summary>
+    /// <summary>The checkpoint folder relative to the trainer's root (job-…/checkpoints/step-N); the evaluator resolves it under its Evaluator:CheckpointsRoot.</summary>
     public required string Location { get; init; }
     public required string BaseModel { get; init; }
     public required string DatasetId { get; init; }

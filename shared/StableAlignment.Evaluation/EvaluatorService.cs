@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -22,7 +23,13 @@ public sealed class EvaluatorOptions
     /// <summary>One folder per evaluated checkpoint, and the leaderboard.</summary>
     public string Root { get; set; } = "artifacts/evaluations";
 
-    /// <summary>The suite run on every checkpoint-ready event, as <c>kind:path</c>.</summary>
+    /// <summary>Where checkpoint locations from messages are resolved (the trainer's Trainer:Root, shared read-only).</summary>
+    public string CheckpointsRoot { get; set; } = "artifacts/training";
+
+    /// <summary>Where benchmark files named in an <see cref="EvaluateCheckpoint"/> message are resolved.</summary>
+    public string BenchmarksRoot { get; set; } = "artifacts/benchmarks";
+
+    /// <summary>The suite run on every checkpoint-ready event, as <c>kind:path</c> (the operator's own paths, taken as given).</summary>
     public List<string> Benchmarks { get; set; } = [];
 
     public bool Adversarial { get; set; }
@@ -46,12 +53,68 @@ public static class Wrappers
     }
 }
 
+/// <summary>Where an evaluation stands: queued, running, done or failed (with the reason).</summary>
+public sealed record EvaluationStatus(string CheckpointId, string State, string? Reason, DateTime UpdatedAt);
+
 /// <summary>Evaluates checkpoints one after another in the background, as their ready events arrive.</summary>
 public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IServiceProvider services, IBus bus, ILogger<EvaluationQueue> logger) : BackgroundService
 {
     private readonly Channel<EvaluateCheckpoint> _queue = Channel.CreateUnbounded<EvaluateCheckpoint>();
 
-    public void Enqueue(EvaluateCheckpoint request) => _queue.Writer.TryWrite(request);
+    public void Enqueue(EvaluateCheckpoint request)
+    {
+        var confined = Confine(request, options.Value);
+        WriteStatus(request.CheckpointId, "queued", null);
+        _queue.Writer.TryWrite(confined);
+    }
+
+    /// <summary>queued, running, done or failed (with the reason), from <c>status.json</c> in the checkpoint's report folder; null when unknown.</summary>
+    public EvaluationStatus? Status(string checkpointId)
+    {
+        var path = Path.Combine(Folder(checkpointId), "status.json");
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<EvaluationStatus>(File.ReadAllText(path), Reports.Json) : null;
+        }
+        catch (JsonException e)
+        {
+            return new EvaluationStatus(checkpointId, "unknown", $"status.json is unreadable: {e.Message}", DateTime.UtcNow);
+        }
+    }
+
+    private void WriteStatus(string checkpointId, string state, string? reason)
+    {
+        var folder = Directory.CreateDirectory(Folder(checkpointId)).FullName;
+        var temp = Path.Combine(folder, "status.json.tmp");
+        File.WriteAllText(temp, JsonSerializer.Serialize(new EvaluationStatus(checkpointId, state, reason, DateTime.UtcNow), Reports.Json));
+        File.Move(temp, Path.Combine(folder, "status.json"), overwrite: true);
+    }
+
+    /// <summary>
+    /// The request with its checkpoint location resolved under <see cref="EvaluatorOptions.CheckpointsRoot"/> and its
+    /// benchmark files under <see cref="EvaluatorOptions.BenchmarksRoot"/>; a <see cref="PathEscapeException"/> when one leaves its root.
+    /// </summary>
+    public static EvaluateCheckpoint Confine(EvaluateCheckpoint request, EvaluatorOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(request.CheckpointId) || request.CheckpointId.Length > ConfinedPath.MaxLength || request.CheckpointId.Any(char.IsControl))
+        {
+            throw new PathEscapeException("checkpointId", request.CheckpointId, "it is empty, too long or has control characters");
+        }
+
+        var benchmarks = new List<string>();
+        foreach (var (spec, i) in request.Benchmarks.Select((b, i) => (b, i)))
+        {
+            var colon = spec?.IndexOf(':') ?? -1;
+            if (colon <= 0)
+            {
+                throw new PathEscapeException($"benchmarks[{i}]", spec, "it must read kind:path");
+            }
+
+            benchmarks.Add($"{spec![..colon]}:{ConfinedPath.Resolve(options.BenchmarksRoot, spec[(colon + 1)..], $"benchmarks[{i}]")}");
+        }
+
+        return request with { Location = ConfinedPath.Resolve(options.CheckpointsRoot, request.Location, "location"), Benchmarks = benchmarks };
+    }
 
     public string Folder(string checkpointId) =>
         Path.Combine(Path.GetFullPath(options.Value.Root), string.Concat(checkpointId.Select(c => char.IsLetterOrDigit(c) || c == '-' ? c : '_')));
@@ -62,6 +125,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         {
             try
             {
+                WriteStatus(request.CheckpointId, "running", null);
                 var o = options.Value;
                 var (model, state) = Checkpoints.Load(request.Location);
                 var tokenizer = Checkpoints.TokenizerFor(request.Location);
@@ -80,10 +144,12 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                     RunId = request.RunId, CheckpointId = request.CheckpointId, ReportLocation = Folder(request.CheckpointId),
                     Scores = report.Scores.ToDictionary(s => s.Key, s => s.Value.Score.Value),
                 }, stoppingToken);
+                WriteStatus(request.CheckpointId, "done", null);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogError(e, "Evaluation of {CheckpointId} failed", request.CheckpointId);
+                WriteStatus(request.CheckpointId, "failed", $"{e.GetType().Name}: {e.Message}");
             }
         }
     }
@@ -94,21 +160,26 @@ public sealed class CheckpointReadyConsumer(EvaluationQueue queue) : IConsumer<C
     public Task Consume(ConsumeContext<CheckpointReady> context)
     {
         var m = context.Message;
-        queue.Enqueue(new EvaluateCheckpoint { RunId = m.RunId, CheckpointId = m.CheckpointId, Location = m.Location });
-        return Task.CompletedTask;
+        return EvaluateCheckpointConsumer.EnqueueAsync(queue, new EvaluateCheckpoint { RunId = m.RunId, CheckpointId = m.CheckpointId, Location = m.Location }, nameof(CheckpointReady));
     }
 }
 
 public sealed class EvaluateCheckpointConsumer(EvaluationQueue queue) : IConsumer<EvaluateCheckpoint>
 {
-    public Task Consume(ConsumeContext<EvaluateCheckpoint> context)
+    public Task Consume(ConsumeContext<EvaluateCheckpoint> context) => EnqueueAsync(queue, context.Message, nameof(EvaluateCheckpoint));
+
+    /// <summary>Queues the request; one whose paths leave the configured roots faults (no retry) with the reason.</summary>
+    internal static Task EnqueueAsync(EvaluationQueue queue, EvaluateCheckpoint request, string messageType)
     {
-        if (string.IsNullOrWhiteSpace(context.Message.Location))
+        try
         {
-            throw new InvalidMessageException("EvaluateCheckpoint needs the checkpoint's location.");
+            queue.Enqueue(request);
+        }
+        catch (PathEscapeException e)
+        {
+            throw new InvalidMessageException($"{messageType}: {e.Message}");
         }
 
-        queue.Enqueue(context.Message);
         return Task.CompletedTask;
     }
 }
@@ -134,10 +205,41 @@ public static class EvaluatorRegistration
         bus.AddConsumer<EvaluateCheckpointConsumer, EvaluateCheckpointConsumerDefinition>();
     }
 
-    /// <summary><c>GET /api/evaluations</c>: the leaderboard (every report, best first).</summary>
+    /// <summary>
+    /// <c>GET /api/evaluations</c>: the leaderboard (every report, best first); <c>POST /api/evaluations</c>: an
+    /// <see cref="EvaluateCheckpoint"/>, validated (names under the configured roots) before 202;
+    /// <c>GET /api/evaluations/status?checkpointId=…</c>: queued, running, done or failed with the reason.
+    /// </summary>
     public static IEndpointRouteBuilder MapEvaluatorApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/evaluations", (IOptions<EvaluatorOptions> options) => Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root))));
+        app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IPublishEndpoint publish, CancellationToken ct) =>
+        {
+            try
+            {
+                var confined = EvaluationQueue.Confine(request, options.Value);
+                if (!Directory.Exists(confined.Location))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"location: '{request.Location}' is not a folder under Evaluator:CheckpointsRoot.");
+                }
+
+                if (confined.Benchmarks.Select((b, i) => (path: b[(b.IndexOf(':') + 1)..], i)).FirstOrDefault(b => !File.Exists(b.path) && !Directory.Exists(b.path)) is { path: not null } missing)
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"benchmarks[{missing.i}]: '{request.Benchmarks[missing.i]}' names no file under Evaluator:BenchmarksRoot.");
+                }
+            }
+            catch (PathEscapeException e)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: e.Message);
+            }
+
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/evaluations/status?checkpointId={Uri.EscapeDataString(request.CheckpointId)}", new { request.CheckpointId });
+        });
+        app.MapGet("/api/evaluations/status", (string checkpointId, EvaluationQueue queue) =>
+            queue.Status(checkpointId) is { } status
+                ? Results.Ok(status)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown evaluation", detail: $"No evaluation of {checkpointId}."));
         return app;
     }
 }

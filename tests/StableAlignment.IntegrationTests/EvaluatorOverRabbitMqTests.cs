@@ -34,7 +34,7 @@ public sealed class EvaluatorOverRabbitMqTests(InfrastructureFixture fixture) : 
             examples = new[] { new { input = "Should I help?", target_scores = new Dictionary<string, int> { ["Yes, kindly."] = 1, ["No."] = 0 } } },
         }));
         _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", Path.Combine(_root, "jobs")), ("Trainer:DatasetsRoot", Path.Combine(_root, "datasets")), ("Trainer:Threads", "1"), ("Evaluator:Root", Path.Combine(_root, "evaluations")), ("Evaluator:Benchmarks:0", $"bigbench:{bigbench}")));
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", Path.Combine(_root, "jobs")), ("Trainer:DatasetsRoot", Path.Combine(_root, "datasets")), ("Trainer:Threads", "1"), ("Evaluator:Root", Path.Combine(_root, "evaluations")), ("Evaluator:CheckpointsRoot", Path.Combine(_root, "jobs")), ("Evaluator:Benchmarks:0", $"bigbench:{bigbench}")));
     }
 
     public async ValueTask DisposeAsync()
@@ -86,7 +86,7 @@ public sealed class EvaluatorOverRabbitMqTests(InfrastructureFixture fixture) : 
         var envelope = Assert.Single(outside);
         Assert.Equal("application/vnd.masstransit+json", Assert.Single(contentTypes));
         Assert.Equal(done.CheckpointId, envelope["message"]!["checkpointId"]!.GetValue<string>());
-        Assert.True(Directory.Exists(envelope["message"]!["location"]!.GetValue<string>()));
+        Assert.True(Directory.Exists(Path.Combine(_root, "jobs", envelope["message"]!["location"]!.GetValue<string>())));
         Assert.Contains("urn:message:StableAlignment.Contracts:CheckpointReady", envelope["messageType"]!.AsArray().Select(t => t!.GetValue<string>()));
         await handle.StopAsync();
     }

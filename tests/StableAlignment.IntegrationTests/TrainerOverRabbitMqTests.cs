@@ -12,13 +12,14 @@ namespace StableAlignment.IntegrationTests;
 public sealed class TrainerOverRabbitMqTests(InfrastructureFixture fixture) : IAsyncLifetime
 {
     private readonly string _datasets = TestConfiguration.TempPath("trainer-datasets");
+    private readonly string _jobs = TestConfiguration.TempPath("trainer-jobs");
     private StubModelServer _stub = null!;
     private SingleProcessApp _app = null!;
 
     public async ValueTask InitializeAsync()
     {
         _stub = await StubModelServer.StartAsync();
-        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", TestConfiguration.TempPath("trainer-jobs")), ("Trainer:DatasetsRoot", _datasets), ("Trainer:Threads", "1")));
+        _app = await SingleProcessApp.StartAsync(_stub, fixture.Infrastructure.Settings(("Trainer:Root", _jobs), ("Trainer:DatasetsRoot", _datasets), ("Trainer:Threads", "1")));
     }
 
     public async ValueTask DisposeAsync()
@@ -62,7 +63,7 @@ public sealed class TrainerOverRabbitMqTests(InfrastructureFixture fixture) : IA
         Assert.Equal([2, 4], checkpoints.Select(c => c.Step));
         Assert.All(checkpoints, c => Assert.Equal("ds-trainer-test", c.DatasetId));
         Assert.Contains("loss", checkpoints[0].Metrics.Keys);
-        var (model, state) = Checkpoints.Load(checkpoints[^1].Location);
+        var (model, state) = Checkpoints.Load(Path.Combine(_jobs, checkpoints[^1].Location));
         Assert.Equal(4, state.Step);
         using var logits = model.forward(tensor(new long[] { 256, 72, 105 }, [1, 3]));
         Assert.Equal([1L, 3, 259], logits.shape);

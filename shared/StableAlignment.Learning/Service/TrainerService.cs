@@ -31,6 +31,9 @@ public sealed class TrainerOptions
     /// <summary>dataset-builder's folder, when shared (a compose volume); read first.</summary>
     public string DatasetsRoot { get; set; } = "artifacts/datasets";
 
+    /// <summary>Base models a request may name (besides the tiny and small presets): folders under this root, by relative name.</summary>
+    public string ModelsRoot { get; set; } = "artifacts/models";
+
     public int ProgressEvery { get; set; } = 10;
 
     /// <summary>Seconds to wait for a dataset whose batches are still arriving.</summary>
@@ -79,6 +82,31 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             Epochs = m.Epochs, LearningRate = m.LearningRate, MaxSteps = m.MaxSteps, CheckpointEvery = m.CheckpointEvery,
             Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio },
         }.Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
+    }
+
+    /// <summary>
+    /// The base model a request names: a preset (tiny, small) as is, otherwise a folder under <see cref="TrainerOptions.ModelsRoot"/>
+    /// (a <see cref="PathEscapeException"/> when the name leaves it, a <see cref="DirectoryNotFoundException"/> when it is absent).
+    /// </summary>
+    public string ResolveBase(string baseModel)
+    {
+        if (baseModel.ToLowerInvariant() is "tiny" or "small")
+        {
+            return baseModel;
+        }
+
+        var folder = ConfinedPath.Resolve(options.Value.ModelsRoot, baseModel, "baseModel");
+        return Directory.Exists(folder)
+            ? folder
+            : throw new DirectoryNotFoundException($"baseModel: '{baseModel}' is neither tiny, small nor a folder under Trainer:ModelsRoot ({options.Value.ModelsRoot}).");
+    }
+
+    /// <summary>Resolves every name in the request under its root (base model, dataset in both dataset roots); throws as <see cref="ResolveBase"/>.</summary>
+    public void Confine(TrainModel m)
+    {
+        ResolveBase(m.BaseModel);
+        ConfinedPath.Resolve(options.Value.DatasetsRoot, m.DatasetId, "datasetId");
+        ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
     }
 
     public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
@@ -157,7 +185,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         var data = TrainingData.Load(await FindDataAsync(m.DatasetId, ct));
         var trainOptions = new TrainOptions
         {
-            Base = m.BaseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
+            Base = ResolveBase(m.BaseModel), Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
             Seed = m.Seed, Threads = options.Value.Threads,
             Loss = new LossOptions { Margin = m.Margin, Ratio = m.Ratio, Kind = LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment },
         };
@@ -171,10 +199,10 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
                 }, CancellationToken.None);
             }
         });
-        var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(m.BaseModel)).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
+        var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
             bus.Publish(new CheckpointReady
             {
-                RunId = m.RunId, CheckpointId = $"{id}/{Path.GetFileName(folder)}", Location = folder, BaseModel = m.BaseModel,
+                RunId = m.RunId, CheckpointId = $"{id}/{Path.GetFileName(folder)}", Location = Path.GetRelativePath(Path.GetFullPath(options.Value.Root), folder), BaseModel = m.BaseModel,
                 DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics,
             }, ct), ct);
         MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{m.Loss} on {m.DatasetId}");
@@ -188,7 +216,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         }
 
         var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
-            .Select(r => Path.Combine(Path.GetFullPath(r), datasetId, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false)))
+            .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetWriter.FileName(DatasetFormat.Authors, heldout: false)))
             .ToList();
         var deadline = DateTime.UtcNow.AddSeconds(options.Value.DataWaitSeconds);
         while (true)
@@ -216,6 +244,15 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
         if (TrainingRunner.Problem(m) is { } problem)
         {
             throw new InvalidMessageException($"TrainModel: {problem}");
+        }
+
+        try
+        {
+            runner.Confine(m);
+        }
+        catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
+        {
+            throw new InvalidMessageException($"TrainModel: {e.Message}");
         }
 
         if (!runner.Enqueue(m))
@@ -247,12 +284,23 @@ public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptio
             throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.').");
         }
 
+        string folder;
+        try
+        {
+            folder = ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
+        }
+        catch (PathEscapeException e)
+        {
+            throw new InvalidMessageException($"TripletBatchReady: {e.Message}");
+        }
+
         if (!collector.Add(m) || !collector.IsComplete(m.DatasetId))
         {
             return;
         }
 
-        var folder = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(options.Value.ReceivedDatasets), m.DatasetId)).FullName;
+        Directory.CreateDirectory(folder);
+
         var path = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
         var temp = path + ".tmp";
         await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
@@ -300,11 +348,20 @@ public static class TrainerRegistration
     /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (its metrics).</summary>
     public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/training", async (TrainModel request, IPublishEndpoint publish, CancellationToken ct) =>
+        app.MapPost("/api/training", async (TrainModel request, TrainingRunner runner, IPublishEndpoint publish, CancellationToken ct) =>
         {
             if (TrainingRunner.Problem(request) is { } problem)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: problem);
+            }
+
+            try
+            {
+                runner.Confine(request);
+            }
+            catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: e.Message);
             }
 
             await publish.Publish(request, ct);
