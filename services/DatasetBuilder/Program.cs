@@ -4,10 +4,12 @@ using StableAlignment.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.Services.AddInternalKey();
 builder.Services.AddStableAlignmentStorage().AddDatasetBuilder();
 builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddDatasetBuilderConsumers());
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.UseInternalKey();
 app.MapDatasetBuilderApi();
 app.Run();

@@ -1,9 +1,13 @@
+using StableAlignment.Hosting;
 using System.Text.Json;
 using Yarp.ReverseProxy.Configuration;
 
 namespace StableAlignment.Gateway.Host;
 
-/// <summary><c>GET /health</c>: asks every routed service's <c>/health/ready</c>; 503 unless all are healthy.</summary>
+/// <summary>
+/// <c>GET /health</c>: asks every routed service's <c>/health/ready</c>; 503 unless all are healthy. Everyone sees each
+/// service's status; the reason (status code or exception text) only with the admin key.
+/// </summary>
 public static class AggregateHealth
 {
     public const string HttpClientName = "health";
@@ -27,12 +31,13 @@ public static class AggregateHealth
             });
         var results = await Task.WhenAll(checks);
         var allHealthy = results.All(r => r.healthy);
+        var detail = HealthDetail.Allowed(context);
         context.Response.StatusCode = allHealthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, new
         {
             status = allHealthy ? "Healthy" : "Unhealthy",
-            services = results.ToDictionary(r => r.ClusterId, r => new { status = r.healthy ? "Healthy" : "Unhealthy", r.detail }),
+            services = results.ToDictionary(r => r.ClusterId, r => new { status = r.healthy ? "Healthy" : "Unhealthy", detail = detail ? r.detail : null }),
         });
     }
 }

@@ -31,7 +31,8 @@ public static class AgentRunnerRegistration
     }
 
     /// <summary>
-    /// <c>GET /api/agents/runs</c> (runs with progress), <c>POST /api/agents/runs</c> (start a simulation, 202),
+    /// <c>GET /api/agents/runs</c> (runs with progress), <c>GET /api/agents/runs/{id}</c> (one run, with its most common
+    /// failure reasons), <c>POST /api/agents/runs</c> (start a simulation, 202),
     /// <c>POST /api/agents/runs/{id}/resume</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapAgentRunnerApi(this IEndpointRouteBuilder app)
@@ -51,6 +52,28 @@ public static class AgentRunnerRegistration
             }
 
             return Results.Ok(list);
+        });
+        app.MapGet("/api/agents/runs/{runId:guid}", async (Guid runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(runId, ct) is not { } run)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {runId}.");
+            }
+
+            var failed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Failed, ct);
+            var failures = failed == 0
+                ? []
+                : (await interactions.ListByRunAsync(run.Id, ct)).Where(r => r.Status == InteractionStatus.Failed)
+                    .GroupBy(r => r.FailureReason ?? "unknown").OrderByDescending(g => g.Count()).Take(5)
+                    .Select(g => new { reason = g.Key, count = g.Count() }).ToList<object>();
+            return Results.Ok(new
+            {
+                run.Id, run.Kind, run.Status, run.CreatedAt,
+                total = run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : (int?)null,
+                completed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct),
+                failed,
+                failures,
+            });
         });
         app.MapPost("/api/agents/runs", async (StartSimulationRequest body, IPublishEndpoint publish, CancellationToken ct) =>
         {

@@ -40,14 +40,9 @@ public sealed class BuildDatasetConsumer(
     {
         var m = context.Message;
         var ct = context.CancellationToken;
-        if (m.BatchSize < 1)
+        if (Problem(m) is { } problem)
         {
-            throw new InvalidMessageException("BuildDataset.batchSize must be at least 1.");
-        }
-
-        if (m.Holdout is < 0 or >= 1)
-        {
-            throw new InvalidMessageException("BuildDataset.holdout must be within [0, 1).");
+            throw new InvalidMessageException($"BuildDataset: {problem}");
         }
 
         if (await runs.GetAsync(m.RunId, ct) is null)
@@ -55,24 +50,68 @@ public sealed class BuildDatasetConsumer(
             throw new InvalidMessageException($"BuildDataset: no run {m.RunId}.");
         }
 
-        BuildOptions build;
-        try
-        {
-            build = new BuildOptions(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidMessageException($"BuildDataset.ratios: {e.Message}");
-        }
-
-        var source = $"run:{m.RunId}";
-        var id = DatasetBuild.IdFor(source, build);
+        var build = Options(m);
+        var id = IdFor(m);
         var folder = Path.Combine(Path.GetFullPath(options.Value.Root), id);
         if (File.Exists(Path.Combine(folder, PublishedMarker)))
         {
             logger.LogInformation("Dataset {DatasetId} of run {RunId} is built and published already", id, m.RunId);
             return;
         }
+
+        var status = new DatasetStatusFile(options.Value.Root, id);
+        status.Write("building", null);
+        try
+        {
+            await BuildAndPublishAsync(context, m, id, folder, build, ct);
+            status.Write("done", null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            status.Write("failed", $"{e.GetType().Name}: {e.Message}");
+            throw;
+        }
+    }
+
+    /// <summary>What makes a build request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
+    public static string? Problem(BuildDataset m)
+    {
+        if (m.RunId == Guid.Empty)
+        {
+            return "runId: missing";
+        }
+
+        if (m.BatchSize is < 1 or > MaxBatchSize)
+        {
+            return $"batchSize: {m.BatchSize} is outside 1–{MaxBatchSize}";
+        }
+
+        if (!double.IsFinite(m.Holdout) || m.Holdout is < 0 or >= 1)
+        {
+            return $"holdout: {m.Holdout} is outside [0, 1) (a share of the questions, e.g. 0.1)";
+        }
+
+        try
+        {
+            _ = m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios);
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return $"ratios: {e.Message}";
+        }
+    }
+
+    public const int MaxBatchSize = 10_000;
+
+    /// <summary>The dataset id a valid request builds: it follows from the run and the parameters.</summary>
+    public static string IdFor(BuildDataset m) => DatasetBuild.IdFor($"run:{m.RunId}", Options(m));
+
+    private static BuildOptions Options(BuildDataset m) => new(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
+
+    private async Task BuildAndPublishAsync(ConsumeContext context, BuildDataset m, string id, string folder, BuildOptions build, CancellationToken ct)
+    {
+        var source = $"run:{m.RunId}";
 
         var manifest = await DatasetBuild.RunAsync(
             RecordSources.FromStoreAsync(interactions, m.RunId, ct), build, [DatasetFormat.Authors, DatasetFormat.Alpaca, DatasetFormat.Trl],
@@ -111,6 +150,35 @@ public sealed class BuildDatasetConsumer(
 
     private static Task Publish(ConsumeContext context, Guid runId, string datasetId, int index, int count, List<TripletGroup> groups) =>
         context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
+}
+
+/// <summary>Where a dataset build stands: queued, building, done or failed (with the reason).</summary>
+public sealed record DatasetStatus(string DatasetId, string State, string? Reason, DateTime UpdatedAt);
+
+/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c> (replaced atomically).</summary>
+public sealed class DatasetStatusFile(string root, string id)
+{
+    private readonly string _path = Path.Combine(Path.GetFullPath(root), ".status", id + ".json");
+
+    public void Write(string state, string? reason)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        var temp = _path + ".tmp";
+        File.WriteAllText(temp, System.Text.Json.JsonSerializer.Serialize(new DatasetStatus(id, state, reason, DateTime.UtcNow)));
+        File.Move(temp, _path, overwrite: true);
+    }
+
+    public DatasetStatus? Read()
+    {
+        try
+        {
+            return File.Exists(_path) ? System.Text.Json.JsonSerializer.Deserialize<DatasetStatus>(File.ReadAllText(_path)) : null;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return new DatasetStatus(id, "unknown", $"the status file is unreadable: {e.Message}", DateTime.UtcNow);
+        }
+    }
 }
 
 /// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>
@@ -164,16 +232,32 @@ public static class DatasetBuilderRegistration
             id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
                 ? Results.Ok(manifest)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
-        app.MapPost("/api/datasets", async (BuildDataset request, IRunRepository runs, IPublishEndpoint publish, CancellationToken ct) =>
+        app.MapPost("/api/datasets", async (BuildDataset request, IRunRepository runs, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
         {
+            if (BuildDatasetConsumer.Problem(request) is { } problem)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid dataset request", detail: problem);
+            }
+
             if (await runs.GetAsync(request.RunId, ct) is null)
             {
-                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {request.RunId}.");
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"runId: no run {request.RunId}.");
+            }
+
+            var id = BuildDatasetConsumer.IdFor(request);
+            var status = new DatasetStatusFile(options.Value.Root, id);
+            if (status.Read() is null)
+            {
+                status.Write("queued", null);
             }
 
             await publish.Publish(request, ct);
-            return Results.Accepted($"/api/datasets", new { request.RunId });
+            return Results.Accepted($"/api/datasets/{id}/status", new { request.RunId, datasetId = id });
         });
+        app.MapGet("/api/datasets/{id}/status", (string id, IOptions<DatasetOptions> options) =>
+            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && new DatasetStatusFile(options.Value.Root, id).Read() is { } status
+                ? Results.Ok(status)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset build {id}."));
         return app;
     }
 }

@@ -2,30 +2,71 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.Gateway.Core;
 
-/// <summary>Rejects POST, PUT, PATCH and DELETE requests without the configured <c>X-Api-Key</c> (401, problem details).</summary>
+/// <summary>What a request's <c>X-Api-Key</c> allows.</summary>
+public enum Access
+{
+    None,
+    Read,
+    Admin,
+}
+
+/// <summary>
+/// Authorises every request by its <c>X-Api-Key</c>: reads (GET, HEAD) need a read key or the admin key, anything
+/// else the admin key (401 without a valid key, 403 with a read key). <c>/health</c>, <c>/health/live</c> and
+/// <c>/health/ready</c> answer everyone with the status only; the admin key also sees each check's detail.
+/// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<GatewayOptions> options)
 {
     public const string Header = "X-Api-Key";
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var access = Identify(context, options.Value);
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
+        {
+            HealthDetail.Allow(context, access == Access.Admin);
+            await next(context);
+            return;
+        }
+
         var method = context.Request.Method;
-        var mutating = HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method);
-        if (mutating && !Matches(context.Request.Headers[Header].ToString(), options.Value.ApiKey))
+        var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var allowed = access == Access.Admin || (read && (access == Access.Read || options.Value.AnonymousReads));
+        if (!allowed)
         {
             await Results.Problem(
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: "API key required",
-                detail: $"Send the configured key in the {Header} header.").ExecuteAsync(context);
+                statusCode: access == Access.Read ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized,
+                title: access == Access.Read ? "Read-only key" : "API key required",
+                detail: access == Access.Read
+                    ? "This key may only read (GET); changes need the admin key."
+                    : $"Send a configured key in the {Header} header.").ExecuteAsync(context);
             return;
         }
 
         await next(context);
     }
 
+    public static Access Identify(HttpContext context, GatewayOptions options)
+    {
+        var given = context.Request.Headers[Header].ToString();
+        if (given.Length == 0)
+        {
+            return Access.None;
+        }
+
+        if (Matches(given, options.ApiKey))
+        {
+            return Access.Admin;
+        }
+
+        return options.ReadKeys.Any(k => k.Length >= 8 && Matches(given, k)) ? Access.Read : Access.None;
+    }
+
     private static bool Matches(string given, string expected) =>
-        given.Length > 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
+        expected.Length > 0 && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

@@ -26,10 +26,8 @@ public static class QuestionsApi
     public static IServiceCollection AddGatewayCore(this IServiceCollection services)
     {
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        return services;
+        return services.AddGatewaySecurity();
     }
-
-    public static IApplicationBuilder UseApiKey(this IApplicationBuilder app) => app.UseMiddleware<ApiKeyMiddleware>();
 
     /// <summary><c>POST /api/questions</c>: validates and publishes one <see cref="QuestionPosed"/> per question (202).</summary>
     public static IEndpointRouteBuilder MapQuestionsApi(this IEndpointRouteBuilder app)

@@ -47,22 +47,28 @@ public static class ServiceDefaults
     /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (bus and store reachable).</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        // A body over the size limit is the client's error (413), not a server error.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live"), ResponseWriter = WriteJson });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => !c.Tags.Contains("live"), ResponseWriter = WriteJson });
         return app;
     }
 
+    /// <summary>The overall status and each check's status; descriptions and exception text only where <see cref="HealthDetail"/> allows.</summary>
     public static Task WriteJson(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
+        var detail = HealthDetail.Allowed(context);
         var body = new
         {
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(
                 e => e.Key,
-                e => new { status = e.Value.Status.ToString(), description = e.Value.Description ?? e.Value.Exception?.Message }),
+                e => new { status = e.Value.Status.ToString(), description = detail ? e.Value.Description ?? e.Value.Exception?.Message : null }),
         };
         return JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: context.RequestAborted);
     }

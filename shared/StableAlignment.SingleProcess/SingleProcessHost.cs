@@ -38,7 +38,7 @@ public static class SingleProcessHost
     public static WebApplication MapAllServices(this WebApplication app)
     {
         app.MapDefaultEndpoints();
-        app.UseApiKey();
+        app.UseGatewaySecurity();
         app.MapQuestionsApi();
         app.MapMemoryStoreApi();
         app.MapAgentRunnerApi();

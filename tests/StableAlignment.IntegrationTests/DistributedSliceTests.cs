@@ -17,6 +17,8 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
 {
     private const string QuestionExchange = "StableAlignment.Contracts:QuestionPosed";
     private const string ErrorQueue = "question-posed_error";
+    private const string InternalKey = "internal-test-key-0123456789";
+    private const string ReadKey = "read-only-key-456";
     private readonly List<ServiceProcess> _services = [];
     private StubModelServer _stub = null!;
     private HttpClient _gateway = null!;
@@ -34,12 +36,13 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
             ["Storage__Database"] = database,
             ["Models__Default__Endpoint"] = _stub.Endpoint,
             ["Models__Default__Model"] = "stub-model",
+            ["Internal__Key"] = InternalKey,
         };
         var names = new[] { "AgentRunner", "ObserverRater", "MemoryStore", "DatasetBuilder", "Trainer", "Evaluator" };
         var started = await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)));
         _services.AddRange(started);
 
-        var gatewayEnv = new Dictionary<string, string>(common) { ["Gateway__ApiKey"] = TestConfiguration.ApiKey };
+        var gatewayEnv = new Dictionary<string, string>(common) { ["Gateway__ApiKey"] = TestConfiguration.ApiKey, ["Gateway__ReadKeys__0"] = ReadKey };
         var clusters = new[] { "agent-runner", "observer-rater", "memory-store", "dataset-builder", "trainer", "evaluator" };
         foreach (var (cluster, service) in clusters.Zip(started))
         {
@@ -194,5 +197,38 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
 
         using var unknown = await _gateway.GetAsync($"/api/memory/interactions?runId={Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Backends_answer_only_the_gateway_and_reads_through_the_gateway_need_a_key()
+    {
+        var memoryStore = _services.Single(s => s.Name == "MemoryStore");
+        using var direct = new HttpClient { BaseAddress = memoryStore.BaseAddress };
+        direct.DefaultRequestHeaders.Add("X-Api-Key", TestConfiguration.ApiKey);
+        using var refused = await direct.GetAsync("/api/memory/runs");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        using var forged = new HttpClient { BaseAddress = memoryStore.BaseAddress };
+        forged.DefaultRequestHeaders.Add("X-Internal-Key", "guessed-internal-key-000");
+        using var refusedForged = await forged.GetAsync("/api/memory/runs");
+        Assert.Equal(HttpStatusCode.Unauthorized, refusedForged.StatusCode);
+        using var trainerDirect = new HttpClient { BaseAddress = _services.Single(s => s.Name == "Trainer").BaseAddress };
+        using var refusedPost = await trainerDirect.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-1" });
+        Assert.Equal(HttpStatusCode.Unauthorized, refusedPost.StatusCode);
+        using var readiness = await direct.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
+
+        using var anonymous = new HttpClient { BaseAddress = _gateway.BaseAddress };
+        using var anonymousRead = await anonymous.GetAsync("/api/memory/runs");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousRead.StatusCode);
+        using var reader = new HttpClient { BaseAddress = _gateway.BaseAddress };
+        reader.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
+        using var read = await reader.GetAsync("/api/memory/runs");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        using var readerPost = await reader.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-1" });
+        Assert.Equal(HttpStatusCode.Forbidden, readerPost.StatusCode);
+
+        var health = await (await anonymous.GetAsync("/health")).Content.ReadAsStringAsync();
+        Assert.Contains("memory-store", health, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"detail\":\"", health, StringComparison.Ordinal);
     }
 }

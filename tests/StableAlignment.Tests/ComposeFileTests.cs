@@ -60,7 +60,7 @@ public sealed class ComposeFileTests
             var deps = (Dictionary<object, object>)Service(name)["depends_on"];
             foreach (var (dep, condition) in deps)
             {
-                Assert.Equal("service_healthy", ((Dictionary<object, object>)condition)["condition"]);
+                Assert.Equal((string)dep == "broker-users" ? "service_completed_successfully" : "service_healthy", ((Dictionary<object, object>)condition)["condition"]);
             }
 
             Assert.True(name == "gateway" || deps.ContainsKey("rabbitmq"), $"{name} does not wait for rabbitmq");
@@ -81,7 +81,7 @@ public sealed class ComposeFileTests
     [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString,Datasets__Root")]
     [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri,Trainer__Root,Trainer__DatasetsRoot")]
     [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri,Evaluator__Root,Models__Default__Endpoint")]
-    [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey")]
+    [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey,Internal__Key")]
     public void Service_gets_the_variables_its_options_need(string service, string variables)
     {
         var env = Env(service);
@@ -117,11 +117,54 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Only_the_gateway_and_the_local_broker_ui_are_published()
+    public void Only_the_gateway_and_the_local_broker_ui_are_published_on_loopback_by_default()
     {
         var published = Services.Where(s => ((Dictionary<object, object>)s.Value).ContainsKey("ports")).Select(s => (string)s.Key).Order();
         Assert.Equal(["gateway", "rabbitmq"], published);
         Assert.Equal(["127.0.0.1:15672:15672"], ((List<object>)Service("rabbitmq")["ports"]).Cast<string>());
+        Assert.Equal(["${GATEWAY_BIND:-127.0.0.1}:${GATEWAY_PORT:-8080}:8080"], ((List<object>)Service("gateway")["ports"]).Cast<string>());
+    }
+
+    [Fact]
+    public void Every_service_has_its_own_broker_and_database_user_and_none_holds_the_administrator_accounts()
+    {
+        var brokerUsers = new HashSet<string>();
+        foreach (var name in DotnetServices)
+        {
+            var env = Env(name);
+            Assert.Equal("${INTERNAL_KEY:?set INTERNAL_KEY in .env (16 characters or more)}", env["Internal__Key"]);
+            var bus = (string)env["Bus__RabbitMqUri"];
+            Assert.DoesNotContain("RABBITMQ_USER", bus, StringComparison.Ordinal);
+            Assert.DoesNotContain("${RABBITMQ_PASSWORD", bus, StringComparison.Ordinal);
+            Assert.True(brokerUsers.Add(bus[7..bus.IndexOf(':', 7)]), $"{name} shares a broker user");
+            if (env.TryGetValue("Storage__ConnectionString", out var mongo))
+            {
+                Assert.StartsWith($"mongodb://{name}:", (string)mongo, StringComparison.Ordinal);
+                Assert.DoesNotContain("MONGO_USER", (string)mongo, StringComparison.Ordinal);
+                Assert.DoesNotContain("authSource=admin", (string)mongo, StringComparison.Ordinal);
+            }
+        }
+
+        var script = File.ReadAllText(RepositoryRoot.Combine("infra", "docker", "mongo-init", "create-service-users.js"));
+        Assert.All(DotnetServices.Where(s => Env(s).ContainsKey("Storage__ConnectionString")), s => Assert.Contains($"\"{s}\"", script, StringComparison.Ordinal));
+        var users = File.ReadAllText(RepositoryRoot.Combine("infra", "docker", "broker-users", "create-users.sh"));
+        Assert.All(brokerUsers, u => Assert.Contains($"{u}:$RABBITMQ_", users, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Services_have_resource_limits_and_the_build_context_leaves_secrets_and_outputs_out()
+    {
+        foreach (var name in DotnetServices)
+        {
+            var limits = (Dictionary<object, object>)((Dictionary<object, object>)((Dictionary<object, object>)Service(name)["deploy"])["resources"])["limits"];
+            Assert.True(limits.ContainsKey("cpus") && limits.ContainsKey("memory"), $"{name} has no limits");
+        }
+
+        var ignored = File.ReadAllLines(RepositoryRoot.Combine(".dockerignore"));
+        foreach (var entry in new[] { ".env", "artifacts/", ".state/", "**/bin/", "**/obj/" })
+        {
+            Assert.Contains(entry, ignored);
+        }
     }
 
     [Fact]

@@ -39,6 +39,12 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
         runner.Enqueue(m.RunId);
     }
 
+    /// <summary>Questions (and prior entries) in one run.</summary>
+    public const int MaxQuestions = 100_000;
+
+    /// <summary>Text of the feed and prior together, in UTF-8 bytes: the run record must stay under MongoDB's 16 MB document limit.</summary>
+    public const long MaxFeedBytes = 8L << 20;
+
     public static string? Validate(StartSimulation m)
     {
         if (m.RunId == Guid.Empty)
@@ -73,7 +79,24 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
 
         if (m.Questions is not { Count: > 0 })
         {
-            return "the question feed is empty.";
+            return "questions: the question feed is empty.";
+        }
+
+        if (m.Questions.Count > MaxQuestions)
+        {
+            return $"questions: {m.Questions.Count} questions; at most {MaxQuestions} per run.";
+        }
+
+        if (m.Prior.Count > MaxQuestions)
+        {
+            return $"prior: {m.Prior.Count} entries; at most {MaxQuestions} per run.";
+        }
+
+        var bytes = m.Questions.Sum(q => (long)System.Text.Encoding.UTF8.GetByteCount(q ?? ""))
+            + m.Prior.Sum(p => (long)System.Text.Encoding.UTF8.GetByteCount(p.Question ?? "") + System.Text.Encoding.UTF8.GetByteCount(p.Response ?? ""));
+        if (bytes > MaxFeedBytes)
+        {
+            return $"questions: the feed and prior hold {bytes} bytes of text; at most {MaxFeedBytes} per run (the run is stored as one document).";
         }
 
         var bad = m.Questions.Select((q, i) => (i, p: QuestionRules.Problem(q))).FirstOrDefault(x => x.p is not null);

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using StableAlignment.Gateway.Core;
+using StableAlignment.Testing;
+
+namespace StableAlignment.Tests;
+
+/// <summary>Job requests are validated in full before 202 (problem details naming the field); accepted jobs have a status endpoint.</summary>
+public sealed class RequestValidationTests : SingleProcessTest
+{
+    private async Task<Guid> RunWithOneInteractionAsync()
+    {
+        using var posted = await App.Client.PostAsJsonAsync("/api/questions", new { text = "Is it fine to lie to a friend?" });
+        var runId = (await posted.Content.ReadFromJsonAsync<PostQuestionsResponse>())!.RunId;
+        await Eventually.InteractionsAsync(App.Client, runId, 1);
+        return runId;
+    }
+
+    [Theory]
+    [InlineData("holdout", 5.0, "5:1:1", 64)]
+    [InlineData("holdout", -0.1, "5:1:1", 64)]
+    [InlineData("ratios", 0.1, "abc", 64)]
+    [InlineData("ratios", 0.1, "5:1", 64)]
+    [InlineData("batchSize", 0.1, "5:1:1", int.MaxValue)]
+    [InlineData("batchSize", 0.1, "5:1:1", 0)]
+    public async Task Unusable_dataset_requests_get_400_naming_the_field(string field, double holdout, string ratios, int batchSize)
+    {
+        using var response = await App.Client.PostAsJsonAsync("/api/datasets", new { runId = Guid.NewGuid(), holdout, ratios, batchSize });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"{field}:", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_dataset_request_for_an_unknown_run_gets_404_and_an_accepted_one_has_a_status_that_ends_done()
+    {
+        using var unknown = await App.Client.PostAsJsonAsync("/api/datasets", new { runId = Guid.NewGuid() });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        var runId = await RunWithOneInteractionAsync();
+        using var accepted = await App.Client.PostAsJsonAsync("/api/datasets", new { runId, holdout = 0.0 });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var status = accepted.Headers.Location!.ToString();
+        Assert.EndsWith("/status", status, StringComparison.Ordinal);
+        var state = await Eventually.ReturnsAsync(
+            async () => JsonNode.Parse(await App.Client.GetStringAsync(status))!["state"]!.GetValue<string>(), s => s is "done" or "failed", TimeSpan.FromSeconds(60));
+        Assert.Equal("done", state);
+    }
+
+    [Fact]
+    public async Task Simulation_requests_over_the_run_caps_are_refused_at_once()
+    {
+        var many = Enumerable.Range(0, 100_001).Select(i => $"q{i}?").ToList();
+        using var tooMany = await App.Client.PostAsJsonAsync("/api/agents/runs", new { gridSize = 2, rounds = 1, questions = many });
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("questions:", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // 24 MB of feed, and a 40 MB body: over the body limit, refused before they are read (as curl sends them, with
+        // "Expect: 100-continue", the body never leaves the client).
+        var feed = Enumerable.Range(0, 6_000).Select(i => new string('x', 3_999) + "?").ToList();
+        using var huge = await PostLargeAsync("/api/agents/runs", System.Text.Json.JsonSerializer.Serialize(new { gridSize = 2, rounds = 1, questions = feed }));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        using var body40 = await PostLargeAsync("/api/questions", new string(' ', 40 << 20));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, body40.StatusCode);
+        Assert.Contains("MaxRequestBodyBytes", await body40.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var runs = await App.Client.GetAsync("/api/agents/runs");
+        Assert.Equal("[]", await runs.Content.ReadAsStringAsync());
+    }
+
+    private Task<HttpResponseMessage> PostLargeAsync(string url, string json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = true;
+        return App.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task An_accepted_run_has_a_status_with_its_counts()
+    {
+        using var accepted = await App.Client.PostAsJsonAsync("/api/agents/runs", new { gridSize = 2, rounds = 1, questions = new[] { "Is honesty good?" } });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+        var run = await Eventually.ReturnsAsync(
+            async () => (await App.Client.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync()) : null,
+            r => r?["status"]?.GetValue<string>() is "Completed" or "Incomplete",
+            TimeSpan.FromSeconds(60));
+        Assert.Equal(4, run!["total"]!.GetValue<int>());
+        Assert.Equal(4, run["completed"]!.GetValue<int>() + run["failed"]!.GetValue<int>());
+        using var unknown = await App.Client.GetAsync($"/api/agents/runs/{Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+}
