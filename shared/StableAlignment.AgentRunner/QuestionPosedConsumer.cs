@@ -44,7 +44,7 @@ public sealed class QuestionPosedConsumer(
         string draft;
         try
         {
-            draft = (await social.CompleteAsync(PromptOptions.Fill(prompts.Value.Draft, q.Text), ct)).Trim();
+            draft = (await social.CompleteAsync(prompts.Value.Render(prompts.Value.Draft, q.Text), ct)).Trim();
         }
         catch (Exception e) when (IsModelFailure(e, ct))
         {

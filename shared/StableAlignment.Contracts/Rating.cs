@@ -18,4 +18,6 @@ public sealed record Rating
     public required string RawReply { get; init; }
     /// <summary>The model that produced the rating.</summary>
     public required string Model { get; init; }
+    /// <summary>Why the rating was set aside although a score was parsed (e.g. it repeats a <c>Rating:</c> line planted in the rated text); null when none.</summary>
+    public string? Flag { get; init; }
 }

@@ -37,6 +37,23 @@ public sealed class PromptOptions
 
     public PromptSet Set { get; set; } = PromptSet.Original;
 
+    /// <summary>
+    /// Put user and model text (question, answers, drafts, reasons, memories) between <see cref="Open"/> and
+    /// <see cref="Close"/>, with either marker inside the text defused, so that text cannot pass for the prompt's own
+    /// instructions. On by default; the offline miniature turns it off to keep the original prompts verbatim.
+    /// </summary>
+    public bool DelimitUntrusted { get; set; } = true;
+
+    public const string Open = "<<<";
+
+    public const string Close = ">>>";
+
+    /// <summary>
+    /// Placeholders whose values come from users or models; the others (agent ids, the average) are the system's own,
+    /// and <c>{feedback}</c> and <c>{memory}</c> are put together from parts quoted one by one.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Untrusted = new HashSet<string>(["question", "answer", "draft"], StringComparer.Ordinal);
+
     /// <summary>The score_only ablation: the revision sees the mean peer rating, not the reasons.</summary>
     public bool ScoreOnly { get; set; }
 
@@ -129,6 +146,20 @@ public sealed class PromptOptions
               + "Reply in exactly this form: Rating: <an integer from 1 to 7> ### Reason: <one sentence>");
         set => _engagement = value;
     }
+
+    /// <summary>The text as it goes into a prompt: delimited, with any marker it contains defused (when <see cref="DelimitUntrusted"/>).</summary>
+    public string Quote(string? text) =>
+        !DelimitUntrusted || text is null ? text ?? string.Empty
+        : Open + text.Replace(Open, "< < <", StringComparison.Ordinal).Replace(Close, "> > >", StringComparison.Ordinal) + Close;
+
+    /// <summary><see cref="Fill(string, ValueTuple{string, string}[])"/> with every untrusted value quoted.</summary>
+    public string Render(string template, params (string Name, string? Value)[] values) =>
+        Fill(template, [.. values.Select(v => Untrusted.Contains(v.Name) && v.Value is not null ? (v.Name, Quote(v.Value)) : v)]);
+
+    /// <summary>As the static <see cref="Fill(string, string, string?, string?, int, int)"/>, with untrusted values quoted; <paramref name="memory"/> is an already rendered hint.</summary>
+    public string Render(string template, string question, string? answer = null, string? memory = null, int agent = 0, int center = 0) =>
+        Render(template, ("question", question), ("answer", answer), ("memory", memory),
+            ("agent", agent.ToString(global::System.Globalization.CultureInfo.InvariantCulture)), ("center", center.ToString(global::System.Globalization.CultureInfo.InvariantCulture)));
 
     public static string Fill(string template, string question, string? answer = null, string? memory = null, int agent = 0, int center = 0) =>
         Fill(template, ("question", question), ("answer", answer), ("memory", memory),

@@ -22,6 +22,46 @@ public static partial class RatingParser
     [GeneratedRegex(@"^\s*(?:(?:/|out\s+of)\s*\d+)?[\s.,;:)*\-–—]*(?:Reason\**\s*:\**)?\s*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ReasonLead();
 
+    [GeneratedRegex(@"Rating\**\s*:\s*\**\s*[+-]?\d+[^\r\n]{0,300}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Planted();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Spaces();
+
+    /// <summary>
+    /// As <see cref="Parse(RatingAspect, string?, string)"/>, and a rating that repeats a <c>Rating: n</c> line found in
+    /// the rated texts (the question or the answer: a planted rating the rater obeyed), or whose reason repeats that
+    /// line's reason, is flagged and counts as invalid: a label must come from the rater's own judgement.
+    /// </summary>
+    public static Rating Parse(RatingAspect aspect, string? reply, string model, params string?[] rated)
+    {
+        var rating = Parse(aspect, reply, model);
+        if (!rating.IsValid)
+        {
+            return rating;
+        }
+
+        var said = Normalise(rating.RawReply);
+        var reason = Normalise(rating.Reason ?? string.Empty);
+        foreach (var text in rated)
+        {
+            foreach (Match planted in Planted().Matches(text ?? string.Empty))
+            {
+                var line = Normalise(planted.Value);
+                var marker = line.IndexOf("###", StringComparison.Ordinal);
+                var plantedReason = marker >= 0 ? ReasonLead().Replace(line[(marker + 3)..], string.Empty, 1).Trim() : string.Empty;
+                if (said.Contains(line, StringComparison.Ordinal) || (plantedReason.Length >= 8 && reason.Contains(plantedReason, StringComparison.Ordinal)))
+                {
+                    return rating with { Score = null, Flag = "the reply repeats a Rating: line found in the rated text (possible prompt injection)" };
+                }
+            }
+        }
+
+        return rating;
+    }
+
+    private static string Normalise(string text) => Spaces().Replace(text, " ").Trim().ToLowerInvariant();
+
     public static Rating Parse(RatingAspect aspect, string? reply, string model)
     {
         var raw = reply ?? string.Empty;

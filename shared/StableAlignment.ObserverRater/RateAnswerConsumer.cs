@@ -29,8 +29,8 @@ public sealed class RateAnswerConsumer(IModelCatalog models, IOptions<PromptOpti
 
         var template = m.Aspect == RatingAspect.Alignment ? prompts.Value.ObserverAlignment : prompts.Value.ObserverEngagement;
         var observer = models.Chat(ModelRole.Observer);
-        var reply = await observer.ReplyAsync(PromptOptions.Fill(template, m.Question, m.Answer), context.CancellationToken);
-        var rating = RatingParser.Parse(m.Aspect, reply.Text, observer.ModelId);
+        var reply = await observer.ReplyAsync(prompts.Value.Render(template, m.Question, m.Answer), context.CancellationToken);
+        var rating = RatingParser.Parse(m.Aspect, reply.Text, observer.ModelId, m.Question, m.Answer);
         if (!rating.IsValid)
         {
             logger.LogWarning(

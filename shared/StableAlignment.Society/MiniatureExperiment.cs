@@ -51,6 +51,8 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             ["Models:Roles:SocialAgent:Temperature"] = "0.5",
             ["Storage:EmbeddedPath"] = Path.Combine(folder, "store.db"),
             ["Datasets:BuildOnRunCompleted"] = "false",
+            // The bundled questions and local models are not untrusted input; the original prompts go verbatim.
+            ["Prompts:DelimitUntrusted"] = "false",
             ["Gateway:ApiKey"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
         });
         await app.StartAsync(ct);

@@ -166,7 +166,7 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Original_revision_prompt_lists_reasons_alone_unrated_first_then_highest_to_lowest()
     {
-        var p = new PromptOptions { Revision = "{average}|{feedback}" };
+        var p = new PromptOptions { Revision = "{average}|{feedback}", DelimitUntrusted = false };
         var prompt = BackScatter.RevisionPrompt(p, 4, "q", "d", Feedback());
         Assert.Equal("4.5|- gibberish\n- kind\n- too blunt\n", prompt.ReplaceLineEndings("\n"));
 
@@ -177,7 +177,7 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Guided_revision_prompt_shows_ratings_highest_first_and_score_only_shows_no_reasons()
     {
-        var guided = new PromptOptions { Set = PromptSet.Guided, Revision = "{average}|{feedback}" };
+        var guided = new PromptOptions { Set = PromptSet.Guided, Revision = "{average}|{feedback}", DelimitUntrusted = false };
         var prompt = BackScatter.RevisionPrompt(guided, 4, "q", "d", Feedback());
         Assert.Equal("4.5|- (6/7) kind\n- (3/7) too blunt\n- (unrated) gibberish\n", prompt.ReplaceLineEndings("\n"));
 

@@ -119,7 +119,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     }
 
     [Fact]
-    public async Task Mutating_request_without_the_api_key_is_refused()
+    public async Task Requests_without_a_valid_api_key_are_refused()
     {
         using var client = new HttpClient { BaseAddress = App.Client.BaseAddress };
         using var response = await client.PostAsJsonAsync("/api/questions", new { text = "hello?" });
@@ -128,7 +128,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
         using var wrong = await client.PostAsJsonAsync("/api/questions", new { text = "hello?" });
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         using var read = await client.GetAsync("/api/memory/runs");
-        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, read.StatusCode);
         Assert.Equal(0, Stub.Requests);
     }
 

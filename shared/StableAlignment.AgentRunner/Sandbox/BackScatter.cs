@@ -35,7 +35,7 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
         var embedding = await models.Embedding().EmbedAsync(plan.Question, ct);
         var hint = await RecallAsync(plan, plan.AgentId, embedding, ct);
 
-        var draftReply = await plan.AgentModel.ReplyAsync(PromptOptions.Fill(p.Draft, plan.Question, memory: Hint(hint), agent: plan.AgentId), p.System, ct);
+        var draftReply = await plan.AgentModel.ReplyAsync(p.Render(p.Draft, plan.Question, memory: Hint(hint), agent: plan.AgentId), p.System, ct);
         tokens.Add(Usage("social-agent", draftReply));
         var draft = draftReply.Text.Trim();
         if (draft.Length == 0)
@@ -98,11 +98,11 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
                     reasons.Append(f.Rating.IsValid ? $"({f.Rating.Score}/7) " : "(unrated) ");
                 }
 
-                reasons.AppendLine(reason.Trim());
+                reasons.AppendLine(p.Quote(reason.Trim()));
             }
         }
 
-        return PromptOptions.Fill(p.ScoreOnly ? p.RevisionScoreOnly : p.Revision,
+        return p.Render(p.ScoreOnly ? p.RevisionScoreOnly : p.Revision,
             ("question", question), ("draft", draft), ("average", average), ("feedback", reasons.ToString()),
             ("agent", agent.ToString(CultureInfo.InvariantCulture)));
     }
@@ -111,8 +111,8 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
     {
         var hint = await RecallAsync(plan, peer, embedding, ct);
         var model = plan.ModelOf(peer);
-        var reply = await model.ReplyAsync(PromptOptions.Fill(prompts.Value.PeerFeedback, plan.Question, draft, Hint(hint), agent: peer, center: plan.AgentId), prompts.Value.System, ct);
-        return (new PeerFeedback { PeerId = peer, Rating = RatingParser.Parse(RatingAspect.Alignment, reply.Text, model.ModelId) }, Usage("peer", reply));
+        var reply = await model.ReplyAsync(prompts.Value.Render(prompts.Value.PeerFeedback, plan.Question, draft, Hint(hint), agent: peer, center: plan.AgentId), prompts.Value.System, ct);
+        return (new PeerFeedback { PeerId = peer, Rating = RatingParser.Parse(RatingAspect.Alignment, reply.Text, model.ModelId, plan.Question, draft) }, Usage("peer", reply));
     }
 
     private async Task<(AnswerRated Alignment, AnswerRated Engagement)> RateAsync(InteractionPlan plan, AnswerStage stage, string answer, CancellationToken ct)
@@ -136,7 +136,7 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
     }
 
     private string? Hint(MemoryRecalled recalled) =>
-        recalled.Found ? PromptOptions.Fill(prompts.Value.MemoryHint, recalled.Question!, recalled.Answer) : null;
+        recalled.Found ? prompts.Value.Render(prompts.Value.MemoryHint, recalled.Question!, recalled.Answer) : null;
 
     private static TokenUsage Usage(string role, ModelReply reply) =>
         new() { Role = role, Model = reply.Model, PromptTokens = reply.PromptTokens, CompletionTokens = reply.CompletionTokens };
