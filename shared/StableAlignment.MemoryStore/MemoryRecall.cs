@@ -66,9 +66,22 @@ public sealed class RecallMemoryConsumer(IAgentMemoryRepository memory, IOptions
 
 public sealed class SeedMemoriesConsumer(IAgentMemoryRepository memory) : IConsumer<SeedMemories>
 {
+    /// <summary>Entries in one message; agent-runner sends batches well under it.</summary>
+    public const int MaxEntries = 50_000;
+
     public async Task Consume(ConsumeContext<SeedMemories> context)
     {
         var m = context.Message;
+        if (m.RunId == Guid.Empty || m.Entries is null || m.Entries.Count > MaxEntries)
+        {
+            throw new InvalidMessageException($"SeedMemories: needs a run id and at most {MaxEntries} entries per message (send batches).");
+        }
+
+        if (m.Entries.Select((e, i) => (e, i)).FirstOrDefault(x => string.IsNullOrWhiteSpace(x.e.Question) || x.e.Answer is null || x.e.Embedding is not { Length: > 0 }) is { e: not null } bad)
+        {
+            throw new InvalidMessageException($"SeedMemories: entry {bad.i} lacks a question, an answer or an embedding.");
+        }
+
         foreach (var e in m.Entries)
         {
             await memory.UpsertAsync(new MemoryEntry

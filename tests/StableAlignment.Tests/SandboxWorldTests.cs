@@ -222,3 +222,25 @@ public sealed class SandboxWorldTests
         Assert.Contains("harmless, unbiased, honest and helpful", p.PeerFeedback);
     }
 }
+
+public sealed class SeedBatchTests
+{
+    [Fact]
+    public void Seed_memories_of_a_large_world_go_in_batches_under_the_size_limit_in_order_and_complete()
+    {
+        // Grid 40 with 10 memories each and 1536-dimension embeddings: 16,000 entries, about 400 MB as one message.
+        var vector = new float[1536];
+        var entries = Enumerable.Range(0, 16_000)
+            .Select(i => new StableAlignment.Contracts.SeedMemory { AgentId = i / 10, Question = $"Question {i % 97}?", Answer = $"Answer {i}.", Embedding = vector })
+            .ToList();
+        var batches = StableAlignment.AgentRunner.Sandbox.SimulationRunner.SeedBatches(entries, StableAlignment.AgentRunner.Sandbox.SimulationRunner.SeedBatchBytes).ToList();
+
+        Assert.True(batches.Count > 50, $"{batches.Count} batches");
+        Assert.Equal(entries, batches.SelectMany(b => b));
+        foreach (var batch in batches)
+        {
+            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch);
+            Assert.True(json.Length <= StableAlignment.AgentRunner.Sandbox.SimulationRunner.SeedBatchBytes, $"{json.Length} bytes");
+        }
+    }
+}

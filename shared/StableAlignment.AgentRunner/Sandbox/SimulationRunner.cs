@@ -129,6 +129,35 @@ public sealed class SimulationRunner(
         }
     }
 
+    /// <summary>The most one <see cref="SeedMemories"/> message carries, in estimated JSON bytes (RabbitMQ's default limit is 128 MB).</summary>
+    public const int SeedBatchBytes = 4 << 20;
+
+    /// <summary>Consecutive batches whose estimated JSON size stays within <paramref name="maxBytes"/> (an entry larger than that goes alone).</summary>
+    public static IEnumerable<List<SeedMemory>> SeedBatches(IReadOnlyList<SeedMemory> entries, int maxBytes)
+    {
+        var batch = new List<SeedMemory>();
+        long size = 0;
+        foreach (var e in entries)
+        {
+            // A float is at most ~15 characters in JSON; the texts are counted in UTF-8 bytes, escapes generously.
+            var bytes = 64 + (16L * e.Embedding.Length) + (2L * (System.Text.Encoding.UTF8.GetByteCount(e.Question) + System.Text.Encoding.UTF8.GetByteCount(e.Answer)));
+            if (batch.Count > 0 && size + bytes > maxBytes)
+            {
+                yield return batch;
+                batch = [];
+                size = 0;
+            }
+
+            batch.Add(e);
+            size += bytes;
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
     /// <summary>Seed memories from the prior (idempotent: the same entries replace themselves on resume).</summary>
     private async Task SeedAsync(Guid runId, World world, SimulationSettings s, CancellationToken ct)
     {
@@ -146,8 +175,13 @@ public sealed class SimulationRunner(
         {
             AgentId = x.Agent, Question = e.Question, Answer = e.Response, Embedding = vectors[e.Question],
         })).ToList();
-        await clients.CreateRequestClient<SeedMemories>(RequestTimeout.After(m: 2))
-            .GetResponse<MemoriesSeeded>(new SeedMemories { RunId = runId, Entries = entries }, ct);
+        // grid² × k entries with their embeddings can reach hundreds of MB (grid 100, 50 memories, 1536 dimensions:
+        // about 0.5 GB), far over a broker's message limit: they go in batches of at most SeedBatchBytes each.
+        var client = clients.CreateRequestClient<SeedMemories>(RequestTimeout.After(m: 2));
+        foreach (var batch in SeedBatches(entries, SeedBatchBytes))
+        {
+            await client.GetResponse<MemoriesSeeded>(new SeedMemories { RunId = runId, Entries = batch }, ct);
+        }
     }
 
     /// <summary>
