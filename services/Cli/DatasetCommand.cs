@@ -94,7 +94,7 @@ public static class DatasetCommand
             return 2;
         }
 
-        Print(JsonSerializer.Deserialize<DatasetStats>(await File.ReadAllTextAsync(path, ct), DatasetBuild.Json)!);
+        Print(StableAlignment.Storage.JsonLines.ReadJson<DatasetStats>(path, DatasetBuild.Json));
         return 0;
     }
 
@@ -110,11 +110,11 @@ public static class DatasetCommand
     {
         var table = new Table().AddColumns("", "imitation", "self-critic", "realignment");
         void Row(string name, Dictionary<string, long> values) =>
-            table.AddRow(name, $"{values["imitation"]}", $"{values["self-critic"]}", $"{values["realignment"]}");
+            table.AddTextRow(name, $"{values["imitation"]}", $"{values["self-critic"]}", $"{values["realignment"]}");
         Row("made", s.Candidates);
         Row("dropped: invalid rating", s.DroppedInvalidRating);
         Row("dropped: empty text", s.DroppedEmptyText);
-        table.AddRow("dropped: rating did not rise above before and 4", "-", "-", $"{s.DroppedRealignmentCondition}");
+        table.AddTextRow("dropped: rating did not rise above before and 4", "-", "-", $"{s.DroppedRealignmentCondition}");
         Row("sampled out", s.SampledOut);
         Row("dropped: duplicate response", s.DroppedDuplicates);
         Row("kept (train)", s.KeptTrain);

@@ -21,6 +21,7 @@ public static class EvalCommand
             return 2;
         }
 
+        EvaluationRunner.Preflight(specs);
         await using var app = AppFactory.Build(models, "http://127.0.0.1:0");
         var catalog = app.Services.GetRequiredService<IModelCatalog>();
         try
@@ -66,7 +67,7 @@ public static class EvalCommand
             var table = new Table().AddColumns("benchmark", "metric", "score", "95 % interval", "n");
             foreach (var (name, s) in report!.Scores)
             {
-                table.AddRow(Markup.Escape(name), s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
+                table.AddTextRow(Markup.Escape(name), s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
             }
 
             AnsiConsole.Write(table);

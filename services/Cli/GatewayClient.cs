@@ -60,14 +60,24 @@ public sealed class GatewayClient(Uri gateway, string? apiKey)
         using (response)
         {
             var body = await response.Content.ReadAsStringAsync(ct);
-            var pretty = body.Length > 0 ? JsonNode.Parse(body)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) : string.Empty;
+            JsonNode? json = null;
+            try
+            {
+                json = body.Length > 0 ? JsonNode.Parse(body) : null;
+            }
+            catch (JsonException)
+            {
+                // Not JSON (a proxy's error page): shown as text.
+            }
+
             if (!response.IsSuccessStatusCode)
             {
-                Console.Error.WriteLine($"{(int)response.StatusCode} {response.ReasonPhrase}: {pretty}");
+                var detail = json?["detail"]?.ToString() ?? json?["title"]?.ToString() ?? string.Join(" ", body.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                Console.Error.WriteLine($"error: the gateway answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}");
                 return 1;
             }
 
-            AnsiConsole.WriteLine(pretty ?? string.Empty);
+            AnsiConsole.WriteLine(json?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? body);
             return 0;
         }
     }

@@ -45,7 +45,7 @@ public static class ModelCommands
                 var table = new Table().AddColumns("#", "id", "token");
                 for (var i = 0; i < sequence.Length; i++)
                 {
-                    table.AddRow(i.ToString(CultureInfo.InvariantCulture), sequence[i].ToString(CultureInfo.InvariantCulture), Markup.Escape(JsonSerializer.Serialize(tokens[i], Readable)));
+                    table.AddTextRow(i.ToString(CultureInfo.InvariantCulture), sequence[i].ToString(CultureInfo.InvariantCulture), Markup.Escape(JsonSerializer.Serialize(tokens[i], Readable)));
                 }
 
                 AnsiConsole.Write(table);

@@ -4,10 +4,25 @@ using StableAlignment.Cli;
 var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL for every model role, e.g. http://localhost:11434/v1", Recursive = true };
 var model = new Option<string?>("--model") { Description = "Model name for every model role (tokenize, logits: the model folder)", Recursive = true };
 var apiKey = new Option<string?>("--model-api-key") { Description = "API key of the model endpoint", Recursive = true };
-var gateway = new Option<Uri>("--gateway") { Description = "Gateway base URL", DefaultValueFactory = _ => new Uri("http://localhost:8080/"), Recursive = true };
+// System.CommandLine has no parser for Uri: an absolute http(s) URL or a clear parse error.
+static Uri? ParseUrl(System.CommandLine.Parsing.ArgumentResult r)
+{
+    var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : string.Empty;
+    if (Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https")
+    {
+        return url;
+    }
+
+    r.AddError($"--gateway: '{text}' is not an http(s) URL (e.g. http://localhost:8080/).");
+    return null;
+}
+
+var gateway = new Option<Uri>("--gateway") { Description = "Gateway base URL", DefaultValueFactory = _ => new Uri("http://localhost:8080/"), CustomParser = ParseUrl, Recursive = true };
 var gatewayKey = new Option<string?>("--api-key") { Description = "Gateway API key (default: $SA_API_KEY)", Recursive = true };
 
+var verbose = new Option<bool>("--verbose") { Description = "On an error, print the exception with its stack trace", Recursive = true };
 var root = new RootCommand("sa — Stable Alignment operator command line");
+root.Options.Add(verbose);
 root.Options.Add(endpoint);
 root.Options.Add(model);
 root.Options.Add(apiKey);
@@ -39,7 +54,7 @@ var interactions = new Command("interactions", "List a run's stored interactions
 interactions.SetAction((p, ct) => Gateway(p).InteractionsAsync(p.GetValue(requiredRun), ct));
 root.Subcommands.Add(interactions);
 
-var remote = new Option<Uri?>("--gateway") { Description = "List the runs of a gateway instead of the local store" };
+var remote = new Option<Uri?>("--gateway") { Description = "List the runs of a gateway instead of the local store", CustomParser = ParseUrl };
 var runs = new Command("runs", "List runs with their progress (local store, or --gateway)") { remote, gatewayKey };
 runs.SetAction((p, ct) => p.GetValue(remote) is { } url
     ? new GatewayClient(url, p.GetValue(gatewayKey) ?? Environment.GetEnvironmentVariable("SA_API_KEY")).RunsAsync(ct)
@@ -60,14 +75,15 @@ var seedMemories = new Option<int>("--seed-memories") { Description = "Seed memo
 var export = new Option<DirectoryInfo?>("--export") { Description = "Write external_memory/agent_<id>.jsonl and summary.json here" };
 var resume = new Option<Guid?>("--resume") { Description = "Continue this run: missing and failed interactions are run again" };
 var simTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for the run", DefaultValueFactory = _ => 3600 };
+var keepPartial = new Option<bool>("--keep-partial") { Description = "Keep the complete lines of a truncated gzip feed or prior instead of failing" };
 var simulate = new Command("simulate", "Run a SANDBOX simulation with Back-Scatter in one process")
 {
-    simQuestions, grid, rounds, init, peers, global, dropout, prior, seed, seedMemories, export, resume, simTimeout,
+    simQuestions, grid, rounds, init, peers, global, dropout, prior, seed, seedMemories, export, resume, simTimeout, keepPartial,
 };
 simulate.SetAction((p, ct) => SimulateCommand.ExecuteAsync(Models(p), new SimulateArguments(
     p.GetValue(simQuestions), p.GetValue(grid), p.GetValue(rounds), p.GetValue(init)!, p.GetValue(peers), p.GetValue(global),
     p.GetValue(dropout), p.GetValue(prior), p.GetValue(seed), p.GetValue(seedMemories), p.GetValue(export), p.GetValue(resume),
-    p.GetValue(simTimeout)), ct));
+    p.GetValue(simTimeout), p.GetValue(keepPartial)), ct));
 root.Subcommands.Add(simulate);
 
 var dsRun = new Option<Guid[]>("--run") { Description = "Build from this run in the local store (repeat to pool several runs)", DefaultValueFactory = _ => [] };
@@ -191,4 +207,25 @@ var society = new Command("society", "The offline miniature: local models, a SAN
 society.SetAction((p, ct) => SocietyCommand.RunAsync(Models(p), p.GetValue(soSeeds), p.GetValue(soOut), p.GetValue(soSize)!, ct));
 root.Subcommands.Add(society);
 
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (sa {string.Join(' ', args.Take(1))} --help lists the options)");
+    return 2;
+}
+
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("cancelled");
+    return 130;
+}
+catch (Exception e)
+{
+    // Bad input ends in one line naming what was wrong (the readers' messages name the file, line or record), exit 2.
+    Console.Error.WriteLine(parsed.GetValue(verbose) ? e.ToString() : CliErrors.OneLine(e));
+    return 2;
+}

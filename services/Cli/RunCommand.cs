@@ -75,7 +75,7 @@ public static class RunCommand
         foreach (var r in records)
         {
             var question = r.Question.Length > 60 ? r.Question[..57] + "..." : r.Question;
-            table.AddRow(Markup.Escape(question), Score(r.DraftAlignment), Score(r.DraftEngagement), r.Status == InteractionStatus.Completed ? "ok" : Markup.Escape($"failed: {r.FailureReason}"));
+            table.AddTextRow(Markup.Escape(question), Score(r.DraftAlignment), Score(r.DraftEngagement), r.Status == InteractionStatus.Completed ? "ok" : Markup.Escape($"failed: {r.FailureReason}"));
         }
 
         AnsiConsole.Write(table);

@@ -15,7 +15,7 @@ public static class RunsCommand
         foreach (var run in await runs.ListAsync(ct))
         {
             var planned = run.Simulation is { } s ? (s.GridSize * s.GridSize * s.Rounds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "-";
-            table.AddRow(run.Id.ToString(), run.Kind, run.Status.ToString(), run.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+            table.AddTextRow(run.Id.ToString(), run.Kind, run.Status.ToString(), run.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
                 $"{await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct)}",
                 $"{await interactions.CountByRunAsync(run.Id, InteractionStatus.Failed, ct)}", planned);
         }

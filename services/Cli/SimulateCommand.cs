@@ -11,11 +11,13 @@ namespace StableAlignment.Cli;
 
 public sealed record SimulateArguments(
     FileInfo? Questions, int Grid, int Rounds, string Init, int Peers, bool Global, double Dropout,
-    FileInfo? Prior, int Seed, int SeedMemories, DirectoryInfo? Export, Guid? Resume, int TimeoutSeconds);
+    FileInfo? Prior, int Seed, int SeedMemories, DirectoryInfo? Export, Guid? Resume, int TimeoutSeconds, bool KeepPartial = false);
 
 /// <summary><c>sa simulate</c>: a SANDBOX run in one process, with a progress bar; <c>--resume</c> continues one.</summary>
 public static class SimulateCommand
 {
+    private static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
+
     public static async Task<int> ExecuteAsync(ModelOverrides models, SimulateArguments a, CancellationToken ct)
     {
         StartSimulation? start = null;
@@ -23,8 +25,8 @@ public static class SimulateCommand
         {
             try
             {
-                var questions = QuestionFeed.Load(a.Questions?.FullName ?? Bundled("questions", "sample.txt"));
-                var prior = PriorFile.Load(a.Prior?.FullName ?? Bundled("society", "prior.jsonl"));
+                var questions = QuestionFeed.Load(a.Questions?.FullName ?? Bundled("questions", "sample.txt"), a.KeepPartial, Warn);
+                var prior = PriorFile.Load(a.Prior?.FullName ?? Bundled("society", "prior.jsonl"), a.KeepPartial, Warn);
                 start = new StartSimulation
                 {
                     RunId = NewId.NextGuid(), GridSize = a.Grid, Rounds = a.Rounds, InitialSetting = a.Init, Peers = a.Peers,
@@ -32,9 +34,9 @@ public static class SimulateCommand
                     Questions = questions, Prior = prior,
                 };
             }
-            catch (Exception e) when (e is FeedFormatException or FileNotFoundException)
+            catch (Exception e) when (e is FeedFormatException or FileNotFoundException or InvalidDataException)
             {
-                Console.Error.WriteLine(e.Message);
+                Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
 
@@ -105,7 +107,7 @@ public static class SimulateCommand
         var records = await interactions.ListByRunAsync(runId, ct);
         var summary = SimulationExport.Summary(run!, records, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value);
         var table = new Table().AddColumns("run", "status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");
-        table.AddRow(runId.ToString(), $"{run!.Status}", $"{summary["completed"]}", $"{summary["failed"]}", $"{summary["invalid_ratings"]} of {summary["ratings"]}",
+        table.AddTextRow(runId.ToString(), $"{run!.Status}", $"{summary["completed"]}", $"{summary["failed"]}", $"{summary["invalid_ratings"]} of {summary["ratings"]}",
             $"{summary["mean_alignment_before"]} → {summary["mean_alignment_after"]}", $"{summary["memory_hints"]}");
         AnsiConsole.Write(table);
         if (a.Export is { } export)

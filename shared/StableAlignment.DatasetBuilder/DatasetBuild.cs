@@ -34,7 +34,35 @@ public static class DatasetBuild
         IReadOnlyList<Guid>? runIds = null,
         CancellationToken ct = default)
     {
+        // Built beside the target and moved into place at the end: a failed build leaves nothing, and readers never see half a dataset.
         var id = IdFor(source, options);
+        var target = Path.GetFullPath(folder);
+        var building = $"{Path.TrimEndingDirectorySeparator(target)}.building-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(building);
+        try
+        {
+            var manifest = await BuildIntoAsync(records, options, formats, building, id, source, runIds, ct);
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true);
+            }
+
+            Directory.Move(building, target);
+            return manifest;
+        }
+        finally
+        {
+            if (Directory.Exists(building))
+            {
+                Directory.Delete(building, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<DatasetManifest> BuildIntoAsync(
+        IAsyncEnumerable<AlignmentRecord> records, BuildOptions options, IReadOnlyList<DatasetFormat> formats, string folder, string id,
+        string source, IReadOnlyList<Guid>? runIds, CancellationToken ct)
+    {
         var engine = new DatasetEngine(options, Path.Combine(folder, ".work"));
         var writers = formats.Distinct().Select(f => (Format: f, Writer: new DatasetWriter(folder, f))).ToList();
         try

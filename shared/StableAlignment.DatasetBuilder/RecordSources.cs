@@ -75,7 +75,18 @@ public static class RecordSources
                     throw new RecordFormatException(file, index, $"not a JSON array of records ({x.Message})");
                 }
 
-                yield return Parse(file, index++, e.Current);
+                AlignmentRecord record;
+                try
+                {
+                    record = Parse(file, index, e.Current);
+                }
+                catch (InvalidOperationException x)
+                {
+                    throw new RecordFormatException(file, index, $"unreadable text ({x.Message})");
+                }
+
+                index++;
+                yield return record;
             }
         }
     }

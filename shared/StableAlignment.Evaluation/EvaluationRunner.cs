@@ -44,6 +44,25 @@ public sealed record EvaluationReport
 /// </summary>
 public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? judges = null)
 {
+    /// <summary>
+    /// Reads every benchmark file of <paramref name="specs"/> once, before anything is written: a missing or malformed
+    /// file fails here, naming it, instead of after a report folder was started.
+    /// </summary>
+    public static void Preflight(IEnumerable<string> specs)
+    {
+        foreach (var spec in specs)
+        {
+            var (kind, path) = Split(spec);
+            _ = kind switch
+            {
+                _ when BenchmarkFiles.ChoiceKinds.Contains(kind) => BenchmarkFiles.Choice(kind, path).Items.Count,
+                "heldout" => BenchmarkFiles.Heldout(path).Count,
+                "judge" or "pairwise" => BenchmarkFiles.Questions(path).Count,
+                _ => throw new ArgumentException($"Benchmark '{spec}': unknown kind '{kind}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise)."),
+            };
+        }
+    }
+
     public async Task<EvaluationReport> RunAsync(
         string checkpointId, LlamaForCausalLM? model, ITokenizer? tokenizer, IAnswerer? answerer, IAnswerer? baseline, string outDir,
         int step = 0, string? location = null, IProgress<string>? progress = null, CancellationToken ct = default)
@@ -314,11 +333,20 @@ public sealed class SampleCache
         var cache = new SampleCache(Path.Combine(outDir, "samples", $"{safe}.jsonl"));
         if (File.Exists(cache._path))
         {
+            var number = 0;
             foreach (var line in await File.ReadAllLinesAsync(cache._path, ct))
             {
-                if (line.Length > 0 && JsonNode.Parse(line) is { } n && n["id"]?.GetValue<string>() is { } id)
+                number++;
+                try
                 {
-                    cache._items[id] = n;
+                    if (line.Length > 0 && JsonNode.Parse(line) is { } n && n["id"]?.GetValue<string>() is { } id)
+                    {
+                        cache._items[id] = n;
+                    }
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException)
+                {
+                    throw new InvalidDataException($"{cache._path}, line {number}: not a readable sample result ({e.Message}); move the file away to compute its samples again.", e);
                 }
             }
         }

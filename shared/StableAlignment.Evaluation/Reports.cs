@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using ScottPlot;
 
+using StableAlignment.Storage;
+
 namespace StableAlignment.Evaluation;
 
 /// <summary>report.json, report.md and scores.png for one evaluation; the leaderboard across evaluations in a folder.</summary>
@@ -58,7 +60,7 @@ public static class Reports
     public static List<EvaluationReport> Load(string root) =>
         Directory.Exists(root)
             ? [.. Directory.GetFiles(root, "report.json", SearchOption.AllDirectories)
-                .Select(f => JsonSerializer.Deserialize<EvaluationReport>(File.ReadAllText(f), Json)!)
+                .Select(f => JsonLines.ReadJson<EvaluationReport>(f, Json))
                 .OrderBy(r => r.Step).ThenBy(r => r.CreatedAt)]
             : [];
 

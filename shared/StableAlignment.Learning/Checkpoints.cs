@@ -71,9 +71,18 @@ public static class Checkpoints
         return File.Exists(Path.Combine(folder, "state.json")) ? folder : null;
     }
 
-    public static CheckpointState ReadState(string checkpoint) =>
-        JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
-        ?? throw new InvalidDataException($"{checkpoint}/state.json is empty.");
+    public static CheckpointState ReadState(string checkpoint)
+    {
+        var path = Path.Combine(checkpoint, "state.json");
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty (null).");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: not a readable checkpoint state ({e.Message})", e);
+        }
+    }
 
     /// <summary>
     /// The tokenizer for a base: tiny/small and checkpoints without a tokenizer.json use bytes; a Hugging Face folder
@@ -134,7 +143,17 @@ public static class Checkpoints
     /// </summary>
     private static bool IsByteTokenizer(string folder)
     {
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var path = Path.Combine(folder, "tokenizer.json");
+        JsonNode? json;
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+
         var model = json?["model"];
         return model?["vocab"] is JsonObject { Count: 256 } && model["merges"] is JsonArray { Count: 0 }
             && json?["added_tokens"] is JsonArray { Count: 3 } added

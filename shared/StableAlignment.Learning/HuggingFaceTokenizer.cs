@@ -161,7 +161,16 @@ public sealed class HuggingFaceTokenizer : ITokenizer
             return result;
         }
 
-        var json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? [];
+        JsonObject json;
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? [];
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}: not a JSON object ({e.Message}).", e);
+        }
+
         foreach (var key in new[] { "bos_token", "eos_token", "pad_token" })
         {
             if (json.TryGetPropertyValue(key, out var value))

@@ -39,12 +39,15 @@ public static class TrainingData
 
             if (first == '[')
             {
-                return Authors(path);
+                return NotEmpty(path, Authors(path));
             }
         }
 
-        return JsonLinesFile(path, allowUnrated);
+        return NotEmpty(path, JsonLinesFile(path, allowUnrated));
     }
+
+    private static List<RatedGroup> NotEmpty(string path, List<RatedGroup> groups) =>
+        groups.Count > 0 ? groups : throw new InvalidDataException($"{path}: the file holds no group to train on.");
 
     /// <summary>Runs <paramref name="read"/>; a malformed JSON value (wrong type, duplicate key, bad text) becomes an error naming <paramref name="where"/>.</summary>
     private static T Guard<T>(string where, Func<T> read)
@@ -63,7 +66,7 @@ public static class TrainingData
     {
         var groups = new List<RatedGroup>();
         var index = 0;
-        var root = Guard(path, () => JsonNode.Parse(File.ReadAllText(path)) as JsonArray ?? throw new InvalidDataException($"{path}: not a JSON array of groups."));
+        var root = Guard(path, () => JsonNode.Parse(JsonLines.ReadAllText(path)) as JsonArray ?? throw new InvalidDataException($"{path}: not a JSON array of groups."));
         foreach (var node in root)
         {
             var where = $"{path}, group {index}";

@@ -314,4 +314,25 @@ public sealed class CliTests
             Assert.Contains(command, stdout);
         }
     }
+
+    [Fact]
+    public async Task Gateway_commands_take_a_url_and_a_key_and_a_bad_url_is_one_line_with_exit_2()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        await using var app = await SingleProcessApp.StartAsync(stub);
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli")).FullName;
+        var url = app.Client.BaseAddress!.ToString();
+
+        var (exit, stdout, err) = await Sa(folder, "ask", "--gateway", url, "--api-key", TestConfiguration.ApiKey, "Is it fine to lie?");
+        Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+        (exit, stdout, err) = await Sa(folder, "runs", "--gateway", url, "--api-key", TestConfiguration.ApiKey);
+        Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+        (exit, _, err) = await Sa(folder, "runs", "--gateway", url);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("401", err + stdout, StringComparison.Ordinal);
+
+        (exit, _, err) = await Sa(folder, "interactions", "--run", Guid.NewGuid().ToString(), "--gateway", "not a url");
+        Assert.Equal(2, exit);
+        Assert.Contains("not an http(s) URL", Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
 }

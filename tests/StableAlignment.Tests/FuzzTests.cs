@@ -95,4 +95,69 @@ public sealed class FuzzTests
         var refused = Refused(original, 1000, seed: 13, path, () => TrainingData.Load(path), e => Assert.Contains(path, e.Message));
         Assert.True(refused > 300, $"{refused} refused");
     }
+
+    [Fact]
+    public void Damaged_export_files_are_read_or_refused_with_file_and_record()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(TestConfiguration.TempPath("fuzz-export"), "external_memory")).FullName;
+        var path = Path.Combine(folder, "agent_1.jsonl");
+        var record = new Dictionary<string, object>
+        {
+            ["agent_id"] = 1, ["label"] = "good", ["iteration"] = 0, ["question"] = "Is it fine to lie?", ["draft_answer"] = "No.", ["target_id"] = new[] { 2, 3 },
+            ["feedback"] = new[] { "honest", "kind" }, ["rating"] = new[] { 6, 7 }, ["revised_answer"] = "No, it is not.", ["gen_moral_score_before"] = 4, ["gen_moral_score_after"] = 6,
+        };
+        var original = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new[] { record, record, record });
+        var refused = Refused(original, 1500, seed: 17, path,
+            () =>
+            {
+                try
+                {
+                    StableAlignment.DatasetBuilder.RecordSources.FromExportAsync(Path.GetDirectoryName(folder)!).ToBlockingEnumerable().ToList();
+                }
+                catch (StableAlignment.DatasetBuilder.RecordFormatException e)
+                {
+                    throw new InvalidDataException(e.Message, e);
+                }
+            },
+            e => Assert.Matches(@"agent_1\.jsonl, record \d+: ", e.Message));
+        Assert.True(refused > 300, $"{refused} refused");
+    }
+
+    [Fact]
+    public void Damaged_gzip_feeds_are_read_or_refused_with_the_file_named_never_half_read()
+    {
+        var path = TestConfiguration.TempPath("fuzz-feed") + ".txt.gz";
+        var text = string.Concat(Enumerable.Range(0, 300).Select(i => $"Is it fine to break promise number {i}?\n"));
+        var original = Gzip(System.Text.Encoding.UTF8.GetBytes(text));
+        var complete = 0;
+        var refused = Refused(original, 1500, seed: 19, path,
+            () =>
+            {
+                try
+                {
+                    if (StableAlignment.AgentRunner.Sandbox.QuestionFeed.Load(path).Count == 300)
+                    {
+                        complete++;
+                    }
+                }
+                catch (StableAlignment.AgentRunner.Sandbox.FeedFormatException e)
+                {
+                    throw new InvalidDataException(e.Message, e);
+                }
+            },
+            e => Assert.Contains(path, e.Message));
+        TestContext.Current.SendDiagnosticMessage($"gzip feed fuzz: {complete} read whole");
+        Assert.True(refused > 700, $"{refused} refused");
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Optimal))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
 }

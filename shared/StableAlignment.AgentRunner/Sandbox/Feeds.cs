@@ -21,12 +21,13 @@ public sealed class FeedFormatException(string path, int line, string reason)
 /// </summary>
 public static class QuestionFeed
 {
-    public static List<string> Load(string path)
+    /// <param name="keepPartial">Keep the questions of a truncated gzip file (reported through <paramref name="partial"/>) instead of failing.</param>
+    public static List<string> Load(string path, bool keepPartial = false, Action<string>? partial = null)
     {
         var questions = new List<string>();
         var lineNumber = 0;
         bool? json = null;
-        foreach (var raw in JsonLines.ReadLines(path))
+        foreach (var raw in JsonLines.ReadLines(path, keepPartial, partial))
         {
             lineNumber++;
             var line = raw.Trim();
@@ -94,10 +95,10 @@ public static class QuestionFeed
 /// <summary>The labelled prior: JSON Lines <c>{"question", "response", "morality_label"}</c>, label good/bad (or aligned/misaligned, 1/0, true/false).</summary>
 public static class PriorFile
 {
-    public static List<PriorEntry> Load(string path)
+    public static List<PriorEntry> Load(string path, bool keepPartial = false, Action<string>? partial = null)
     {
         var entries = new List<PriorEntry>();
-        foreach (var (lineNumber, o) in JsonLines.Objects(path, (line, reason) => new FeedFormatException(path, line, reason)))
+        foreach (var (lineNumber, o) in JsonLines.Objects(path, (line, reason) => new FeedFormatException(path, line, reason), keepPartial, partial))
         {
             var question = Text(o, "question") ?? throw new FeedFormatException(path, lineNumber, "missing \"question\"");
             var response = Text(o, "response") ?? throw new FeedFormatException(path, lineNumber, "missing \"response\"");

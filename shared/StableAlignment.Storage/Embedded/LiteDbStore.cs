@@ -19,16 +19,30 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     public LiteDbStore(string path)
     {
         var full = Path.GetFullPath(path);
+        if (File.Exists(full) && new FileInfo(full).Length < 8192)
+        {
+            // LiteDB would take a zero-byte or cut-off file for a new store and write over it: what was there is never silently lost.
+            throw new InvalidDataException($"{full}: the store file has {new FileInfo(full).Length} bytes, less than one LiteDB page: it is empty or truncated. Move it away to start a new store.");
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var mapper = new BsonMapper { EnumAsInteger = false };
-        _db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct }, mapper);
-        _db.UtcDate = true;
-        _runs = _db.GetCollection<RunRecord>("runs");
-        _interactions = _db.GetCollection<InteractionRecord>("interactions");
-        _interactions.EnsureIndex(r => r.RunId);
-        _memory = _db.GetCollection<MemoryEntry>("memory");
-        _memory.EnsureIndex(m => m.RunId);
-        _runs.EnsureIndex(r => r.CreatedAt);
+        try
+        {
+            _db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct }, mapper);
+            _db.UtcDate = true;
+            _runs = _db.GetCollection<RunRecord>("runs");
+            _interactions = _db.GetCollection<InteractionRecord>("interactions");
+            _interactions.EnsureIndex(r => r.RunId);
+            _memory = _db.GetCollection<MemoryEntry>("memory");
+            _memory.EnsureIndex(m => m.RunId);
+            _runs.EnsureIndex(r => r.CreatedAt);
+        }
+        catch (Exception e) when (e is LiteException or InvalidCastException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            _db?.Dispose();
+            throw new InvalidDataException($"{full}: not a readable store file ({e.GetType().Name}: {e.Message}).", e);
+        }
     }
 
     public Task<bool> TryCreateAsync(RunRecord run, CancellationToken cancellationToken = default)
