@@ -39,6 +39,21 @@ for project in tests/*.Tests tests/*.IntegrationTests; do
     --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" || status=1
 done
 
+# The bad-input corpus tests report how many cases they ran: show it.
+/usr/bin/python3 - "$state/results" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+total = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    for out in ET.parse(path).getroot().iterfind(".//t:UnitTestResult/t:Output/t:StdOut", ns):
+        for line in (out.text or "").splitlines():
+            if line.startswith("bad-input corpus:"):
+                print(line)
+                total += int(re.search(r": (\d+) ", line).group(1))
+if total:
+    print(f"bad-input corpus: {total} cases in all")
+PY
+
 # Total the TRX counters of every project: dotnet test prints one summary per project only.
 read -r passed failed skipped < <(/usr/bin/python3 - "$state/results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET

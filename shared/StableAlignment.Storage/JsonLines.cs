@@ -62,7 +62,7 @@ public static class JsonLines
             line++;
         }
 
-        if (gzip && TruncatedGzip(file, counted!.Count) is { } problem)
+        if (gzip && TruncatedGzip(file, counted!.Count, counted.Crc) is { } problem)
         {
             if (!keepPartial)
             {
@@ -95,21 +95,25 @@ public static class JsonLines
     /// <summary>A whole text file (plain or gzip) as strict UTF-8: invalid bytes are an error naming the line.</summary>
     public static string ReadAllText(string path, bool keepPartial = false) => string.Join('\n', ReadLines(path, keepPartial));
 
-    /// <summary>Null when the decompressed size matches the gzip trailer (size modulo 2³²), otherwise what is wrong.</summary>
-    private static string? TruncatedGzip(FileStream file, long decompressed)
+    /// <summary>Null when the decompressed data matches the gzip trailer (CRC-32 and size modulo 2³²), otherwise what is wrong.</summary>
+    private static string? TruncatedGzip(FileStream file, long decompressed, uint crc)
     {
         if (file.Length < 18)
         {
             return "the gzip file is truncated (shorter than a gzip header and trailer)";
         }
 
-        Span<byte> trailer = stackalloc byte[4];
-        file.Position = file.Length - 4;
+        Span<byte> trailer = stackalloc byte[8];
+        file.Position = file.Length - 8;
         file.ReadExactly(trailer);
-        var recorded = BitConverter.ToUInt32(trailer);
-        return recorded == (uint)decompressed
-            ? null
-            : $"the gzip data ends after {decompressed} bytes but its trailer records {recorded} (truncated or corrupt; a multi-member archive must be recompressed as one)";
+        var recordedCrc = BitConverter.ToUInt32(trailer[..4]);
+        var recordedSize = BitConverter.ToUInt32(trailer[4..]);
+        if (recordedSize != (uint)decompressed)
+        {
+            return $"the gzip data ends after {decompressed} bytes but its trailer records {recordedSize} (truncated or corrupt; a multi-member archive must be recompressed as one)";
+        }
+
+        return recordedCrc == crc ? null : "the gzip data does not match its CRC-32 checksum (corrupt)";
     }
 
     /// <summary>Splits a byte stream at '\n' (dropping a '\r' before it and a leading BOM) and decodes each line as strict UTF-8.</summary>
@@ -175,7 +179,11 @@ public static class JsonLines
 
     private sealed class CountingStream(Stream inner) : Stream
     {
+        private readonly System.IO.Hashing.Crc32 _crc = new();
+
         public long Count { get; private set; }
+
+        public uint Crc => _crc.GetCurrentHashAsUInt32();
 
         public override bool CanRead => true;
 
@@ -191,6 +199,7 @@ public static class JsonLines
         {
             var n = inner.Read(buffer, offset, count);
             Count += n;
+            _crc.Append(buffer.AsSpan(offset, n));
             return n;
         }
 
@@ -198,6 +207,7 @@ public static class JsonLines
         {
             var n = inner.Read(buffer);
             Count += n;
+            _crc.Append(buffer[..n]);
             return n;
         }
 
