@@ -90,4 +90,22 @@ public sealed class RequestValidationTests : SingleProcessTest
         using var unknown = await App.Client.GetAsync($"/api/agents/runs/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
+
+    [Fact]
+    public async Task An_accepted_training_job_that_fails_later_shows_failed_with_the_reason()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?>
+        {
+            ["Trainer:DataWaitSeconds"] = "1", ["Trainer:Root"] = TestConfiguration.TempPath("jobs"), ["Trainer:DatasetsRoot"] = TestConfiguration.TempPath("datasets"),
+        });
+        using var accepted = await app.Client.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-never-built" });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+        var job = await Eventually.ReturnsAsync(
+            async () => (await app.Client.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync()) : null,
+            j => j?["state"]?.GetValue<string>() == "failed",
+            TimeSpan.FromSeconds(60));
+        Assert.Contains("ds-never-built", job!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }

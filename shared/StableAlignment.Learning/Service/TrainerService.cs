@@ -345,7 +345,7 @@ public static class TrainerRegistration
         bus.AddConsumer<TripletBatchConsumer, TripletBatchConsumerDefinition>();
     }
 
-    /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (its metrics).</summary>
+    /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (state: queued, running, done or failed with the reason; metrics).</summary>
     public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/training", async (TrainModel request, TrainingRunner runner, IPublishEndpoint publish, CancellationToken ct) =>
@@ -369,16 +369,43 @@ public static class TrainerRegistration
         });
         app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>
         {
-            var metrics = Path.Combine(runner.Folder(jobId), "metrics.jsonl");
-            return jobId.StartsWith("job-", StringComparison.Ordinal) && jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && File.Exists(metrics)
-                ? Results.Ok(new
+            var folder = runner.Folder(jobId);
+            if (!jobId.StartsWith("job-", StringComparison.Ordinal) || !jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') || !Directory.Exists(folder))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId} (yet: an accepted job appears once the trainer takes it).");
+            }
+
+            var done = Path.Combine(folder, "done");
+            var outcome = File.Exists(done) ? File.ReadAllText(done) : null;
+            var metricsFile = Path.Combine(folder, "metrics.jsonl");
+            var metrics = new List<StepMetrics>();
+            var unreadable = 0;
+            foreach (var line in File.Exists(metricsFile) ? File.ReadLines(metricsFile) : [])
+            {
+                try
                 {
-                    jobId,
-                    done = File.Exists(Path.Combine(runner.Folder(jobId), "done")),
-                    latest = Checkpoints.Latest(runner.Folder(jobId)),
-                    metrics = File.ReadLines(metrics).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l)).ToList(),
-                })
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId}.");
+                    if (line.Length > 0 && JsonSerializer.Deserialize<StepMetrics>(line) is { } m)
+                    {
+                        metrics.Add(m);
+                    }
+                }
+                catch (JsonException)
+                {
+                    unreadable++;
+                }
+            }
+
+            var failed = outcome?.StartsWith("failed:", StringComparison.Ordinal) == true;
+            return Results.Ok(new
+            {
+                jobId,
+                state = failed ? "failed" : outcome is not null ? "done" : metrics.Count > 0 ? "running" : "queued",
+                reason = failed ? outcome!["failed:".Length..].Trim() : null,
+                done = outcome is not null,
+                latest = Checkpoints.Latest(folder),
+                metrics,
+                unreadableMetricLines = unreadable,
+            });
         });
         return app;
     }
