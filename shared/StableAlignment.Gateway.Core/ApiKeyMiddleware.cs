@@ -64,7 +64,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<GatewayOptio
             return Access.Admin;
         }
 
-        return options.ReadKeys.Any(k => k.Length >= 8 && Matches(given, k)) ? Access.Read : Access.None;
+        return options.ReadKeys.Any(k => Matches(given, k)) ? Access.Read : Access.None;
     }
 
     private static bool Matches(string given, string expected) =>

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace StableAlignment.Gateway.Core;
 
 /// <summary>Bound from the "Gateway" section. There is no default key: a deployment must set <c>Gateway__ApiKey</c>.</summary>
-public sealed class GatewayOptions
+public sealed class GatewayOptions : IValidatableObject
 {
     public const string Section = "Gateway";
 
@@ -12,7 +12,7 @@ public sealed class GatewayOptions
     [MinLength(8, ErrorMessage = "Gateway:ApiKey must have at least 8 characters.")]
     public string ApiKey { get; set; } = string.Empty;
 
-    /// <summary>Read-only keys: GET and HEAD only (a mutating request with one gets 403).</summary>
+    /// <summary>Read-only keys: GET and HEAD only (a mutating request with one gets 403); empty entries are ignored.</summary>
     public List<string> ReadKeys { get; set; } = [];
 
     /// <summary>Let GET and HEAD through without a key (off by default: runs and interactions are private data).</summary>
@@ -37,4 +37,24 @@ public sealed class GatewayOptions
     /// <summary>Requests per minute from one IP address without a valid key (failed or missing keys).</summary>
     [Range(1, int.MaxValue)]
     public int AnonymousPermitsPerMinute { get; set; } = 120;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < ReadKeys.Count; i++)
+        {
+            if (ReadKeys[i].Length == 0)
+            {
+                continue; // an unset variable (compose's GATEWAY_READ_KEY left empty): no read key
+            }
+
+            if (ReadKeys[i].Length < 8)
+            {
+                yield return new ValidationResult($"Gateway:ReadKeys:{i} must have at least 8 characters.", [nameof(ReadKeys)]);
+            }
+            else if (ReadKeys[i] == ApiKey)
+            {
+                yield return new ValidationResult($"Gateway:ReadKeys:{i} is the admin key; a read key must differ from it.", [nameof(ReadKeys)]);
+            }
+        }
+    }
 }

@@ -136,4 +136,14 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
         using var other = await reader.GetAsync("/api/memory/runs");
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
     }
+
+    [Theory]
+    [InlineData("short", "at least 8")]
+    [InlineData(TestConfiguration.ApiKey, "must differ")]
+    public async Task A_read_key_that_is_too_short_or_the_admin_key_stops_the_start(string readKey, string message)
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => SingleProcessApp.StartAsync(stub, new Dictionary<string, string?> { ["Gateway:ReadKeys:0"] = readKey }));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
 }
