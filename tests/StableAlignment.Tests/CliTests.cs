@@ -335,4 +335,20 @@ public sealed class CliTests
         Assert.Equal(2, exit);
         Assert.Contains("not an http(s) URL", Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_error_is_one_line_without_a_stack_trace_unless_verbose()
+    {
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "stats.json"), "{\"records\": ");
+
+        var (exit, _, err) = await Sa(folder, "dataset", "stats", folder);
+        Assert.Equal(2, exit);
+        Assert.Contains("stats.json", Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+
+        (exit, _, err) = await Sa(folder, "dataset", "stats", folder, "--verbose");
+        Assert.Equal(2, exit);
+        Assert.Contains("   at ", err, StringComparison.Ordinal);
+        Assert.Contains("stats.json", err, StringComparison.Ordinal);
+    }
 }
