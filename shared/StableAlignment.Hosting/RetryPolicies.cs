@@ -12,5 +12,7 @@ public static class RetryPolicies
     {
         retry.Intervals(100, 500, 2000, 5000);
         retry.Ignore<InvalidMessageException>();
+        // Model calls are retried by the model client's HTTP pipeline alone; retrying here would multiply the attempts.
+        retry.Ignore<StableAlignment.Contracts.ModelCallException>();
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
+using StableAlignment.Contracts;
 
 namespace StableAlignment.Models;
 
@@ -29,7 +30,16 @@ public sealed class ChatModel(IChatCompletionService service, string modelId, Pr
         }
 
         history.AddUserMessage(prompt);
-        var reply = await Service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken);
+        ChatMessageContent reply;
+        try
+        {
+            reply = await Service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken);
+        }
+        catch (Exception e) when (e is not ModelCallException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            throw new ModelCallException(ModelId, e);
+        }
+
         var (input, output) = TokenCounts(reply.Metadata);
         return new ModelReply(reply.Content ?? string.Empty, ModelId, input, output);
     }

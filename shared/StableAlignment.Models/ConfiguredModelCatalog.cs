@@ -22,10 +22,13 @@ public sealed class ConfiguredModelCatalog(
 {
     public const string HttpClientName = "models";
 
+    /// <summary>One HTTP client per role, each with a resilience pipeline per endpoint: a failing endpoint or role opens only its own circuit.</summary>
+    public static string ClientName(ModelRole role) => $"{HttpClientName}-{role}";
+
     private readonly ConcurrentDictionary<string, object> _cache = new();
 
     public ChatModel Chat(ModelRole role) => (ChatModel)_cache.GetOrAdd($"chat/{role}", _ =>
-        IsLocal(options.Value.For(role)) ? Local().Chat(role, options.Value.For(role)) : CreateChat(Resolve(role)));
+        IsLocal(options.Value.For(role)) ? Local().Chat(role, options.Value.For(role)) : CreateChat(Resolve(role), role));
 
     private static bool IsLocal(ModelEndpointOptions o) => string.Equals(o.Provider, "Local", StringComparison.OrdinalIgnoreCase);
 
@@ -52,7 +55,7 @@ public sealed class ConfiguredModelCatalog(
                     throw new InvalidOperationException($"Models:SocialAgents: the share of '{o.Model}' must be positive.");
                 }
 
-                return (CreateChat(Check(o, ModelRole.SocialAgent)), e.Share);
+                return (CreateChat(Check(o, ModelRole.SocialAgent), ModelRole.SocialAgent), e.Share);
             }).ToList();
         })).ToList();
 
@@ -64,7 +67,7 @@ public sealed class ConfiguredModelCatalog(
         }
 
         var o = Resolve(ModelRole.Embedding);
-        var generator = Client(o).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
+        var generator = Client(o, ModelRole.Embedding).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
         return new EmbeddingModel(generator, o.Model!, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     });
 
@@ -72,12 +75,12 @@ public sealed class ConfiguredModelCatalog(
     /// The OpenAI client over our HTTP pipeline. Its own retries are off: the pipeline already retries (with
     /// jitter, a circuit breaker and a per-attempt timeout), and two layers would multiply the attempts.
     /// </summary>
-    private OpenAIClient Client(ModelEndpointOptions o) => new(
+    private OpenAIClient Client(ModelEndpointOptions o, ModelRole role) => new(
         new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey),
         new OpenAIClientOptions
         {
             Endpoint = new Uri(o.Endpoint!),
-            Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
+            Transport = new HttpClientPipelineTransport(httpClients.CreateClient(ClientName(role))),
             RetryPolicy = new ClientRetryPolicy(0),
             NetworkTimeout = Timeout.InfiniteTimeSpan,
         });
@@ -99,9 +102,9 @@ public sealed class ConfiguredModelCatalog(
         return o;
     }
 
-    private ChatModel CreateChat(ModelEndpointOptions o)
+    private ChatModel CreateChat(ModelEndpointOptions o, ModelRole role)
     {
-        var service = new OpenAIChatCompletionService(o.Model!, Client(o), loggerFactory);
+        var service = new OpenAIChatCompletionService(o.Model!, Client(o, role), loggerFactory);
         var settings = new OpenAIPromptExecutionSettings { Temperature = o.Temperature, MaxTokens = o.MaxTokens, ModelId = o.Model };
         return new ChatModel(service, o.Model!, settings, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using StableAlignment.Contracts;
 
 namespace StableAlignment.Models;
 
@@ -12,7 +13,16 @@ public sealed class EmbeddingModel(IEmbeddingGenerator<string, Embedding<float>>
 
     private async Task<float[]> CallAsync(string text, CancellationToken cancellationToken)
     {
-        var embeddings = await generator.GenerateAsync([text], cancellationToken: cancellationToken);
+        GeneratedEmbeddings<Embedding<float>> embeddings;
+        try
+        {
+            embeddings = await generator.GenerateAsync([text], cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is not ModelCallException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            throw new ModelCallException(ModelId, e);
+        }
+
         return Vectors.Normalise(embeddings[0].Vector.ToArray());
     }
 }

@@ -8,6 +8,13 @@ namespace StableAlignment.Models;
 
 public static class ModelServiceCollectionExtensions
 {
+    /// <summary>Retries after the first attempt, on 429, 5xx and timeouts (jittered exponential back-off from 200 ms).</summary>
+    public const int MaxRetryAttempts = 3;
+
+    /// <summary>Every attempt's timeout, the back-off between them (at most ~2 s in all) and a margin.</summary>
+    public static TimeSpan OverallTimeout(ModelsOptions o) =>
+        TimeSpan.FromSeconds((o.TimeoutSeconds * (MaxRetryAttempts + 1)) + 10);
+
     /// <summary>Registers the model catalog for the "Models" section, with timeouts and retries on the HTTP calls.</summary>
     public static IServiceCollection AddStableAlignmentModels(this IServiceCollection services)
     {
@@ -19,26 +26,33 @@ public static class ModelServiceCollectionExtensions
         }
 
         services.AddOptions<ModelsOptions>().BindConfiguration(ModelsOptions.Section);
-        services.AddHttpClient(ConfiguredModelCatalog.HttpClientName)
-            .AddResilienceHandler("models", (builder, context) =>
-            {
-                var timeout = TimeSpan.FromSeconds(context.ServiceProvider.GetRequiredService<IOptions<ModelsOptions>>().Value.TimeoutSeconds);
-                builder.AddRetry(new HttpRetryStrategyOptions
+        foreach (var role in Enum.GetValues<ModelRole>())
+        {
+            services.AddHttpClient(ConfiguredModelCatalog.ClientName(role))
+                // The client's own deadline covers every attempt (the default 100 s would cut the retries short).
+                .ConfigureHttpClient((sp, client) => client.Timeout = OverallTimeout(sp.GetRequiredService<IOptions<ModelsOptions>>().Value))
+                .AddResilienceHandler(ConfiguredModelCatalog.ClientName(role), (builder, context) =>
                 {
-                    MaxRetryAttempts = 3,
-                    UseJitter = true,
-                    Delay = TimeSpan.FromMilliseconds(200),
-                    BackoffType = Polly.DelayBackoffType.Exponential,
-                });
-                builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-                {
-                    FailureRatio = 0.9,
-                    MinimumThroughput = 20,
-                    SamplingDuration = TimeSpan.FromSeconds(30),
-                    BreakDuration = TimeSpan.FromSeconds(5),
-                });
-                builder.AddTimeout(timeout);
-            });
+                    var timeout = TimeSpan.FromSeconds(context.ServiceProvider.GetRequiredService<IOptions<ModelsOptions>>().Value.TimeoutSeconds);
+                    builder.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = MaxRetryAttempts,
+                        UseJitter = true,
+                        Delay = TimeSpan.FromMilliseconds(200),
+                        BackoffType = DelayBackoffType.Exponential,
+                    });
+                    builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                    {
+                        FailureRatio = 0.9,
+                        MinimumThroughput = 20,
+                        SamplingDuration = TimeSpan.FromSeconds(30),
+                        BreakDuration = TimeSpan.FromSeconds(5),
+                    });
+                    builder.AddTimeout(timeout);
+                })
+                .SelectPipelineByAuthority();
+        }
+
         services.TryAddSingleton<EndpointThrottle>();
         services.TryAddSingleton<IModelCatalog, ConfiguredModelCatalog>();
         return services;
