@@ -351,4 +351,43 @@ public sealed class CliTests
         Assert.Contains("   at ", err, StringComparison.Ordinal);
         Assert.Contains("stats.json", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_second_process_on_the_same_store_is_refused_with_the_holder_named_not_given_a_diverging_view()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli")).FullName;
+        var port = ServiceProcess.FreePort();
+        using var serve = Process.Start(StartInfo(folder, ["serve", "--urls", $"http://127.0.0.1:{port}", "--endpoint", stub.Endpoint, "--model", "m"]))!;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await Eventually.ReturnsAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return (await http.GetAsync("health/live")).IsSuccessStatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                up => up,
+                TimeSpan.FromSeconds(60));
+
+            var (exit, _, err) = await Sa(folder, "runs");
+            Assert.Equal(2, exit);
+            Assert.Contains($"in use by process {serve.Id}", Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            serve.Kill();
+            await serve.WaitForExitAsync();
+        }
+
+        var (after, _, afterErr) = await Sa(folder, "runs");
+        Assert.True(after == 0, afterErr);
+    }
 }

@@ -10,6 +10,7 @@ namespace StableAlignment.Storage.Embedded;
 public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe, IDisposable
 {
     private readonly LiteDatabase _db;
+    private readonly FileStream _owner;
     private readonly ILiteCollection<RunRecord> _runs;
     private readonly ILiteCollection<InteractionRecord> _interactions;
     private readonly ILiteCollection<MemoryEntry> _memory;
@@ -26,6 +27,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _owner = Claim(full);
         var mapper = new BsonMapper { EnumAsInteger = false };
         try
         {
@@ -41,6 +43,7 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         catch (Exception e) when (e is LiteException or InvalidCastException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
         {
             _db?.Dispose();
+            Release(_owner);
             throw new InvalidDataException($"{full}: not a readable store file ({e.GetType().Name}: {e.Message}).", e);
         }
     }
@@ -155,5 +158,41 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         }
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _db.Dispose();
+        Release(_owner);
+    }
+
+    private static void Release(FileStream owner)
+    {
+        File.Delete(owner.Name + ".pid");
+        File.Delete(owner.Name);
+        owner.Dispose();
+    }
+
+    /// <summary>
+    /// One process writes a store file: an exclusive lock on <c>FILE.owner</c> (released by the OS when the process
+    /// dies, so a crash never leaves it stale). A second process gets a clear refusal instead of a diverging view.
+    /// </summary>
+    private static FileStream Claim(string full)
+    {
+        var path = full + ".owner";
+        try
+        {
+            var owner = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // The lock file cannot be read by others while held, so the holder's id goes beside it.
+            File.WriteAllText(path + ".pid", $"{Environment.ProcessId}\n");
+            return owner;
+        }
+        catch (IOException)
+        {
+            var pid = File.Exists(path + ".pid") ? File.ReadAllText(path + ".pid").Trim() : null;
+            var holder = pid is { Length: > 0 } ? $"process {pid}" : "another process";
+            throw new StoreInUseException($"{full} is in use by {holder} (an 'sa serve' or another command in this folder). Stop it, or talk to it: sa runs --gateway URL, sa ask --gateway URL.");
+        }
+    }
 }
+
+/// <summary>The embedded store file is held by another process.</summary>
+public sealed class StoreInUseException(string message) : IOException(message);
