@@ -35,6 +35,11 @@ public sealed class QuestionPosedConsumer(
             return;
         }
 
+        if (KnownRuns.Count > 10_000)
+        {
+            KnownRuns.Clear(); // only a shortcut before an idempotent create: forgetting costs one store call
+        }
+
         if (KnownRuns.TryAdd(q.RunId, true))
         {
             await runs.TryCreateAsync(new RunRecord { Id = q.RunId, CreatedAt = DateTime.UtcNow }, ct);

@@ -163,9 +163,7 @@ public sealed class DatasetStatusFile(string root, string id)
     public void Write(string state, string? reason)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var temp = _path + ".tmp";
-        File.WriteAllText(temp, System.Text.Json.JsonSerializer.Serialize(new DatasetStatus(id, state, reason, DateTime.UtcNow)));
-        File.Move(temp, _path, overwrite: true);
+        AtomicFile.WriteAllText(_path, System.Text.Json.JsonSerializer.Serialize(new DatasetStatus(id, state, reason, DateTime.UtcNow)));
     }
 
     public DatasetStatus? Read()

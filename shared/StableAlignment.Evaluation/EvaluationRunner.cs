@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Learning;
 using StableAlignment.Models;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Evaluation;
 
@@ -333,21 +334,21 @@ public sealed class SampleCache
         var cache = new SampleCache(Path.Combine(outDir, "samples", $"{safe}.jsonl"));
         if (File.Exists(cache._path))
         {
-            var number = 0;
-            foreach (var line in await File.ReadAllLinesAsync(cache._path, ct))
+            // A last line cut off by a crash is dropped (and the file rewritten without it, so appends stay whole);
+            // a bad line before it is an error naming it.
+            var torn = false;
+            var nodes = AtomicFile.ReadAppended(cache._path, l => JsonNode.Parse(l) ?? throw new FormatException("null"), _ => torn = true);
+            foreach (var n in nodes)
             {
-                number++;
-                try
+                if (n["id"]?.GetValue<string>() is { } id)
                 {
-                    if (line.Length > 0 && JsonNode.Parse(line) is { } n && n["id"]?.GetValue<string>() is { } id)
-                    {
-                        cache._items[id] = n;
-                    }
+                    cache._items[id] = n;
                 }
-                catch (Exception e) when (e is JsonException or InvalidOperationException)
-                {
-                    throw new InvalidDataException($"{cache._path}, line {number}: not a readable sample result ({e.Message}); move the file away to compute its samples again.", e);
-                }
+            }
+
+            if (torn)
+            {
+                AtomicFile.WriteAllText(cache._path, string.Concat(nodes.Select(n => n.ToJsonString() + "\n")));
             }
         }
 

@@ -12,6 +12,7 @@ using StableAlignment.Contracts;
 using StableAlignment.Hosting;
 using StableAlignment.Learning;
 using StableAlignment.Models;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Evaluation;
 
@@ -85,9 +86,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     private void WriteStatus(string checkpointId, string state, string? reason)
     {
         var folder = Directory.CreateDirectory(Folder(checkpointId)).FullName;
-        var temp = Path.Combine(folder, "status.json.tmp");
-        File.WriteAllText(temp, JsonSerializer.Serialize(new EvaluationStatus(checkpointId, state, reason, DateTime.UtcNow), Reports.Json));
-        File.Move(temp, Path.Combine(folder, "status.json"), overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(folder, "status.json"), JsonSerializer.Serialize(new EvaluationStatus(checkpointId, state, reason, DateTime.UtcNow), Reports.Json));
     }
 
     /// <summary>
@@ -128,6 +127,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                 WriteStatus(request.CheckpointId, "running", null);
                 var o = options.Value;
                 var (model, state) = Checkpoints.Load(request.Location);
+                using var loaded = model; // native memory: released when the evaluation ends
                 var tokenizer = Checkpoints.TokenizerFor(request.Location);
                 var suite = new EvaluationOptions
                 {
@@ -138,7 +138,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                 var report = await new EvaluationRunner(suite, judges).RunAsync(
                     request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
                     Folder(request.CheckpointId), state.Step, request.Location, ct: stoppingToken);
-                Reports.Leaderboard(Path.GetFullPath(o.Root));
+                Reports.Leaderboard(Path.GetFullPath(o.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped));
                 await bus.Publish(new EvaluationCompleted
                 {
                     RunId = request.RunId, CheckpointId = request.CheckpointId, ReportLocation = Folder(request.CheckpointId),
@@ -212,7 +212,8 @@ public static class EvaluatorRegistration
     /// </summary>
     public static IEndpointRouteBuilder MapEvaluatorApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/evaluations", (IOptions<EvaluatorOptions> options) => Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root))));
+        app.MapGet("/api/evaluations", (IOptions<EvaluatorOptions> options, ILogger<EvaluationQueue> logger) =>
+            Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped))));
         app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IPublishEndpoint publish, CancellationToken ct) =>
         {
             try

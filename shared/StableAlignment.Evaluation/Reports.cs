@@ -14,7 +14,7 @@ public static class Reports
 
     public static void Write(EvaluationReport report, string outDir)
     {
-        File.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(report, Json));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(report, Json));
         var md = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"# Evaluation of {report.CheckpointId}")
             .AppendLine()
@@ -56,18 +56,32 @@ public static class Reports
         plot.SavePng(path, 1000, 520);
     }
 
-    /// <summary>Every report.json under a folder, ordered by checkpoint step.</summary>
-    public static List<EvaluationReport> Load(string root) =>
-        Directory.Exists(root)
-            ? [.. Directory.GetFiles(root, "report.json", SearchOption.AllDirectories)
-                .Select(f => JsonLines.ReadJson<EvaluationReport>(f, Json))
-                .OrderBy(r => r.Step).ThenBy(r => r.CreatedAt)]
-            : [];
+    /// <summary>
+    /// Every report.json under a folder, ordered by checkpoint step. An unreadable report is an error naming it, or,
+    /// with <paramref name="skipped"/>, left out and reported there (a service's leaderboard keeps the others).
+    /// </summary>
+    public static List<EvaluationReport> Load(string root, Action<string>? skipped = null)
+    {
+        var reports = new List<EvaluationReport>();
+        foreach (var file in Directory.Exists(root) ? Directory.GetFiles(root, "report.json", SearchOption.AllDirectories) : [])
+        {
+            try
+            {
+                reports.Add(JsonLines.ReadJson<EvaluationReport>(file, Json));
+            }
+            catch (InvalidDataException e) when (skipped is not null)
+            {
+                skipped(e.Message);
+            }
+        }
+
+        return [.. reports.OrderBy(r => r.Step).ThenBy(r => r.CreatedAt)];
+    }
 
     /// <summary>leaderboard.md and leaderboard.png (each benchmark's score over training steps) in <paramref name="root"/>.</summary>
-    public static string Leaderboard(string root)
+    public static string Leaderboard(string root, Action<string>? skipped = null)
     {
-        var reports = Load(root);
+        var reports = Load(root, skipped);
         var benchmarks = reports.SelectMany(r => r.Scores.Keys).Distinct().Where(b => !b.Contains("+adv", StringComparison.Ordinal)).ToList();
         var md = new StringBuilder().AppendLine("# Leaderboard").AppendLine()
             .AppendLine("| checkpoint | step | " + string.Join(" | ", benchmarks) + " |")

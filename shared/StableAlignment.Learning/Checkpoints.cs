@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 
+using StableAlignment.Storage;
+
 namespace StableAlignment.Learning;
 
 /// <summary>What a checkpoint folder says about itself (<c>state.json</c>).</summary>
@@ -40,15 +42,17 @@ public static class Checkpoints
         HuggingFace.Save(model, tokenizer, temp);
         optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
+        // Everything on disk before the folder is renamed into place and named latest: a crash never leaves a
+        // "latest" that points at a half-written checkpoint.
+        AtomicFile.FlushTree(temp);
         if (Directory.Exists(final))
         {
             Directory.Delete(final, recursive: true);
         }
 
         Directory.Move(temp, final);
-        var latestTemp = Path.Combine(root, $".latest.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(latestTemp, name);
-        File.Move(latestTemp, Path.Combine(root, "latest"), overwrite: true);
+        AtomicFile.FlushFolder(root);
+        AtomicFile.WriteAllText(Path.Combine(root, "latest"), name);
         return final;
     }
 

@@ -3,6 +3,8 @@ using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using StableAlignment.Storage;
+
 namespace StableAlignment.Learning;
 
 public sealed record TrainResult(string OutDir, string LatestCheckpoint, int Steps, IReadOnlyList<StepMetrics> Metrics);
@@ -50,7 +52,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var total = Math.Min(options.MaxSteps ?? int.MaxValue, stepsPerEpoch * options.Epochs);
         var metricsPath = Path.Combine(outDir, "metrics.jsonl");
         var metrics = ReadMetrics(metricsPath, resumed?.Step ?? 0);
-        await File.WriteAllLinesAsync(metricsPath, metrics.Select(m => JsonSerializer.Serialize(m)), ct);
+        AtomicFile.WriteAllText(metricsPath, string.Concat(metrics.Select(m => JsonSerializer.Serialize(m) + "\n")));
         var latest = resumeFrom ?? string.Empty;
         model.train();
         for (var step = resumed?.Step ?? 0; step < total; step++)
@@ -246,8 +248,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     private static int HashCode(int seed, int epoch, int position) =>
         (int)((((uint)seed * 2654435761u) ^ ((uint)epoch * 40503u) ^ ((uint)position * 2246822519u)) & int.MaxValue);
 
+    /// <summary>The metrics up to the resumed step; a last line cut off by a crash is dropped.</summary>
     private static List<StepMetrics> ReadMetrics(string path, int upToStep) =>
-        File.Exists(path)
-            ? [.. File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l)!).Where(m => m.Step <= upToStep)]
-            : [];
+        [.. AtomicFile.ReadAppended(path, l => JsonSerializer.Deserialize<StepMetrics>(l)!).Where(m => m.Step <= upToStep)];
 }

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Hosting;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Learning.Service;
 
@@ -111,6 +112,10 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
     public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
 
+    /// <summary>
+    /// Queues a job unless it is queued, running or done. A job that failed is queued again (a retry: it resumes from
+    /// its last checkpoint), so a failure never blocks an identical request.
+    /// </summary>
     public bool Enqueue(TrainModel m)
     {
         var id = JobId(m);
@@ -120,7 +125,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         }
 
         Directory.CreateDirectory(Folder(id));
-        File.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
+        File.Delete(Path.Combine(Folder(id), "failed"));
+        AtomicFile.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
         return _queue.Writer.TryWrite(m);
     }
 
@@ -140,11 +146,22 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         var root = Path.GetFullPath(options.Value.Root);
         foreach (var job in Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [])
         {
-            if (!File.Exists(Path.Combine(job, "done")) && File.Exists(Path.Combine(job, "job.json")))
+            if (File.Exists(Path.Combine(job, "done")) || File.Exists(Path.Combine(job, "failed")) || !File.Exists(Path.Combine(job, "job.json")))
             {
-                var request = JsonSerializer.Deserialize<TrainModel>(await File.ReadAllTextAsync(Path.Combine(job, "job.json"), stoppingToken))!;
+                continue;
+            }
+
+            // One unreadable job never stops the trainer (a crash loop under a restart policy): it is marked failed.
+            try
+            {
+                var request = JsonLines.ReadJson<TrainModel>(Path.Combine(job, "job.json"));
                 logger.LogInformation("Resuming training job {JobId}", JobId(request));
                 Enqueue(request);
+            }
+            catch (InvalidDataException e)
+            {
+                logger.LogError("Training job in {Folder} cannot be resumed: {Reason}", job, e.Message);
+                AtomicFile.WriteAllText(Path.Combine(job, "failed"), e.Message);
             }
         }
 
@@ -156,7 +173,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             try
             {
                 await TrainAsync(id, m, cts.Token);
-                await File.WriteAllTextAsync(Path.Combine(Folder(id), "done"), DateTime.UtcNow.ToString("O"), CancellationToken.None);
+                AtomicFile.WriteAllText(Path.Combine(Folder(id), "done"), DateTime.UtcNow.ToString("O"));
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
@@ -169,7 +186,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             catch (Exception e)
             {
                 logger.LogError(e, "Training job {JobId} failed", id);
-                await File.WriteAllTextAsync(Path.Combine(Folder(id), "done"), $"failed: {e.Message}", CancellationToken.None);
+                AtomicFile.WriteAllText(Path.Combine(Folder(id), "failed"), $"{e.GetType().Name}: {e.Message}");
                 await bus.Publish(new TrainingFailed { RunId = m.RunId, JobId = id, Reason = $"{e.GetType().Name}: {e.Message}" }, CancellationToken.None);
             }
             finally
@@ -302,9 +319,7 @@ public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptio
         Directory.CreateDirectory(folder);
 
         var path = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
-        var temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
     }
 }
 
@@ -375,8 +390,8 @@ public static class TrainerRegistration
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId} (yet: an accepted job appears once the trainer takes it).");
             }
 
-            var done = Path.Combine(folder, "done");
-            var outcome = File.Exists(done) ? File.ReadAllText(done) : null;
+            var done = File.Exists(Path.Combine(folder, "done"));
+            var failure = File.Exists(Path.Combine(folder, "failed")) ? File.ReadAllText(Path.Combine(folder, "failed")) : null;
             var metricsFile = Path.Combine(folder, "metrics.jsonl");
             var metrics = new List<StepMetrics>();
             var unreadable = 0;
@@ -395,13 +410,13 @@ public static class TrainerRegistration
                 }
             }
 
-            var failed = outcome?.StartsWith("failed:", StringComparison.Ordinal) == true;
             return Results.Ok(new
             {
                 jobId,
-                state = failed ? "failed" : outcome is not null ? "done" : metrics.Count > 0 ? "running" : "queued",
-                reason = failed ? outcome!["failed:".Length..].Trim() : null,
-                done = outcome is not null,
+                state = failure is not null ? "failed" : done ? "done" : metrics.Count > 0 ? "running" : "queued",
+                reason = failure,
+                retryable = failure is not null,
+                done,
                 latest = Checkpoints.Latest(folder),
                 metrics,
                 unreadableMetricLines = unreadable,

@@ -127,7 +127,7 @@ ck("ckpt-weights-truncated", {"model.safetensors": struct.pack("<Q", 40) + b'{"a
 case("stats-corrupt", "stats", ["dataset", "stats", "{case}"], ["stats.json"], {"stats.json": "{\"records\": 12, \"candidates\": "}, "stats.json cut off")
 case("stats-wrong-types", "stats", ["dataset", "stats", "{case}"], ["stats.json"], {"stats.json": json.dumps({"records": "many"})}, "stats.json with a word for a count")
 case("report-corrupt", "report", ["eval", "leaderboard", "--root", "{case}"], ["report.json"], {"ckpt-a/report.json": "{\"checkpointId\": \"a\", \"scores\": {"}, "report.json cut off")
-case("samples-corrupt", "samples", [a.replace("{out}", "{case}/out") for a in EV] + ["bigbench:{case}/task.json"], ["bigbench"], {"task.json": json.dumps({"examples": [{"input": "Q?", "target_scores": {"a": 1, "b": 0}}]}), "out/samples/bigbench_task.jsonl": "{\"id\": \"0\", \"pick\": \n"}, "a cut-off per-sample results file in the report folder")
+case("samples-corrupt", "samples", [a.replace("{out}", "{case}/out") for a in EV] + ["bigbench:{case}/task.json"], ["bigbench_task.jsonl", "line 1"], {"task.json": json.dumps({"examples": [{"input": "Q?", "target_scores": {"a": 1, "b": 0}}]}), "out/samples/bigbench_task.jsonl": "{\"id\": \"0\", \"pick\": \n{\"id\": \"1\", \"pick\": 0}\n"}, "a broken line before the last in the per-sample results (a cut-off last line alone is dropped)")
 
 # ---- store files (sa runs reads artifacts/store/stable-alignment.db under the working folder)
 case("store-zero-bytes", "store", ["runs"], ["stable-alignment.db", "empty or truncated"], {"artifacts/store/stable-alignment.db": b""}, "zero-byte store file")
