@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using StableAlignment.Cli;
 
 var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL for every model role, e.g. http://localhost:11434/v1", Recursive = true };
@@ -214,9 +215,28 @@ if (parsed.Errors.Count > 0)
     return 2;
 }
 
+// SIGTERM and Ctrl+C stop every command within seconds: the command's token is cancelled (in-flight model calls
+// with it; runs stay resumable), and a command that has not returned 10 s later is ended.
+using var shutdown = new CancellationTokenSource();
+void Stop(PosixSignalContext signal)
+{
+    signal.Cancel = true;
+    if (!shutdown.IsCancellationRequested)
+    {
+        shutdown.Cancel();
+        _ = Task.Delay(TimeSpan.FromSeconds(10)).ContinueWith(_ =>
+        {
+            Console.Error.WriteLine($"error: stopped by {signal.Signal} (the command had not finished 10 s later); a run left behind continues with --resume");
+            Environment.Exit(130);
+        }, TaskScheduler.Default);
+    }
+}
+
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 try
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, shutdown.Token);
 }
 catch (OperationCanceledException)
 {

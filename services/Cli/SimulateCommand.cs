@@ -84,24 +84,40 @@ public static class SimulateCommand
             {
                 var task = progress.AddTask("interactions", maxValue: Math.Max(total, 1));
                 var started = false;
-                while (DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+                try
                 {
-                    run = await runs.GetAsync(runId, ct);
-                    if (run?.Simulation is { } s)
+                    while (DateTime.UtcNow < deadline)
                     {
-                        task.MaxValue = s.GridSize * s.GridSize * s.Rounds;
-                        task.Value = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
-                    }
+                        run = await runs.GetAsync(runId, ct);
+                        if (run?.Simulation is { } s)
+                        {
+                            task.MaxValue = s.GridSize * s.GridSize * s.Rounds;
+                            task.Value = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
+                        }
 
-                    started |= runner.IsActive(runId) || run is { Status: RunStatus.Running };
-                    if (started && run is { Status: not RunStatus.Running } && !runner.IsActive(runId))
-                    {
-                        break;
-                    }
+                        started |= runner.IsActive(runId) || run is { Status: RunStatus.Running };
+                        if (started && run is { Status: not RunStatus.Running } && !runner.IsActive(runId))
+                        {
+                            break;
+                        }
 
-                    await Task.Delay(250, ct);
+                        await Task.Delay(250, ct);
+                    }
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    // A signal: handled below.
                 }
             });
+
+        if (ct.IsCancellationRequested)
+        {
+            // Stopped by a signal: in-flight model calls are cancelled with the host; the run stays resumable.
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await app.StopAsync(grace.Token);
+            Console.Error.WriteLine($"stopped; `sa simulate --resume {runId}` continues the run.");
+            return 130;
+        }
 
         run = await runs.GetAsync(runId, ct);
         var records = await interactions.ListByRunAsync(runId, ct);
@@ -120,6 +136,14 @@ public static class SimulateCommand
         if (run.Status == RunStatus.Incomplete)
         {
             Console.WriteLine($"{summary["failed"]} interactions failed; `sa simulate --resume {runId}` retries them.");
+        }
+        else if (run.Status == RunStatus.Failed)
+        {
+            Console.Error.WriteLine($"error: run {runId} failed: {run.FailureReason}; `sa simulate --resume {runId}` runs it again.");
+        }
+        else if (run.Status == RunStatus.Running)
+        {
+            Console.WriteLine($"stopped before the run ended; `sa simulate --resume {runId}` continues it.");
         }
 
         await app.StopAsync(CancellationToken.None);

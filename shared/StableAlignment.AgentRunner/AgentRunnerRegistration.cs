@@ -68,7 +68,7 @@ public static class AgentRunnerRegistration
                     .Select(g => new { reason = g.Key, count = g.Count() }).ToList<object>();
             return Results.Ok(new
             {
-                run.Id, run.Kind, run.Status, run.CreatedAt,
+                run.Id, run.Kind, run.Status, run.FailureReason, run.CreatedAt,
                 total = run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : (int?)null,
                 completed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct),
                 failed,

@@ -183,7 +183,7 @@ public sealed class DatasetStatusFile(string root, string id)
 public sealed class RunCompletedConsumer(IOptions<DatasetOptions> options) : IConsumer<RunCompleted>
 {
     public Task Consume(ConsumeContext<RunCompleted> context) =>
-        options.Value.BuildOnRunCompleted && context.Message.Completed > 0
+        options.Value.BuildOnRunCompleted && context.Message.Completed > 0 && context.Message.Reason is null
             ? context.Publish(new BuildDataset { RunId = context.Message.RunId }, context.CancellationToken)
             : Task.CompletedTask;
 }

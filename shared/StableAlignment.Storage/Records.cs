@@ -8,6 +8,8 @@ public enum RunStatus
     Completed,
     /// <summary>Finished, but some interactions failed after their retries; resume retries them.</summary>
     Incomplete,
+    /// <summary>The run stopped on an error of its own (see <see cref="RunRecord.FailureReason"/>); resume runs it again.</summary>
+    Failed,
 }
 
 /// <summary>What a simulation run was started with: enough to rebuild the same world and resume it.</summary>
@@ -31,6 +33,8 @@ public sealed record RunRecord
     public required Guid Id { get; init; }
     public string Kind { get; init; } = "questions";
     public RunStatus Status { get; init; } = RunStatus.Running;
+    /// <summary>Why the run stopped, when <see cref="Status"/> is Failed.</summary>
+    public string? FailureReason { get; init; }
     public DateTime CreatedAt { get; init; }
     public SimulationSettings? Simulation { get; init; }
 }

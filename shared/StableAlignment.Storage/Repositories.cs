@@ -6,7 +6,8 @@ public interface IRunRepository
     Task<bool> TryCreateAsync(RunRecord run, CancellationToken cancellationToken = default);
     Task<RunRecord?> GetAsync(Guid id, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default);
-    Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default);
+    /// <summary>Sets the status and the failure reason (cleared unless given).</summary>
+    Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default, string? reason = null);
 }
 
 public interface IInteractionRepository

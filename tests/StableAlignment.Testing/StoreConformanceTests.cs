@@ -59,8 +59,11 @@ public abstract class StoreConformanceTests
         var store = await CreateStoreAsync();
         var run = new RunRecord { Id = Guid.NewGuid(), CreatedAt = Now() };
         await store.Runs.TryCreateAsync(run);
+        await store.Runs.SetStatusAsync(run.Id, RunStatus.Failed, reason: "the model endpoint went away");
+        Assert.Equal("the model endpoint went away", (await store.Runs.GetAsync(run.Id))!.FailureReason);
         await store.Runs.SetStatusAsync(run.Id, RunStatus.Completed);
         Assert.Equal(RunStatus.Completed, (await store.Runs.GetAsync(run.Id))!.Status);
+        Assert.Null((await store.Runs.GetAsync(run.Id))!.FailureReason);
     }
 
     [Fact]

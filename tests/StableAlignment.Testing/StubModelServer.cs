@@ -44,6 +44,9 @@ public sealed class StubModelServer : IAsyncDisposable
 
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Answer every embedding request with a 500.</summary>
+    public bool FailEmbeddings { get; set; }
+
     private int _embeddingRequests;
 
     /// <summary>Chat completion requests served.</summary>
@@ -164,6 +167,13 @@ public sealed class StubModelServer : IAsyncDisposable
         }
 
         Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+        if (FailEmbeddings)
+        {
+            context.Response.StatusCode = 500;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "scripted embedding failure", type = "server_error" } });
+            return;
+        }
+
         var request = await JsonNode.ParseAsync(context.Request.Body);
         var input = request?["input"];
         var texts = input is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToList() : [input!.GetValue<string>()];

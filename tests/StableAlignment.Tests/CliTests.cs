@@ -390,4 +390,41 @@ public sealed class CliTests
         var (after, _, afterErr) = await Sa(folder, "runs");
         Assert.True(after == 0, afterErr);
     }
+
+    [Fact]
+    public async Task Sigterm_stops_a_simulation_stuck_on_a_silent_model_within_seconds_and_leaves_it_resumable()
+    {
+        // A model endpoint that accepts connections and never answers.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        using var accepting = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            while (!accepting.IsCancellationRequested)
+            {
+                held.Add(await silent.AcceptTcpClientAsync(accepting.Token));
+            }
+        });
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli")).FullName;
+        var endpoint = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/v1";
+        using var process = Process.Start(StartInfo(folder, ["simulate", "--grid", "2", "--endpoint", endpoint, "--model", "m"]))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.False(process.HasExited);
+
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(limit.Token);
+        await accepting.CancelAsync();
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(12), $"took {clock.Elapsed}");
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("--resume", await stderr, StringComparison.Ordinal);
+    }
 }

@@ -108,4 +108,33 @@ public sealed class RequestValidationTests : SingleProcessTest
             TimeSpan.FromSeconds(60));
         Assert.Contains("ds-never-built", job!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_run_whose_work_stops_on_an_error_ends_failed_with_the_reason_and_resume_completes_it()
+    {
+        Stub.FailEmbeddings = true;
+        var prior = new[]
+        {
+            new { question = "Is honesty good?", response = "Yes.", aligned = true }, new { question = "Should I help?", response = "Yes.", aligned = true },
+            new { question = "Is honesty good?", response = "No.", aligned = false }, new { question = "Should I help?", response = "No.", aligned = false },
+        };
+        using var accepted = await App.Client.PostAsJsonAsync("/api/agents/runs", new { gridSize = 2, rounds = 1, seedMemories = 1, questions = new[] { "Is it fine to lie?" }, prior });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+        var failed = await RunStatusAsync(location, "Failed");
+        Assert.Contains("embedding", failed["failureReason"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+
+        Stub.FailEmbeddings = false;
+        using var resumed = await App.Client.PostAsync(location + "/resume", null);
+        Assert.Equal(HttpStatusCode.Accepted, resumed.StatusCode);
+        var completed = await RunStatusAsync(location, "Completed");
+        Assert.Equal(4, completed["completed"]!.GetValue<int>());
+        Assert.Null(completed["failureReason"]);
+    }
+
+    private Task<JsonNode> RunStatusAsync(string location, string status) =>
+        Eventually.ReturnsAsync(
+            async () => (await App.Client.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
+            r => r["status"]?.GetValue<string>() == status,
+            TimeSpan.FromSeconds(60));
 }

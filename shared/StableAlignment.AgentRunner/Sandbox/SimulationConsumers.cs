@@ -123,7 +123,7 @@ public sealed class ResumeSimulationConsumer(IRunRepository runs, SimulationRunn
         }
 
         await runs.SetStatusAsync(run.Id, RunStatus.Running, context.CancellationToken);
-        runner.Enqueue(run.Id);
+        await runner.RestartAsync(run.Id);
     }
 }
 

@@ -25,12 +25,28 @@ public sealed class SimulationRunner(
     ILogger<SimulationRunner> logger) : BackgroundService
 {
     private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
-    private readonly ConcurrentDictionary<Guid, Task> _active = new();
+    private readonly ConcurrentDictionary<Guid, (Task Task, CancellationTokenSource Stop)> _active = new();
 
     /// <summary>Queues a stored run; false when it is already running here.</summary>
     public bool Enqueue(Guid runId) => !_active.ContainsKey(runId) && _queue.Writer.TryWrite(runId);
 
     public bool IsActive(Guid runId) => _active.ContainsKey(runId);
+
+    /// <summary>
+    /// Resume always acts: a run that is still active here (stuck waiting on a broker or a model) is stopped first,
+    /// then started again from what is stored; its completed interactions are kept.
+    /// </summary>
+    public async Task RestartAsync(Guid runId)
+    {
+        if (_active.TryGetValue(runId, out var active))
+        {
+            logger.LogInformation("Run {RunId} is active; stopping it to resume from the store", runId);
+            await active.Stop.CancelAsync();
+            await active.Task;
+        }
+
+        _queue.Writer.TryWrite(runId);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,24 +66,33 @@ public sealed class SimulationRunner(
                 continue;
             }
 
-            _active[runId] = Task.Run(async () =>
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var started = new TaskCompletionSource();
+            var task = Task.Run(async () =>
             {
+                await started.Task;
                 try
                 {
-                    await ExecuteRunAsync(runId, stoppingToken);
+                    await ExecuteRunAsync(runId, stop.Token);
                 }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
+                    // Shutting down or restarted by resume: the run stays resumable (Running until resumed here or at start-up).
                 }
                 catch (Exception e)
                 {
-                    logger.LogError(e, "Run {RunId} stopped", runId);
+                    // A run never stays Running after its work stopped: it is Failed, with the reason, and resume runs it again.
+                    logger.LogError(e, "Run {RunId} failed", runId);
+                    await MarkFailedAsync(runId, string.Join(" ", $"{e.GetType().Name}: {e.Message}".Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
                 }
                 finally
                 {
                     _active.TryRemove(runId, out _);
+                    stop.Dispose();
                 }
             }, CancellationToken.None);
+            _active[runId] = (task, stop);
+            started.SetResult();
         }
     }
 
@@ -106,6 +131,22 @@ public sealed class SimulationRunner(
         var failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct);
         await runs.SetStatusAsync(runId, failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
         await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed }, ct);
+    }
+
+    private async Task MarkFailedAsync(Guid runId, string reason)
+    {
+        try
+        {
+            await runs.SetStatusAsync(runId, RunStatus.Failed, CancellationToken.None, reason);
+            var completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, CancellationToken.None);
+            var failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, CancellationToken.None);
+            await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed, Reason = reason }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The store or the broker is gone too: the run stays Running and is resumed at the next start.
+            logger.LogError(e, "Run {RunId}: could not record its failure", runId);
+        }
     }
 
     /// <summary>Runs one interaction and publishes its record; true when it completed.</summary>

@@ -68,13 +68,13 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
     public Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default) =>
         Locked<IReadOnlyList<RunRecord>>(() => _runs.Query().OrderBy(r => r.CreatedAt).ToList());
 
-    public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default)
+    public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default, string? reason = null)
     {
         lock (_lock)
         {
             if (_runs.FindById(id) is { } run)
             {
-                _runs.Update(run with { Status = status });
+                _runs.Update(run with { Status = status, FailureReason = reason });
             }
         }
 

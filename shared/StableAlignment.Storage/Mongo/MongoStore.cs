@@ -82,8 +82,8 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
     public async Task<IReadOnlyList<RunRecord>> ListAsync(CancellationToken cancellationToken = default) =>
         await _runs.Find(FilterDefinition<RunRecord>.Empty).SortBy(r => r.CreatedAt).ToListAsync(cancellationToken);
 
-    public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default) =>
-        _runs.UpdateOneAsync(r => r.Id == id, Builders<RunRecord>.Update.Set(r => r.Status, status), cancellationToken: cancellationToken);
+    public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default, string? reason = null) =>
+        _runs.UpdateOneAsync(r => r.Id == id, Builders<RunRecord>.Update.Set(r => r.Status, status).Set(r => r.FailureReason, reason), cancellationToken: cancellationToken);
 
     public async Task<bool> TrySaveAsync(InteractionRecord record, CancellationToken cancellationToken = default)
     {
