@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Spectre.Console;
+using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Storage;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Spectre.Console;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
+using StableAlignment.Data;
 using StableAlignment.Models;
 using StableAlignment.Society;
 using StableAlignment.Storage;

@@ -1,5 +1,5 @@
 using StableAlignment.Hosting;
-using StableAlignment.Learning.Service;
+using StableAlignment.Training;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
+using StableAlignment.Data;
 using StableAlignment.Hosting;
 using StableAlignment.Storage;
 

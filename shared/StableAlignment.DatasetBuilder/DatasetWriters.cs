@@ -1,20 +1,8 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StableAlignment.Data;
 
 namespace StableAlignment.DatasetBuilder;
-
-/// <summary>Export formats: the original release's JSON, Alpaca JSON Lines, TRL preference pairs.</summary>
-public enum DatasetFormat
-{
-    /// <summary>A JSON array of <c>{query, responses, scores, models}</c>, as the original training code reads.</summary>
-    Authors,
-
-    /// <summary>JSON Lines <c>{instruction, input, output, rating, type, model}</c>.</summary>
-    Alpaca,
-
-    /// <summary>JSON Lines <c>{prompt, chosen, rejected, score_chosen, score_rejected}</c>, one per ordered pair of distinct ratings.</summary>
-    Trl,
-}
 
 /// <summary>Streams groups into one file per split (<c>train</c>, <c>heldout</c>) of a format.</summary>
 public sealed class DatasetWriter : IAsyncDisposable
@@ -30,10 +18,9 @@ public sealed class DatasetWriter : IAsyncDisposable
         _format = format;
     }
 
-    public static string Extension(DatasetFormat format) => format == DatasetFormat.Authors ? "json" : "jsonl";
+    public static string Extension(DatasetFormat format) => DatasetFiles.Extension(format);
 
-    public static string FileName(DatasetFormat format, bool heldout) =>
-        $"{(heldout ? "heldout" : "train")}.{format.ToString().ToLowerInvariant()}.{Extension(format)}";
+    public static string FileName(DatasetFormat format, bool heldout) => DatasetFiles.FileName(format, heldout);
 
     /// <summary>Lines (or array elements) written per split.</summary>
     public Dictionary<string, long> Written { get; } = new() { ["train"] = 0, ["heldout"] = 0 };

@@ -1,3 +1,5 @@
+using StableAlignment.Data;
+
 namespace StableAlignment.DatasetBuilder;
 
 public enum SampleType
@@ -11,9 +13,7 @@ public enum SampleType
 public sealed record Sample(SampleType Type, string Instruction, string Input, string Output, int Rating, string Model)
 {
     /// <summary>The short Alpaca prompt; without the Input block when the input is empty.</summary>
-    public string Query => Input.Length == 0
-        ? $"### Instruction:\n{Instruction}\n\n### Response:"
-        : $"### Instruction:\n{Instruction}\n\n### Input:\n{Input}\n\n### Response:";
+    public string Query => AlpacaPrompt.Query(Instruction, Input);
 
     public static string TypeName(SampleType type) => type switch
     {

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.DatasetBuilder;
+using StableAlignment.Data;
 using StableAlignment.Learning;
 using StableAlignment.Storage;
 
@@ -229,7 +228,7 @@ public static class BenchmarkFiles
     /// <summary>dataset-builder's held-out split: a dataset folder (its <c>heldout.authors.json</c>) or the file itself.</summary>
     public static List<RatedGroup> Heldout(string path)
     {
-        var file = Directory.Exists(path) ? Path.Combine(path, DatasetWriter.FileName(DatasetFormat.Authors, heldout: true)) : path;
+        var file = Directory.Exists(path) ? Path.Combine(path, DatasetFiles.FileName(DatasetFormat.Authors, heldout: true)) : path;
         if (!File.Exists(file))
         {
             throw new FileNotFoundException($"Held-out split not found: {file}", file);

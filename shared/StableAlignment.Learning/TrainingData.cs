@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using StableAlignment.DatasetBuilder;
 using StableAlignment.Contracts;
+using StableAlignment.Data;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Learning;
@@ -21,7 +21,7 @@ public static class TrainingData
     {
         if (Directory.Exists(path))
         {
-            path = Path.Combine(path, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
+            path = Path.Combine(path, DatasetFiles.Training);
         }
 
         if (!File.Exists(path))
@@ -119,7 +119,9 @@ public static class TrainingData
     }
 
     /// <summary>One JSON Lines record: an unrated one-response group (SFT data), a rated sample, or neither (an empty dialogue).</summary>
-    private static (RatedGroup? Unrated, Sample? Rated) Record(JsonObject n, string where, bool allowUnrated)
+    private sealed record RatedSample(string Query, string Output, int Rating);
+
+    private static (RatedGroup? Unrated, RatedSample? Rated) Record(JsonObject n, string where, bool allowUnrated)
     {
         if (n["chosen"] is JsonValue chosen)
         {
@@ -146,11 +148,11 @@ public static class TrainingData
         if (n["rating"] is null)
         {
             return allowUnrated
-                ? (new RatedGroup(new Sample(SampleType.Imitation, instruction, input, output, Rating.MaxScore, "").Query, [output], [Rating.MaxScore]), null)
+                ? (new RatedGroup(AlpacaPrompt.Query(instruction, input), [output], [Rating.MaxScore]), null)
                 : throw new InvalidDataException($"{where}: no \"rating\"; unrated records train with --loss sft only.");
         }
 
-        return (null, new Sample(SampleType.Imitation, instruction, input, output, ParseRating(n["rating"], where), ""));
+        return (null, new RatedSample(AlpacaPrompt.Query(instruction, input), output, ParseRating(n["rating"], where)));
     }
 
     /// <summary>An integer rating from 1 to 7; the original release's −1 and 8 (and anything else) are refused.</summary>

@@ -6,7 +6,7 @@ using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluation;
 using StableAlignment.Gateway.Core;
 using StableAlignment.Hosting;
-using StableAlignment.Learning.Service;
+using StableAlignment.Training;
 using StableAlignment.MemoryStore;
 using StableAlignment.ObserverRater;
 using StableAlignment.Storage;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ScottPlot;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
+using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluation;
 using StableAlignment.Learning;

@@ -3,6 +3,7 @@ using MassTransit;
 using StableAlignment.Contracts;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Testing;
+using StableAlignment.Training;
 
 namespace StableAlignment.IntegrationTests;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
-using StableAlignment.Learning.Service;
+using StableAlignment.Training;
 using StableAlignment.Testing;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using StableAlignment.AgentRunner.Sandbox;
+using StableAlignment.Data;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;

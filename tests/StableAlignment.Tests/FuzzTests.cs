@@ -1,3 +1,4 @@
+using StableAlignment.Data;
 using StableAlignment.Learning;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
@@ -135,12 +136,12 @@ public sealed class FuzzTests
             {
                 try
                 {
-                    if (StableAlignment.AgentRunner.Sandbox.QuestionFeed.Load(path).Count == 300)
+                    if (StableAlignment.Data.QuestionFeed.Load(path).Count == 300)
                     {
                         complete++;
                     }
                 }
-                catch (StableAlignment.AgentRunner.Sandbox.FeedFormatException e)
+                catch (StableAlignment.Data.FeedFormatException e)
                 {
                     throw new InvalidDataException(e.Message, e);
                 }

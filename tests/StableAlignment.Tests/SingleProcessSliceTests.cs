@@ -205,5 +205,5 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [InlineData("C:\\temp", false)]
     [InlineData("", false)]
     public void Dataset_ids_never_name_a_path(string id, bool accepted) =>
-        Assert.Equal(accepted, StableAlignment.Learning.Service.TrainingRunner.IsDatasetId(id));
+        Assert.Equal(accepted, StableAlignment.Training.TrainingRunner.IsDatasetId(id));
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Contracts;
 using StableAlignment.Learning;
-using StableAlignment.Learning.Service;
+using StableAlignment.Training;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using StableAlignment.Contracts;
 using StableAlignment.Storage;
 
-namespace StableAlignment.AgentRunner.Sandbox;
+namespace StableAlignment.Data;
 
 /// <summary>A file that cannot be read as a question feed or prior, with where and why.</summary>
 public sealed class FeedFormatException(string path, int line, string reason)

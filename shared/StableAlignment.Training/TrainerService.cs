@@ -12,11 +12,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.DatasetBuilder;
+using StableAlignment.Data;
 using StableAlignment.Hosting;
+using StableAlignment.Learning;
 using StableAlignment.Storage;
 
-namespace StableAlignment.Learning.Service;
+namespace StableAlignment.Training;
 
 /// <summary>Bound from the "Trainer" section.</summary>
 public sealed class TrainerOptions
@@ -233,7 +234,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         }
 
         var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
-            .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetWriter.FileName(DatasetFormat.Authors, heldout: false)))
+            .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetFiles.Training))
             .ToList();
         var deadline = DateTime.UtcNow.AddSeconds(options.Value.DataWaitSeconds);
         while (true)
@@ -318,7 +319,7 @@ public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptio
 
         Directory.CreateDirectory(folder);
 
-        var path = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
+        var path = Path.Combine(folder, DatasetFiles.Training);
         AtomicFile.WriteAllText(path, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
     }
 }

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 
-namespace StableAlignment.Learning.Service;
+namespace StableAlignment.Training;
 
 /// <summary>
 /// Lets a CPU trainer step aside for a GPU trainer. With <c>Trainer:StandbyWhenPresent</c> naming a host (compose's
