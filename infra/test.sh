@@ -18,15 +18,22 @@ fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 infra/install.sh || fail "installing the test dependencies failed"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-if [ -z "${RABBITMQ_URI:-}" ]; then
+# Where a Docker engine answers and the images are present, the tests start RabbitMQ and MongoDB containers
+# themselves (Testcontainers, nothing pulled); otherwise the local servers below.
+if { [ -n "${DOCKER_HOST:-}" ] || [ -S /var/run/docker.sock ]; } && docker image inspect rabbitmq:3.13-management mongo:7 >/dev/null 2>&1 \
+   && [ -z "${RABBITMQ_URI:-}" ] && [ -z "${MONGODB_URI:-}" ]; then
+  echo "broker and database: Testcontainers (rabbitmq:3.13-management, mongo:7)"
+  SKIP_LOCAL_SERVERS=1
+fi
+if [ -z "${RABBITMQ_URI:-}" ] && [ -z "${SKIP_LOCAL_SERVERS:-}" ]; then
   RABBITMQ_URI=$(infra/rabbitmq/start.sh "$state/rabbitmq" "$(free_port)" "$(free_port)" "$(free_port)") || fail "RabbitMQ did not start"
   export RABBITMQ_URI
 fi
-if [ -z "${MONGODB_URI:-}" ]; then
+if [ -z "${MONGODB_URI:-}" ] && [ -z "${SKIP_LOCAL_SERVERS:-}" ]; then
   MONGODB_URI=$(infra/mongo-emulator/start.sh "$state/mongo" 0) || fail "the MongoDB emulator did not start"
   export MONGODB_URI
 fi
-echo "broker: $RABBITMQ_URI  database: $MONGODB_URI"
+echo "broker: ${RABBITMQ_URI:-Testcontainers}  database: ${MONGODB_URI:-Testcontainers}"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MASSTRANSIT_USAGE_TELEMETRY=false
 dotnet build StableAlignment.sln -c Release -nologo -clp:ErrorsOnly || fail "build failed"
@@ -52,6 +59,11 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
                 total += int(re.search(r": (\d+) ", line).group(1))
 if total:
     print(f"bad-input corpus: {total} cases in all")
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    root = ET.parse(path).getroot()
+    for result in root.iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
+        message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+        print(f"skipped: {result.get('testName')}: {(message.text or '').strip() if message is not None else ''}")
 PY
 
 # Total the TRX counters of every project: dotnet test prints one summary per project only.

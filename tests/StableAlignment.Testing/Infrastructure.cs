@@ -3,29 +3,93 @@ using System.Diagnostics;
 namespace StableAlignment.Testing;
 
 /// <summary>
-/// The real broker and database for integration tests and benchmarks. <c>RABBITMQ_URI</c> and <c>MONGODB_URI</c>
-/// name running servers; when unset, a private RabbitMQ node and the MongoDB emulator are started from
-/// <c>infra/</c> (installed by <c>make test</c>) and stopped again on dispose.
+/// The real broker and database for integration tests and benchmarks, found in this order: <c>RABBITMQ_URI</c> and
+/// <c>MONGODB_URI</c> naming running servers; containers of RabbitMQ and MongoDB through Testcontainers when a Docker
+/// engine answers and the images are present locally (nothing is pulled); otherwise a private RabbitMQ node and the
+/// MongoDB emulator started from <c>infra/</c> (installed by <c>make test</c>). What was started is stopped on dispose.
 /// </summary>
 public sealed class Infrastructure : IAsyncDisposable
 {
+    public const string RabbitMqImage = "rabbitmq:3.13-management";
+    public const string MongoImage = "mongo:7";
+
     private readonly List<(string Script, string State)> _started = [];
+    private readonly List<IAsyncDisposable> _containers = [];
 
     public string RabbitMqUri { get; private set; } = null!;
 
     public string MongoUri { get; private set; } = null!;
 
+    /// <summary>environment, Testcontainers or local scripts.</summary>
+    public string Source { get; private set; } = "local scripts";
+
+    /// <summary>Why the Testcontainers path was not taken (one line); null when it was.</summary>
+    public string? ContainersSkipped { get; private set; }
+
     public static async Task<Infrastructure> StartAsync()
     {
         var infra = new Infrastructure();
+        var rabbit = Environment.GetEnvironmentVariable("RABBITMQ_URI");
+        var mongo = Environment.GetEnvironmentVariable("MONGODB_URI");
+        if (rabbit is { Length: > 0 } && mongo is { Length: > 0 })
+        {
+            (infra.RabbitMqUri, infra.MongoUri, infra.Source) = (rabbit, mongo, "environment");
+            infra.ContainersSkipped = "RABBITMQ_URI and MONGODB_URI name running servers";
+            return infra;
+        }
+
+        infra.ContainersSkipped = await infra.TryContainersAsync();
+        if (infra.ContainersSkipped is null)
+        {
+            infra.Source = "Testcontainers";
+            return infra;
+        }
+
         var state = Path.Combine(Path.GetTempPath(), "stable-alignment-infra", Guid.NewGuid().ToString("N"));
-        infra.RabbitMqUri = Environment.GetEnvironmentVariable("RABBITMQ_URI") is { Length: > 0 } rabbit
-            ? rabbit
-            : await infra.RunAsync("rabbitmq", Path.Combine(state, "rabbitmq"), Port(), Port(), Port());
-        infra.MongoUri = Environment.GetEnvironmentVariable("MONGODB_URI") is { Length: > 0 } mongo
-            ? mongo
-            : await infra.RunAsync("mongo-emulator", Path.Combine(state, "mongo"), "0");
+        infra.RabbitMqUri = rabbit is { Length: > 0 } ? rabbit : await infra.RunAsync("rabbitmq", Path.Combine(state, "rabbitmq"), Port(), Port(), Port());
+        infra.MongoUri = mongo is { Length: > 0 } ? mongo : await infra.RunAsync("mongo-emulator", Path.Combine(state, "mongo"), "0");
         return infra;
+    }
+
+    /// <summary>Starts RabbitMQ and MongoDB containers; null on success, otherwise why not (one line).</summary>
+    private async Task<string?> TryContainersAsync()
+    {
+        if (!DockerAnswers())
+        {
+            return "no Docker engine answers (no DOCKER_HOST, no /var/run/docker.sock)";
+        }
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            // Images are never pulled: tests download nothing. `docker pull rabbitmq:3.13-management mongo:7` once.
+            var rabbit = new Testcontainers.RabbitMq.RabbitMqBuilder(RabbitMqImage).WithImagePullPolicy(_ => false).Build();
+            _containers.Add(rabbit);
+            var mongo = new Testcontainers.MongoDb.MongoDbBuilder(MongoImage).WithImagePullPolicy(_ => false).Build();
+            _containers.Add(mongo);
+            await Task.WhenAll(rabbit.StartAsync(limit.Token), mongo.StartAsync(limit.Token));
+            RabbitMqUri = rabbit.GetConnectionString();
+            MongoUri = mongo.GetConnectionString();
+            return null;
+        }
+        catch (Exception e)
+        {
+            await DisposeContainersAsync();
+            return $"Docker answers but the containers did not start ({e.GetType().Name}: {e.Message.Split('\n')[0]}); are {RabbitMqImage} and {MongoImage} pulled?";
+        }
+    }
+
+    private static bool DockerAnswers() =>
+        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || File.Exists("/var/run/docker.sock");
+
+    private async Task DisposeContainersAsync()
+    {
+        foreach (var container in _containers)
+        {
+            await container.DisposeAsync();
+        }
+
+        _containers.Clear();
     }
 
     /// <summary>Settings for a single-process app on this broker and a fresh database of this MongoDB, plus <paramref name="extra"/>.</summary>
@@ -75,6 +139,7 @@ public sealed class Infrastructure : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeContainersAsync();
         foreach (var (script, state) in _started)
         {
             await Shell(script, state);
