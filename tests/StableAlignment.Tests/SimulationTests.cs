@@ -160,9 +160,9 @@ public sealed class SimulationTests : SingleProcessTest
     [Fact]
     public async Task Resume_reruns_failed_interactions_and_keeps_the_completed_ones()
     {
-        // A call and its three retries: four failures in a row exhaust one draft once.
+        // A call and its three retries, in each of the run's three attempts: twelve failures in a row exhaust one draft.
         Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.EndsWith("\nAnswer:", StringComparison.Ordinal),
-            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4);
+            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4 * SimulationRunner.InteractionAttempts);
         var message = Simulations.Message(3, 1, Questions);
         var (run, records) = await Simulations.RunAsync(App, message);
         Assert.Equal(RunStatus.Incomplete, run.Status);
@@ -177,5 +177,17 @@ public sealed class SimulationTests : SingleProcessTest
         Assert.Equal(9, after.Count);
         Assert.All(after, r => Assert.Equal(InteractionStatus.Completed, r.Status));
         Assert.All(before, kv => Assert.Equal(kv.Value, after.Single(r => r.Id == kv.Key).CompletedAt));
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_tried_again_within_the_run_and_leaves_no_failed_record()
+    {
+        // Four failures in a row exhaust the first attempt at one draft; the run's next attempt succeeds.
+        Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.EndsWith("\nAnswer:", StringComparison.Ordinal),
+            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4);
+        var (run, records) = await Simulations.RunAsync(App, Simulations.Message(3, 1, Questions));
+        Assert.Equal(RunStatus.Completed, run.Status);
+        Assert.Equal(9, records.Count);
+        Assert.All(records, r => Assert.Equal(InteractionStatus.Completed, r.Status));
     }
 }

@@ -114,15 +114,33 @@ public sealed class SimulationRunner(
                 .Where(r => r.Round == round && r.Status == InteractionStatus.Completed)
                 .Select(r => r.AgentId)
                 .ToHashSet();
-            var todo = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
-            var outcomes = await Task.WhenAll(todo.Select(agent =>
+            var pending = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
+            var completedHere = 0;
+
+            // An interaction that fails (a model, the broker or memory-store away for a moment) is tried again after a
+            // pause; only its last failure is recorded, so a transient fault leaves no failed record behind.
+            for (var attempt = 1; pending.Count > 0; attempt++)
             {
-                var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
-                var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
-                var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
-                return InteractAsync(plan, ct);
-            }));
-            await WaitForRoundAsync(runId, round, world.AgentCount, done.Count + outcomes.Count(ok => ok), ct);
+                var last = attempt >= InteractionAttempts;
+                var currentRound = round;
+                var outcomes = await Task.WhenAll(pending.Select(agent =>
+                {
+                    var question = s.Questions[World.QuestionIndex(currentRound, agent, world.AgentCount, s.Questions.Length)];
+                    var peers = world.PickPeers(agent, currentRound, s.Peers, s.GlobalInteraction, s.Dropout);
+                    var plan = new InteractionPlan(runId, currentRound, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
+                    return InteractAsync(plan, recordFailure: last, ct);
+                }));
+                completedHere += outcomes.Count(ok => ok);
+                pending = [.. pending.Where((_, i) => !outcomes[i])];
+                if (last || pending.Count == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(RetryPause * attempt, ct);
+            }
+
+            await WaitForRoundAsync(runId, round, world.AgentCount, done.Count + completedHere, ct);
             await PublishProgressAsync(runId, total, ct);
             logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
         }
@@ -149,8 +167,13 @@ public sealed class SimulationRunner(
         }
     }
 
-    /// <summary>Runs one interaction and publishes its record; true when it completed.</summary>
-    private async Task<bool> InteractAsync(InteractionPlan plan, CancellationToken ct)
+    /// <summary>Attempts per interaction within a round (the first and the retries after a pause).</summary>
+    public const int InteractionAttempts = 3;
+
+    private static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(2);
+
+    /// <summary>Runs one interaction and publishes its record; true when it completed. A failure is recorded only when <paramref name="recordFailure"/>.</summary>
+    private async Task<bool> InteractAsync(InteractionPlan plan, bool recordFailure, CancellationToken ct)
     {
         try
         {
@@ -161,6 +184,11 @@ public sealed class SimulationRunner(
         {
             logger.LogWarning("Interaction {InteractionId} (round {Round}, agent {AgentId}) of run {RunId} failed: {Reason}",
                 plan.InteractionId, plan.Round, plan.AgentId, plan.RunId, e.Message);
+            if (!recordFailure)
+            {
+                return false;
+            }
+
             await bus.Publish(new InteractionFailed
             {
                 RunId = plan.RunId, InteractionId = plan.InteractionId, Round = plan.Round, AgentId = plan.AgentId,
