@@ -1,4 +1,4 @@
-.PHONY: run test bench build clean
+.PHONY: run test bench chaos build clean
 
 CONFIGURATION ?= Release
 SEEDS ?= 1
@@ -12,6 +12,10 @@ run:
 ## test: install and start RabbitMQ and the MongoDB emulator, run every test, print "N passed, N failed"
 test:
 	@infra/test.sh
+
+## chaos: every fault of the fault-injection suite (make test runs a short form); the table lands in bench/results/
+chaos:
+	@infra/chaos.sh
 
 ## bench: pipeline overhead benchmarks; results land in bench/results/
 bench:

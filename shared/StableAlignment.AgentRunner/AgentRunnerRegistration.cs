@@ -15,6 +15,7 @@ public static class AgentRunnerRegistration
     public static IServiceCollection AddAgentRunner(this IServiceCollection services)
     {
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section);
+        services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStableAlignmentModels();
         services.AddSingleton<BackScatter>();
         services.AddSingleton<SimulationRunner>();
@@ -75,7 +76,7 @@ public static class AgentRunnerRegistration
                 failures,
             });
         });
-        app.MapPost("/api/agents/runs", async (StartSimulationRequest body, IPublishEndpoint publish, CancellationToken ct) =>
+        app.MapPost("/api/agents/runs", async (StartSimulationRequest body, IRunRepository runs, IPublishEndpoint publish, CancellationToken ct) =>
         {
             var message = body.ToMessage();
             if (StartSimulationConsumer.Validate(message) is { } problem)
@@ -83,6 +84,8 @@ public static class AgentRunnerRegistration
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid simulation", detail: problem);
             }
 
+            // The run exists before 202, so its Location answers at once (Running, 0 completed).
+            await runs.TryCreateAsync(StartSimulationConsumer.Record(message), ct);
             await publish.Publish(message, ct);
             return Results.Accepted($"/api/agents/runs/{message.RunId}", new { runId = message.RunId });
         });

@@ -14,12 +14,30 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServiceProcess(string name, Process process, Uri baseAddress)
+    private ServiceProcess(string name, Process process, Uri baseAddress, IDictionary<string, string> environment)
     {
         Name = name;
         _process = process;
         BaseAddress = baseAddress;
+        Environment = new Dictionary<string, string>(environment);
     }
+
+    /// <summary>The variables it was started with (a restart uses them again).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    /// <summary>SIGKILL, as a crash: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The same service started again on the same port with the same variables.</summary>
+    public Task<ServiceProcess> RestartAsync() =>
+        StartAsync(Name, new Dictionary<string, string>(Environment), BaseAddress.Port);
 
     public string Name { get; }
 
@@ -72,7 +90,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {service}.");
-        var service1 = new ServiceProcess(service, process, new Uri($"http://127.0.0.1:{p}/"));
+        var service1 = new ServiceProcess(service, process, new Uri($"http://127.0.0.1:{p}/"), environment);
         process.OutputDataReceived += (_, e) => service1.Append(e.Data);
         process.ErrorDataReceived += (_, e) => service1.Append(e.Data);
         process.BeginOutputReadLine();

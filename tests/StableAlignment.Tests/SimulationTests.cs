@@ -162,7 +162,7 @@ public sealed class SimulationTests : SingleProcessTest
     {
         // A call and its three retries, in each of the run's three attempts: twelve failures in a row exhaust one draft.
         Stub.When(p => p.Contains("skip work", StringComparison.Ordinal) && p.EndsWith("\nAnswer:", StringComparison.Ordinal),
-            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4 * SimulationRunner.InteractionAttempts);
+            _ => StubReply.Fail(HttpStatusCode.BadGateway), times: 4 * new SimulationOptions().InteractionAttempts);
         var message = Simulations.Message(3, 1, Questions);
         var (run, records) = await Simulations.RunAsync(App, message);
         Assert.Equal(RunStatus.Incomplete, run.Status);

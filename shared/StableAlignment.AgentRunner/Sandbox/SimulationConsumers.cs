@@ -18,26 +18,33 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
             throw new InvalidMessageException($"StartSimulation: {problem}");
         }
 
-        var created = await runs.TryCreateAsync(new RunRecord
+        if (!await runs.TryCreateAsync(Record(m), context.CancellationToken))
         {
-            Id = m.RunId,
-            Kind = "simulation",
-            CreatedAt = DateTime.UtcNow,
-            Simulation = new SimulationSettings
+            // Created already: by the API before it answered 202 (so that the run's status exists at once), or by a
+            // repeated message. A run still Running and not active here starts; anything else is a repeat.
+            if (await runs.GetAsync(m.RunId, context.CancellationToken) is not { Status: RunStatus.Running } || runner.IsActive(m.RunId))
             {
-                GridSize = m.GridSize, Rounds = m.Rounds, InitialSetting = m.InitialSetting, Peers = m.Peers,
-                GlobalInteraction = m.GlobalInteraction, Dropout = m.Dropout, Seed = m.Seed, SeedMemories = m.SeedMemories,
-                Questions = [.. m.Questions], Prior = [.. m.Prior],
-            },
-        }, context.CancellationToken);
-        if (!created)
-        {
-            logger.LogInformation("Run {RunId} exists already; the repeated start is ignored", m.RunId);
-            return;
+                logger.LogInformation("Run {RunId} exists already; the repeated start is ignored", m.RunId);
+                return;
+            }
         }
 
         runner.Enqueue(m.RunId);
     }
+
+    /// <summary>The stored run of a start message.</summary>
+    public static RunRecord Record(StartSimulation m) => new()
+    {
+        Id = m.RunId,
+        Kind = "simulation",
+        CreatedAt = DateTime.UtcNow,
+        Simulation = new SimulationSettings
+        {
+            GridSize = m.GridSize, Rounds = m.Rounds, InitialSetting = m.InitialSetting, Peers = m.Peers,
+            GlobalInteraction = m.GlobalInteraction, Dropout = m.Dropout, Seed = m.Seed, SeedMemories = m.SeedMemories,
+            Questions = [.. m.Questions], Prior = [.. m.Prior],
+        },
+    };
 
     /// <summary>Questions (and prior entries) in one run.</summary>
     public const int MaxQuestions = 100_000;

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
 using StableAlignment.Models;
 using StableAlignment.Storage;
@@ -22,6 +23,7 @@ public sealed class SimulationRunner(
     BackScatter backScatter,
     IBus bus,
     IClientFactory clients,
+    IOptions<SimulationOptions> options,
     ILogger<SimulationRunner> logger) : BackgroundService
 {
     private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
@@ -121,7 +123,7 @@ public sealed class SimulationRunner(
             // pause; only its last failure is recorded, so a transient fault leaves no failed record behind.
             for (var attempt = 1; pending.Count > 0; attempt++)
             {
-                var last = attempt >= InteractionAttempts;
+                var last = attempt >= options.Value.InteractionAttempts;
                 var currentRound = round;
                 var outcomes = await Task.WhenAll(pending.Select(agent =>
                 {
@@ -137,7 +139,7 @@ public sealed class SimulationRunner(
                     break;
                 }
 
-                await Task.Delay(RetryPause * attempt, ct);
+                await Task.Delay(TimeSpan.FromSeconds(options.Value.RetryPauseSeconds * attempt), ct);
             }
 
             await WaitForRoundAsync(runId, round, world.AgentCount, done.Count + completedHere, ct);
@@ -166,11 +168,6 @@ public sealed class SimulationRunner(
             logger.LogError(e, "Run {RunId}: could not record its failure", runId);
         }
     }
-
-    /// <summary>Attempts per interaction within a round (the first and the retries after a pause).</summary>
-    public const int InteractionAttempts = 3;
-
-    private static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(2);
 
     /// <summary>Runs one interaction and publishes its record; true when it completed. A failure is recorded only when <paramref name="recordFailure"/>.</summary>
     private async Task<bool> InteractAsync(InteractionPlan plan, bool recordFailure, CancellationToken ct)
@@ -280,4 +277,18 @@ public sealed class SimulationRunner(
             Failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct),
             Total = total,
         }, ct);
+}
+
+/// <summary>Bound from the "Simulation" section.</summary>
+public sealed class SimulationOptions
+{
+    public const string Section = "Simulation";
+
+    /// <summary>Attempts per interaction within a round: the first, then retries after a pause (only the last failure is recorded).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 20)]
+    public int InteractionAttempts { get; set; } = 3;
+
+    /// <summary>Pause before the n-th retry: n times this many seconds.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 600)]
+    public double RetryPauseSeconds { get; set; } = 2;
 }

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using StableAlignment.Storage;
+using StableAlignment.Testing;
+
+namespace StableAlignment.IntegrationTests;
+
+/// <summary>
+/// Fault injection over RabbitMQ with every service as its own process: a 6×6 world × 2 rounds (72 interactions)
+/// against a stub model at 50 ms per call, with one fault per run. Each must end Completed with exactly 72
+/// interactions: none lost, none duplicated (by id or by round and agent). <c>make test</c> runs the short form;
+/// <c>make chaos</c> (<c>CHAOS=full</c>) every fault, and writes the table to <c>CHAOS_RESULTS</c>.
+/// </summary>
+public sealed class ChaosTests(InfrastructureFixture fixture)
+{
+    private const string InternalKey = "chaos-internal-key-0123456789";
+    private const int Grid = 6;
+    private const int Rounds = 2;
+    private const int Expected = Grid * Grid * Rounds;
+
+    private static readonly string[] Short = ["kill agent-runner", "duplicate delivery"];
+
+    public static TheoryData<string> Faults() =>
+        [.. System.Environment.GetEnvironmentVariable("CHAOS") == "full"
+            ? ["kill agent-runner", "kill memory-store", "kill observer-rater", "30% model failures", "duplicate delivery"]
+            : Short];
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public async Task A_run_survives_the_fault_with_every_interaction_stored_once(string fault)
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        stub.Latency = TimeSpan.FromMilliseconds(50);
+        if (fault == "30% model failures")
+        {
+            var calls = 0;
+            stub.When(_ => Interlocked.Increment(ref calls) % 10 is 1 or 4 or 7, _ => StubReply.Fail(HttpStatusCode.InternalServerError));
+        }
+
+        var common = new Dictionary<string, string>
+        {
+            ["Bus__Transport"] = "RabbitMq",
+            ["Bus__RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
+            ["Storage__Provider"] = "MongoDb",
+            ["Storage__ConnectionString"] = fixture.Infrastructure.MongoUri,
+            ["Storage__Database"] = $"chaos-{Guid.NewGuid():N}",
+            ["Models__Default__Endpoint"] = stub.Endpoint,
+            ["Models__Default__Model"] = "stub-model",
+            ["Internal__Key"] = InternalKey,
+            ["Simulation__InteractionAttempts"] = "5",
+            ["Datasets__BuildOnRunCompleted"] = "false",
+        };
+        var names = new[] { "AgentRunner", "ObserverRater", "MemoryStore" };
+        var services = (await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)))).ToDictionary(s => s.Name);
+        var gatewayEnv = new Dictionary<string, string>(common) { ["Gateway__ApiKey"] = TestConfiguration.ApiKey };
+        foreach (var (cluster, service) in new[] { ("agent-runner", "AgentRunner"), ("observer-rater", "ObserverRater"), ("memory-store", "MemoryStore") })
+        {
+            gatewayEnv[$"ReverseProxy__Clusters__{cluster}__Destinations__main__Address"] = services[service].BaseAddress.ToString();
+        }
+
+        var gateway = await ServiceProcess.StartAsync("Gateway", gatewayEnv);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
+        http.DefaultRequestHeaders.Add("X-Api-Key", TestConfiguration.ApiKey);
+        await using var duplicator = fault == "duplicate delivery" ? await Duplicator.StartAsync(fixture.Infrastructure.RabbitMqUri) : null;
+        try
+        {
+            var questions = Enumerable.Range(0, Grid * Grid).Select(i => $"Question {i}: is it fine to break promise number {i}?").ToArray();
+            var clock = Stopwatch.StartNew();
+            using var started = await http.PostAsJsonAsync("/api/agents/runs", new { gridSize = Grid, rounds = Rounds, seed = 3, questions });
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            var location = started.Headers.Location!.ToString();
+
+            TimeSpan? faultAt = null;
+            if (fault.StartsWith("kill ", StringComparison.Ordinal))
+            {
+                var name = fault["kill ".Length..] switch { "agent-runner" => "AgentRunner", "memory-store" => "MemoryStore", _ => "ObserverRater" };
+                await Eventually.ReturnsAsync(() => CompletedAsync(http, location), n => n >= 10, TimeSpan.FromSeconds(120));
+                faultAt = clock.Elapsed;
+                await services[name].KillAsync();
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                services[name] = await services[name].RestartAsync();
+            }
+
+            using (var immediately = await http.GetAsync(location))
+            {
+                Assert.Equal(HttpStatusCode.OK, immediately.StatusCode);
+            }
+
+            var run = await Eventually.ReturnsAsync(
+                async () => (await http.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
+                r => r["status"]?.GetValue<string>() is "Completed" or "Incomplete" or "Failed",
+                TimeSpan.FromSeconds(240));
+            var elapsed = clock.Elapsed;
+            var records = await Eventually.InteractionsAsync(http, Guid.Parse(run["id"]!.GetValue<string>()), Expected, TimeSpan.FromSeconds(30));
+            var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
+            var lost = Expected - completed.Select(r => r.Id).Distinct().Count();
+            var duplicated = (records.Count - records.Select(r => r.Id).Distinct().Count())
+                + records.GroupBy(r => (r.Round, r.AgentId)).Sum(g => g.Count() - 1);
+            var recovery = faultAt is { } at ? (elapsed - at).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "–";
+            var row = $"| {fault} | {Expected} | {completed.Count} | {lost} | {duplicated} | {run["status"]} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {recovery} |";
+            TestContext.Current.TestOutputHelper?.WriteLine($"chaos: {row}");
+            if (System.Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
+            {
+                await File.AppendAllTextAsync(results, row + "\n");
+            }
+
+            Assert.Equal("Completed", run["status"]!.GetValue<string>());
+            Assert.Equal(0, lost);
+            Assert.Equal(0, duplicated);
+            Assert.Equal(Expected, records.Count);
+            if (duplicator is not null)
+            {
+                Assert.True(duplicator.Duplicated >= Expected, $"only {duplicator.Duplicated} messages were delivered twice");
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+            await Task.WhenAll(services.Values.Select(s => s.DisposeAsync().AsTask()));
+        }
+    }
+
+    private static async Task<int> CompletedAsync(HttpClient http, string location)
+    {
+        using var response = await http.GetAsync(location);
+        return response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync())!["completed"]!.GetValue<int>() : 0;
+    }
+
+    /// <summary>Publishes every interaction record a second time, as a broker redelivery would.</summary>
+    private sealed class Duplicator : IAsyncDisposable
+    {
+        private const string Exchange = "StableAlignment.Contracts:InteractionCompleted";
+        private readonly IConnection _connection;
+        private readonly IChannel _channel;
+        private int _duplicated;
+
+        private Duplicator(IConnection connection, IChannel channel) => (_connection, _channel) = (connection, channel);
+
+        public int Duplicated => Volatile.Read(ref _duplicated);
+
+        public static async Task<Duplicator> StartAsync(string uri)
+        {
+            var connection = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
+            var channel = await connection.CreateChannelAsync();
+            var duplicator = new Duplicator(connection, channel);
+            var queue = (await channel.QueueDeclareAsync($"chaos-duplicate-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+            await channel.ExchangeDeclareAsync(Exchange, ExchangeType.Fanout, durable: true);
+            await channel.QueueBindAsync(queue, Exchange, string.Empty);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += async (_, delivery) =>
+            {
+                if (delivery.BasicProperties.Headers?.ContainsKey("chaos-copy") == true)
+                {
+                    return;
+                }
+
+                var properties = new BasicProperties(delivery.BasicProperties) { Headers = new Dictionary<string, object?>(delivery.BasicProperties.Headers ?? new Dictionary<string, object?>()) { ["chaos-copy"] = "1" } };
+                await channel.BasicPublishAsync(Exchange, string.Empty, mandatory: false, properties, delivery.Body);
+                Interlocked.Increment(ref duplicator._duplicated);
+            };
+            await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+            return duplicator;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _channel.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+    }
+}
