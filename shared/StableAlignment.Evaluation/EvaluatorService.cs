@@ -62,11 +62,48 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 {
     private readonly Channel<EvaluateCheckpoint> _queue = Channel.CreateUnbounded<EvaluateCheckpoint>();
 
+    /// <summary>
+    /// Queues an evaluation durably: the request is kept in the report folder until it is done, so a restarted
+    /// evaluator takes up what was queued or running. An evaluation that is done already is not repeated.
+    /// </summary>
     public void Enqueue(EvaluateCheckpoint request)
     {
         var confined = Confine(request, options.Value);
+        if (Status(request.CheckpointId) is { State: "done" })
+        {
+            logger.LogInformation("Evaluation of {CheckpointId} is done already; the repeat is ignored", request.CheckpointId);
+            return;
+        }
+
+        Directory.CreateDirectory(Folder(request.CheckpointId));
+        AtomicFile.WriteAllText(Path.Combine(Folder(request.CheckpointId), "request.json"), JsonSerializer.Serialize(request, Reports.Json));
         WriteStatus(request.CheckpointId, "queued", null);
         _queue.Writer.TryWrite(confined);
+    }
+
+    /// <summary>The evaluations a previous run of this service accepted and did not finish.</summary>
+    private void Requeue()
+    {
+        var root = Path.GetFullPath(options.Value.Root);
+        foreach (var folder in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
+        {
+            var request = Path.Combine(folder, "request.json");
+            var status = Path.Combine(folder, "status.json");
+            try
+            {
+                if (File.Exists(request) && File.Exists(status)
+                    && JsonLines.ReadJson<EvaluationStatus>(status, Reports.Json).State is "queued" or "running")
+                {
+                    var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
+                    logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
+                    _queue.Writer.TryWrite(Confine(accepted, options.Value));
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or PathEscapeException)
+            {
+                logger.LogError("Evaluation left in {Folder} cannot be taken up: {Reason}", folder, e.Message);
+            }
+        }
     }
 
     /// <summary>queued, running, done or failed (with the reason), from <c>status.json</c> in the checkpoint's report folder; null when unknown.</summary>
@@ -120,8 +157,17 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        Requeue();
         await foreach (var request in _queue.Reader.ReadAllAsync(stoppingToken))
         {
+            // Competing evaluators on a shared folder: the one holding the claim runs it; the others pass.
+            using var claim = JobClaim.TryAcquire(Folder(request.CheckpointId));
+            if (claim is null || Status(request.CheckpointId) is { State: "done" })
+            {
+                logger.LogInformation("Evaluation of {CheckpointId} is running elsewhere or done; passing", request.CheckpointId);
+                continue;
+            }
+
             try
             {
                 WriteStatus(request.CheckpointId, "running", null);

@@ -169,6 +169,15 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         await foreach (var m in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             var id = JobId(m);
+            // Competing trainers on a shared folder: the one holding the job's claim trains it; the others pass.
+            using var claim = JobClaim.TryAcquire(Folder(id));
+            if (claim is null || File.Exists(Path.Combine(Folder(id), "done")))
+            {
+                logger.LogInformation("Training job {JobId} is running elsewhere or done; passing", id);
+                _queued.TryRemove(id, out _);
+                continue;
+            }
+
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _running[id] = cts;
             try

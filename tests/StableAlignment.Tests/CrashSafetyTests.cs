@@ -91,6 +91,59 @@ public sealed class CrashSafetyTests
         Assert.Equal("good", Assert.Single(board)!["checkpointId"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void A_claimed_job_cannot_be_claimed_by_a_second_worker_until_released()
+    {
+        var folder = TestConfiguration.TempPath("claim");
+        using (var first = JobClaim.TryAcquire(folder))
+        {
+            Assert.NotNull(first);
+            Assert.Null(JobClaim.TryAcquire(folder));
+        }
+
+        using var again = JobClaim.TryAcquire(folder);
+        Assert.NotNull(again);
+    }
+
+    [Fact]
+    public async Task An_evaluation_accepted_before_a_restart_is_taken_up_and_not_repeated_once_done()
+    {
+        StableAlignment.Learning.TorchRuntime.Initialize(1);
+        var jobs = TestConfiguration.TempPath("eval-jobs");
+        var training = Path.Combine(jobs, "job-eval");
+        var options = new StableAlignment.Learning.TrainOptions { Epochs = 1, MaxSteps = 1, CheckpointEvery = 1, Threads = 1, MaxLength = 64 };
+        await new StableAlignment.Learning.Trainer(options, new StableAlignment.Learning.ByteTokenizer()).RunAsync(
+            [new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty builds trust.", "Lie."], [7, 1])], training, "ds");
+        var location = Path.GetRelativePath(jobs, StableAlignment.Learning.Checkpoints.Latest(training)!);
+        var benchmarks = Directory.CreateDirectory(TestConfiguration.TempPath("eval-benchmarks")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(benchmarks, "task.json"), JsonSerializer.Serialize(new
+        {
+            examples = new[] { new { input = "Should I help?", target_scores = new Dictionary<string, int> { ["Yes, kindly."] = 1, ["No."] = 0 } } },
+        }));
+
+        // What a stopped evaluator left: the accepted request and its queued status.
+        var root = TestConfiguration.TempPath("evaluations");
+        var folder = Directory.CreateDirectory(Path.Combine(root, "job-eval_step")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "request.json"), JsonSerializer.Serialize(new { runId = Guid.NewGuid(), checkpointId = "job-eval/step", location, benchmarks = new[] { "bigbench:task.json" } }));
+        await File.WriteAllTextAsync(Path.Combine(folder, "status.json"), JsonSerializer.Serialize(new { checkpointId = "job-eval/step", state = "queued", updatedAt = DateTime.UtcNow }));
+
+        await using var stub = await StubModelServer.StartAsync();
+        await using var app = await SingleProcessApp.StartAsync(stub, new Dictionary<string, string?>
+        {
+            ["Evaluator:Root"] = root, ["Evaluator:CheckpointsRoot"] = jobs, ["Evaluator:BenchmarksRoot"] = benchmarks,
+        });
+        var done = await StateAsync(app, "/api/evaluations/status?checkpointId=job-eval%2Fstep", "done");
+        Assert.True(File.Exists(Path.Combine(folder, "report.json")));
+        var written = File.GetLastWriteTimeUtc(Path.Combine(folder, "report.json"));
+
+        using var again = await app.Client.PostAsJsonAsync("/api/evaluations", new { runId = Guid.NewGuid(), checkpointId = "job-eval/step", location, benchmarks = new[] { "bigbench:task.json" } });
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        await Task.Delay(1000);
+        Assert.Equal("done", (await StateAsync(app, "/api/evaluations/status?checkpointId=job-eval%2Fstep", "done"))["state"]!.GetValue<string>());
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(folder, "report.json")));
+        Assert.NotNull(done);
+    }
+
     private static Task<JsonNode> StateAsync(SingleProcessApp app, string location, string state) =>
         Eventually.ReturnsAsync(
             async () => (await app.Client.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
