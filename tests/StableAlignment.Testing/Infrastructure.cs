@@ -34,7 +34,10 @@ public sealed class Infrastructure : IAsyncDisposable
         if (rabbit is { Length: > 0 } && mongo is { Length: > 0 })
         {
             (infra.RabbitMqUri, infra.MongoUri, infra.Source) = (rabbit, mongo, "environment");
-            infra.ContainersSkipped = "RABBITMQ_URI and MONGODB_URI name running servers";
+            // make test says why it started local servers instead of containers.
+            infra.ContainersSkipped = Environment.GetEnvironmentVariable("TESTCONTAINERS_SKIPPED") is { Length: > 0 } why
+                ? why
+                : "RABBITMQ_URI and MONGODB_URI name running servers";
             return infra;
         }
 
