@@ -66,6 +66,16 @@ if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "dataset")
     return;
 }
 
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "load")
+{
+    var load = await LoadBenchmark.RunAsync(grid: 10, rounds: 2, repeats: 3);
+    var loadFile = Path.Combine(RepositoryRoot.Combine("bench", "results"), $"load-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+    await File.WriteAllTextAsync(loadFile, load);
+    Console.WriteLine(load);
+    Console.WriteLine($"written: {loadFile}");
+    return;
+}
+
 if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "sandbox")
 {
     var only = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50, slots: 64, repeats: 3);
