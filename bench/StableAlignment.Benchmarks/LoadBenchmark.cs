@@ -38,7 +38,7 @@ public static class LoadBenchmark
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.MemoryGiB} GiB, {machine.Os}, {machine.Runtime}")
             .AppendLine(string.Create(CultureInfo.InvariantCulture, $"Inputs: a {grid}×{grid} world × {rounds} rounds ({grid * grid * rounds} interactions), 4 peers, stub model at 50 ms per call (chat and embeddings), ")
-                + string.Create(CultureInfo.InvariantCulture, $"64 model calls in flight per process; {repeats} runs per configuration after a warm-up. Over RabbitMQ: agent-runner replicas, 2 observer-raters and ")
+                + string.Create(CultureInfo.InvariantCulture, $"64 model calls in flight per process; {repeats} runs per configuration after a warm-up (one 4×4 run per replica). Over RabbitMQ: agent-runner replicas, 2 observer-raters and ")
                 + "a memory-store as separate processes on RabbitMQ and the MongoDB emulator; busy share = stub busy time / (64 × wall time).")
             .AppendLine()
             .AppendLine("| configuration | median interactions/s | runs | share of 64 slots busy | of one process | duplicated records |")
@@ -84,7 +84,13 @@ public static class LoadBenchmark
             using var memory = new HttpClient { BaseAddress = memoryStore.BaseAddress };
             memory.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
 
-            await RunOnceAsync(http, 2, 1, questions); // warm-up
+            // Warm-up: a first run on a fresh replica is slow (JIT, connections, the response endpoint); RabbitMQ hands
+            // start messages round-robin, so one warm-up run per replica warms each of them.
+            for (var w = 0; w < replicas; w++)
+            {
+                await RunOnceAsync(http, 4, 1, questions);
+            }
+
             var rates = new List<double>();
             var busy = new List<double>();
             var duplicated = 0;
