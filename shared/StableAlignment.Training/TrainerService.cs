@@ -300,15 +300,26 @@ public sealed class CancelTrainingConsumer(TrainingRunner runner) : IConsumer<Ca
     }
 }
 
-/// <summary>Collects a dataset's triplet batches; once all have arrived it is written for training.</summary>
-public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptions<TrainerOptions> options) : IConsumer<TripletBatchReady>
+/// <summary>
+/// Collects a dataset's triplet batches on disk (<c>ReceivedDatasets/&lt;id&gt;/batches</c>, one file per batch,
+/// written whole), so neither memory nor a restart loses them and trainers sharing the folder see the same batches;
+/// a redelivered batch is not counted twice. Once all have arrived the dataset is written for training.
+/// </summary>
+public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : IConsumer<TripletBatchReady>
 {
-    public async Task Consume(ConsumeContext<TripletBatchReady> context)
+    public const int MaxBatches = 100_000;
+
+    public Task Consume(ConsumeContext<TripletBatchReady> context)
     {
         var m = context.Message;
         if (!TrainingRunner.IsDatasetId(m.DatasetId))
         {
             throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.').");
+        }
+
+        if (m.BatchCount is < 1 or > MaxBatches || m.BatchIndex < 0 || m.BatchIndex >= m.BatchCount || m.Groups is null)
+        {
+            throw new InvalidMessageException($"TripletBatchReady: batch {m.BatchIndex} of {m.BatchCount} is not a batch of a dataset (1–{MaxBatches} batches, index from 0).");
         }
 
         string folder;
@@ -321,15 +332,25 @@ public sealed class TripletBatchConsumer(TripletBatchCollector collector, IOptio
             throw new InvalidMessageException($"TripletBatchReady: {e.Message}");
         }
 
-        if (!collector.Add(m) || !collector.IsComplete(m.DatasetId))
+        var batches = Directory.CreateDirectory(Path.Combine(folder, "batches")).FullName;
+        var suffix = $"-of-{m.BatchCount:D6}.json";
+        var file = Path.Combine(batches, $"{m.BatchIndex:D6}{suffix}");
+        if (File.Exists(file))
         {
-            return;
+            return Task.CompletedTask; // redelivered
         }
 
-        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(file, JsonSerializer.Serialize(m.Groups));
+        var received = Directory.GetFiles(batches, "*" + suffix).Order(StringComparer.Ordinal).ToList();
+        if (received.Count < m.BatchCount)
+        {
+            return Task.CompletedTask;
+        }
 
-        var path = Path.Combine(folder, DatasetFiles.Training);
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(collector.Groups(m.DatasetId).Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
+        var groups = received.SelectMany(f => JsonLines.ReadJson<List<TripletGroup>>(f));
+        AtomicFile.WriteAllText(Path.Combine(folder, DatasetFiles.Training),
+            JsonSerializer.Serialize(groups.Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
+        return Task.CompletedTask;
     }
 }
 
@@ -348,7 +369,6 @@ public static class TrainerRegistration
     public static IServiceCollection AddTrainer(this IServiceCollection services, bool standby = false)
     {
         services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section);
-        services.AddSingleton<TripletBatchCollector>();
         services.AddSingleton<TrainingRunner>();
         if (!standby)
         {

@@ -144,6 +144,34 @@ public sealed class CrashSafetyTests
         Assert.NotNull(done);
     }
 
+    [Fact]
+    public async Task Triplet_batches_are_kept_on_disk_for_any_trainer_and_a_redelivered_batch_counts_once()
+    {
+        var received = TestConfiguration.TempPath("received");
+        var settings = new Dictionary<string, string?> { ["Trainer:ReceivedDatasets"] = received };
+        StableAlignment.Contracts.TripletBatchReady Batch(int index) => new()
+        {
+            RunId = Guid.Empty, DatasetId = "ds-batches", BatchIndex = index, BatchCount = 3,
+            Groups = [new() { Query = $"q{index}", Responses = ["a", "b"], Scores = [7, 1], Models = ["m", "m"] }],
+        };
+        var train = Path.Combine(received, "ds-batches", "train.authors.json");
+        await using var stub = await StubModelServer.StartAsync();
+        await using var first = await SingleProcessApp.StartAsync(stub, settings);
+        await first.Bus.Publish(Batch(2));
+        await first.Bus.Publish(Batch(0));
+        await first.Bus.Publish(Batch(0));
+        await Eventually.ReturnsAsync(() => Task.FromResult(Directory.Exists(Path.Combine(received, "ds-batches", "batches")) ? Directory.GetFiles(Path.Combine(received, "ds-batches", "batches")).Length : 0), n => n == 2);
+        Assert.False(File.Exists(train));
+
+        // Another trainer process (nothing shared in memory) receives the last batch and completes the dataset from disk.
+        await using var second = await SingleProcessApp.StartAsync(stub, settings);
+        await second.Bus.Publish(Batch(1));
+        await Eventually.ReturnsAsync(() => Task.FromResult(File.Exists(train)), exists => exists);
+
+        var queries = JsonNode.Parse(await File.ReadAllTextAsync(train))!.AsArray().Select(g => g!["query"]!.GetValue<string>());
+        Assert.Equal(["q0", "q1", "q2"], queries);
+    }
+
     private static Task<JsonNode> StateAsync(SingleProcessApp app, string location, string state) =>
         Eventually.ReturnsAsync(
             async () => (await app.Client.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
