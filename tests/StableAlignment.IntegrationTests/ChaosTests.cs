@@ -125,6 +125,78 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_trainer_killed_mid_job_resumes_and_announces_each_checkpoint_once()
+    {
+        Assert.SkipUnless(System.Environment.GetEnvironmentVariable("CHAOS") == "full", "the trainer fault runs in make chaos (CHAOS=full)");
+        var root = TestConfiguration.TempPath("chaos-trainer");
+        var datasets = Directory.CreateDirectory(Path.Combine(root, "datasets", "ds-chaos")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(datasets, "train.authors.json"), System.Text.Json.JsonSerializer.Serialize(
+            Enumerable.Range(0, 8).Select(i => new { query = $"### Instruction:\nQuestion {i}?\n\n### Response:", responses = new[] { $"Kind answer {i}.", $"Rude answer {i}." }, scores = new[] { 7, 1 } })));
+        var env = new Dictionary<string, string>
+        {
+            ["Bus__Transport"] = "RabbitMq", ["Bus__RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri, ["Internal__Key"] = InternalKey,
+            ["Trainer__Root"] = Path.Combine(root, "jobs"), ["Trainer__DatasetsRoot"] = Path.Combine(root, "datasets"), ["Trainer__Threads"] = "1",
+        };
+
+        // Every CheckpointReady, read with a plain AMQP client.
+        await using var connection = await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var queue = (await channel.QueueDeclareAsync($"chaos-checkpoints-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await channel.ExchangeDeclareAsync("StableAlignment.Contracts:CheckpointReady", ExchangeType.Fanout, durable: true);
+        await channel.QueueBindAsync(queue, "StableAlignment.Contracts:CheckpointReady", string.Empty);
+        var steps = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            steps.Enqueue(JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!["step"]!.GetValue<int>());
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+
+        var trainer = await ServiceProcess.StartAsync("Trainer", env);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = trainer.BaseAddress };
+            http.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
+            var clock = Stopwatch.StartNew();
+            using var accepted = await http.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-chaos", epochs = 120, checkpointEvery = 10, learningRate = 1e-3 });
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            var location = accepted.Headers.Location!.ToString();
+            await Eventually.ReturnsAsync(() => Task.FromResult(steps.Count), n => n >= 2, TimeSpan.FromSeconds(180));
+            var faultAt = clock.Elapsed;
+            await trainer.KillAsync();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            trainer = await trainer.RestartAsync();
+            using var again = new HttpClient { BaseAddress = trainer.BaseAddress };
+            again.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
+            var job = await Eventually.ReturnsAsync(
+                async () => (await again.GetAsync(location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
+                j => j["state"]?.GetValue<string>() is "done" or "failed",
+                TimeSpan.FromSeconds(300));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var elapsed = clock.Elapsed;
+            var announced = steps.ToList();
+            var expected = Enumerable.Range(1, 12).Select(i => i * 10).ToList(); // 8 groups, 8 per step: 120 steps
+            var lost = expected.Except(announced).Count();
+            var duplicated = announced.Count - announced.Distinct().Count();
+            var row = $"| kill trainer mid-job (checkpoints announced) | {expected.Count} | {announced.Distinct().Count()} | {lost} | {duplicated} | {job["state"]} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {(elapsed - faultAt).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s |";
+            TestContext.Current.TestOutputHelper?.WriteLine($"chaos: {row}");
+            if (System.Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
+            {
+                await File.AppendAllTextAsync(results, row + "\n");
+            }
+
+            Assert.Equal("done", job["state"]!.GetValue<string>());
+            Assert.Equal(0, duplicated);
+            Assert.Equal(0, lost);
+        }
+        finally
+        {
+            await trainer.DisposeAsync();
+        }
+    }
+
     private static async Task<int> CompletedAsync(HttpClient http, string location)
     {
         using var response = await http.GetAsync(location);
