@@ -3,7 +3,6 @@ using MassTransit;
 using StableAlignment.Contracts;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Testing;
-using StableAlignment.Training;
 
 namespace StableAlignment.IntegrationTests;
 

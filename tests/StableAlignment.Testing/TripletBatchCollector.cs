@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using StableAlignment.Contracts;
 
-namespace StableAlignment.Training;
+namespace StableAlignment.Testing;
 
 /// <summary>
-/// The receiving side of triplet batches: keeps each dataset's batches by index, so a redelivered batch is not
+/// A test's receiving side of triplet batches: keeps each dataset's batches by index, so a redelivered batch is not
 /// counted twice, and says when every batch has arrived.
 /// </summary>
 public sealed class TripletBatchCollector
