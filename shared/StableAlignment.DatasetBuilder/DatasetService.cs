@@ -60,7 +60,7 @@ public sealed class BuildDatasetConsumer(
             return;
         }
 
-        var status = new DatasetStatusFile(options.Value.Root, id);
+        var status = DatasetStatus.File(options.Value.Root, id);
         status.Write("building", null);
         try
         {
@@ -153,31 +153,10 @@ public sealed class BuildDatasetConsumer(
         context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
 }
 
-/// <summary>Where a dataset build stands: queued, building, done or failed (with the reason).</summary>
-public sealed record DatasetStatus(string DatasetId, string State, string? Reason, DateTime UpdatedAt);
-
-/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c> (replaced atomically).</summary>
-public sealed class DatasetStatusFile(string root, string id)
+/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c>.</summary>
+public static class DatasetStatus
 {
-    private readonly string _path = Path.Combine(Path.GetFullPath(root), ".status", id + ".json");
-
-    public void Write(string state, string? reason)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        AtomicFile.WriteAllText(_path, System.Text.Json.JsonSerializer.Serialize(new DatasetStatus(id, state, reason, DateTime.UtcNow)));
-    }
-
-    public DatasetStatus? Read()
-    {
-        try
-        {
-            return File.Exists(_path) ? System.Text.Json.JsonSerializer.Deserialize<DatasetStatus>(File.ReadAllText(_path)) : null;
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            return new DatasetStatus(id, "unknown", $"the status file is unreadable: {e.Message}", DateTime.UtcNow);
-        }
-    }
+    public static JobStatusFile File(string root, string id) => new(Path.Combine(Path.GetFullPath(root), ".status", id + ".json"), id);
 }
 
 /// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>
@@ -244,7 +223,7 @@ public static class DatasetBuilderRegistration
             }
 
             var id = BuildDatasetConsumer.IdFor(request);
-            var status = new DatasetStatusFile(options.Value.Root, id);
+            var status = DatasetStatus.File(options.Value.Root, id);
             if (status.Read() is null)
             {
                 status.Write("queued", null);
@@ -254,7 +233,7 @@ public static class DatasetBuilderRegistration
             return Results.Accepted($"/api/datasets/{id}/status", new { request.RunId, datasetId = id });
         });
         app.MapGet("/api/datasets/{id}/status", (string id, IOptions<DatasetOptions> options) =>
-            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && new DatasetStatusFile(options.Value.Root, id).Read() is { } status
+            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && DatasetStatus.File(options.Value.Root, id).Read() is { } status
                 ? Results.Ok(status)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset build {id}."));
         return app;

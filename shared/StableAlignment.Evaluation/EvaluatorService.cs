@@ -54,9 +54,6 @@ public static class Wrappers
     }
 }
 
-/// <summary>Where an evaluation stands: queued, running, done or failed (with the reason).</summary>
-public sealed record EvaluationStatus(string CheckpointId, string State, string? Reason, DateTime UpdatedAt);
-
 /// <summary>Evaluates checkpoints one after another in the background, as their ready events arrive.</summary>
 public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IServiceProvider services, IBus bus, ILogger<EvaluationQueue> logger) : BackgroundService
 {
@@ -92,7 +89,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             try
             {
                 if (File.Exists(request) && File.Exists(status)
-                    && JsonLines.ReadJson<EvaluationStatus>(status, Reports.Json).State is "queued" or "running")
+                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is "queued" or "running")
                 {
                     var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
                     logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
@@ -107,24 +104,11 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     }
 
     /// <summary>queued, running, done or failed (with the reason), from <c>status.json</c> in the checkpoint's report folder; null when unknown.</summary>
-    public EvaluationStatus? Status(string checkpointId)
-    {
-        var path = Path.Combine(Folder(checkpointId), "status.json");
-        try
-        {
-            return File.Exists(path) ? JsonSerializer.Deserialize<EvaluationStatus>(File.ReadAllText(path), Reports.Json) : null;
-        }
-        catch (JsonException e)
-        {
-            return new EvaluationStatus(checkpointId, "unknown", $"status.json is unreadable: {e.Message}", DateTime.UtcNow);
-        }
-    }
+    public JobStatus? Status(string checkpointId) => StatusFile(checkpointId).Read();
 
-    private void WriteStatus(string checkpointId, string state, string? reason)
-    {
-        var folder = Directory.CreateDirectory(Folder(checkpointId)).FullName;
-        AtomicFile.WriteAllText(Path.Combine(folder, "status.json"), JsonSerializer.Serialize(new EvaluationStatus(checkpointId, state, reason, DateTime.UtcNow), Reports.Json));
-    }
+    private JobStatusFile StatusFile(string checkpointId) => new(Path.Combine(Folder(checkpointId), "status.json"), checkpointId);
+
+    private void WriteStatus(string checkpointId, string state, string? reason) => StatusFile(checkpointId).Write(state, reason);
 
     /// <summary>
     /// The request with its checkpoint location resolved under <see cref="EvaluatorOptions.CheckpointsRoot"/> and its

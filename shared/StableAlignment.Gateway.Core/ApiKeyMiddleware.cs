@@ -51,9 +51,21 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<GatewayOptio
         await next(context);
     }
 
+    /// <summary>What the request's key allows; worked out once per request (the rate limiter and the keys both ask).</summary>
     public static Access Identify(HttpContext context, GatewayOptions options)
     {
-        var given = context.Request.Headers[Header].ToString();
+        if (context.Items.TryGetValue(typeof(Access), out var known) && known is Access access)
+        {
+            return access;
+        }
+
+        access = Compare(context.Request.Headers[Header].ToString(), options);
+        context.Items[typeof(Access)] = access;
+        return access;
+    }
+
+    private static Access Compare(string given, GatewayOptions options)
+    {
         if (given.Length == 0)
         {
             return Access.None;

@@ -93,7 +93,7 @@ public static class JsonLines
     }
 
     /// <summary>A whole text file (plain or gzip) as strict UTF-8: invalid bytes are an error naming the line.</summary>
-    public static string ReadAllText(string path, bool keepPartial = false) => string.Join('\n', ReadLines(path, keepPartial));
+    public static string ReadAllText(string path) => string.Join('\n', ReadLines(path));
 
     /// <summary>Null when the decompressed data matches the gzip trailer (CRC-32 and size modulo 2³²), otherwise what is wrong.</summary>
     private static string? TruncatedGzip(FileStream file, long decompressed, uint crc)

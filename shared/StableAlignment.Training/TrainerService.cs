@@ -103,12 +103,28 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             : throw new DirectoryNotFoundException($"baseModel: '{baseModel}' is neither tiny, small nor a folder under Trainer:ModelsRoot ({options.Value.ModelsRoot}).");
     }
 
-    /// <summary>Resolves every name in the request under its root (base model, dataset in both dataset roots); throws as <see cref="ResolveBase"/>.</summary>
-    public void Confine(TrainModel m)
+    /// <summary>
+    /// Why the request cannot be trained, as "field: reason" — its settings (<see cref="Problem"/>), then every name
+    /// resolved under its root (base model, dataset in both dataset roots) — or null when it can.
+    /// </summary>
+    public string? Refusal(TrainModel m)
     {
-        ResolveBase(m.BaseModel);
-        ConfinedPath.Resolve(options.Value.DatasetsRoot, m.DatasetId, "datasetId");
-        ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
+        if (Problem(m) is { } problem)
+        {
+            return problem;
+        }
+
+        try
+        {
+            ResolveBase(m.BaseModel);
+            ConfinedPath.Resolve(options.Value.DatasetsRoot, m.DatasetId, "datasetId");
+            ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
+            return null;
+        }
+        catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
+        {
+            return e.Message;
+        }
     }
 
     public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
@@ -268,18 +284,9 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
     public Task Consume(ConsumeContext<TrainModel> context)
     {
         var m = context.Message;
-        if (TrainingRunner.Problem(m) is { } problem)
+        if (runner.Refusal(m) is { } refusal)
         {
-            throw new InvalidMessageException($"TrainModel: {problem}");
-        }
-
-        try
-        {
-            runner.Confine(m);
-        }
-        catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
-        {
-            throw new InvalidMessageException($"TrainModel: {e.Message}");
+            throw new InvalidMessageException($"TrainModel: {refusal}");
         }
 
         if (!runner.Enqueue(m))
@@ -395,18 +402,9 @@ public static class TrainerRegistration
     {
         app.MapPost("/api/training", async (TrainModel request, TrainingRunner runner, IPublishEndpoint publish, CancellationToken ct) =>
         {
-            if (TrainingRunner.Problem(request) is { } problem)
+            if (runner.Refusal(request) is { } refusal)
             {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: problem);
-            }
-
-            try
-            {
-                runner.Confine(request);
-            }
-            catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: e.Message);
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: refusal);
             }
 
             await publish.Publish(request, ct);

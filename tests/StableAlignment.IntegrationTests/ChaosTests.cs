@@ -103,11 +103,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
                 + records.GroupBy(r => (r.Round, r.AgentId)).Sum(g => g.Count() - 1);
             var recovery = faultAt is { } at ? (elapsed - at).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "–";
             var row = $"| {fault} | {Expected} | {completed.Count} | {lost} | {duplicated} | {run["status"]} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {recovery} |";
-            TestContext.Current.TestOutputHelper?.WriteLine($"chaos: {row}");
-            if (System.Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
-            {
-                await File.AppendAllTextAsync(results, row + "\n");
-            }
+            await ReportAsync(row);
 
             Assert.Equal("Completed", run["status"]!.GetValue<string>());
             Assert.Equal(0, lost);
@@ -181,11 +177,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             var lost = expected.Except(announced).Count();
             var duplicated = announced.Count - announced.Distinct().Count();
             var row = $"| kill trainer mid-job (checkpoints announced) | {expected.Count} | {announced.Distinct().Count()} | {lost} | {duplicated} | {job["state"]} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {(elapsed - faultAt).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s |";
-            TestContext.Current.TestOutputHelper?.WriteLine($"chaos: {row}");
-            if (System.Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
-            {
-                await File.AppendAllTextAsync(results, row + "\n");
-            }
+            await ReportAsync(row);
 
             Assert.Equal("done", job["state"]!.GetValue<string>());
             Assert.Equal(0, duplicated);
@@ -194,6 +186,16 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         finally
         {
             await trainer.DisposeAsync();
+        }
+    }
+
+    /// <summary>One table row: in the test output, and appended to <c>CHAOS_RESULTS</c> when make chaos names it.</summary>
+    private static async Task ReportAsync(string row)
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine($"chaos: {row}");
+        if (System.Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
+        {
+            await File.AppendAllTextAsync(results, row + "\n");
         }
     }
 

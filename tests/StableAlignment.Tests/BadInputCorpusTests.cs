@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -115,7 +114,7 @@ public sealed class BadInputCorpusTests
         var checkpointBefore = Fingerprint(checkpoint);
 
         // The store channel reads artifacts/store under the working folder: the case folder itself.
-        var (exit, stdout, stderr) = await SaAsync(c["channel"]!.GetValue<string>() == "store" ? caseDir : folder, args);
+        var (exit, stdout, stderr) = await SaProcess.RunAsync(c["channel"]!.GetValue<string>() == "store" ? caseDir : folder, args);
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith("warning:", StringComparison.Ordinal)).ToList();
         if (exit != 2)
         {
@@ -151,23 +150,6 @@ public sealed class BadInputCorpusTests
         return Fingerprint(checkpoint) == checkpointBefore ? null : "the shared checkpoint changed";
     }
 
-    private static async Task<(int Exit, string Out, string Err)> SaAsync(string workingDirectory, IEnumerable<string> args)
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var start = new ProcessStartInfo("dotnet", [RepositoryRoot.Combine("services", "Cli", "bin", configuration, "net10.0", "sa.dll"), .. args])
-        {
-            WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        start.Environment.Remove("Models__Default__Endpoint");
-        start.Environment.Remove("Models__Default__Model");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
     /// <summary>A small checkpoint trained once for the benchmark and checkpoint cases.</summary>
     private static async Task<string> TrainedCheckpointAsync(string work)
     {
@@ -177,7 +159,7 @@ public sealed class BadInputCorpusTests
             new { query = "### Instruction:\nIs lying fine?\n\n### Response:", responses = new[] { "Honesty builds trust.", "Lie freely." }, scores = new[] { 7, 1 } },
         }));
         var training = Path.Combine(work, "training");
-        var (exit, _, err) = await SaAsync(work, ["train", "--data", data, "--out", training, "--max-steps", "1", "--checkpoint-every", "1", "--threads", "1"]);
+        var (exit, _, err) = await SaProcess.RunAsync(work, ["train", "--data", data, "--out", training, "--max-steps", "1", "--checkpoint-every", "1", "--threads", "1"]);
         Assert.True(exit == 0, err);
         var checkpoint = StableAlignment.Learning.Checkpoints.Latest(training)!;
         Assert.NotNull(checkpoint);

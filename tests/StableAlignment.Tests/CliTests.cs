@@ -7,30 +7,9 @@ namespace StableAlignment.Tests;
 /// <summary>The <c>sa</c> command line as a user runs it: a separate process in its own working folder.</summary>
 public sealed class CliTests
 {
-    private static ProcessStartInfo StartInfo(string workingDirectory, string[] args)
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dll = RepositoryRoot.Combine("services", "Cli", "bin", configuration, "net10.0", "sa.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, .. args])
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment.Remove("Models__Default__Endpoint");
-        start.Environment.Remove("Models__Default__Model");
-        return start;
-    }
+    private static ProcessStartInfo StartInfo(string workingDirectory, string[] args) => SaProcess.StartInfo(workingDirectory, args);
 
-    private static async Task<(int Exit, string Out, string Err)> Sa(string workingDirectory, params string[] args)
-    {
-        using var process = Process.Start(StartInfo(workingDirectory, args))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Exit, string Out, string Err)> Sa(string workingDirectory, params string[] args) => SaProcess.RunAsync(workingDirectory, args);
 
     [Fact]
     public async Task Run_without_a_model_fails_fast_with_one_line_saying_how_to_configure_one()

@@ -124,12 +124,11 @@ public sealed class SimulationRunner(
             for (var attempt = 1; pending.Count > 0; attempt++)
             {
                 var last = attempt >= options.Value.InteractionAttempts;
-                var currentRound = round;
                 var outcomes = await Task.WhenAll(pending.Select(agent =>
                 {
-                    var question = s.Questions[World.QuestionIndex(currentRound, agent, world.AgentCount, s.Questions.Length)];
-                    var peers = world.PickPeers(agent, currentRound, s.Peers, s.GlobalInteraction, s.Dropout);
-                    var plan = new InteractionPlan(runId, currentRound, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
+                    var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
+                    var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
+                    var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
                     return InteractAsync(plan, recordFailure: last, ct);
                 }));
                 completedHere += outcomes.Count(ok => ok);
