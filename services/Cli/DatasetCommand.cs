@@ -54,7 +54,7 @@ public static class DatasetCommand
                         return 2;
                     }
 
-                    sources.Add(($"run:{runId}", RecordSources.FromStoreAsync(app.Services.GetRequiredService<IInteractionRepository>(), runId, ct)));
+                    sources.Add(($"run:{runId}", FromStoreAsync(app.Services.GetRequiredService<IInteractionRepository>(), runId, ct)));
                 }
             }
 
@@ -122,5 +122,20 @@ public static class DatasetCommand
         Row("kept (held out)", s.KeptHeldout);
         AnsiConsole.Write(table);
         Console.WriteLine($"{s.Records} records; {s.GroupsTrain} training groups, {s.GroupsHeldout} held-out groups");
+    }
+
+    /// <summary>
+    /// A run's completed records read straight from the embedded store file: the command runs no services, so it reads
+    /// what memory-store wrote, converted as memory-store's <c>ListInteractions</c> answer converts them.
+    /// </summary>
+    private static async IAsyncEnumerable<AlignmentRecord> FromStoreAsync(IInteractionRepository interactions, Guid runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        foreach (var r in await interactions.ListByRunAsync(runId, ct))
+        {
+            if (r.Status == InteractionStatus.Completed)
+            {
+                yield return AlignmentRecord.From(StableAlignment.MemoryStore.ListInteractionsConsumer.ToMessage(r));
+            }
+        }
     }
 }

@@ -34,7 +34,7 @@ public sealed class GatewayClient(Uri gateway, string? apiKey)
     public async Task<int> RunsAsync(CancellationToken ct)
     {
         using var http = Create();
-        return await Report(await Send(() => http.GetAsync("/api/memory/runs", ct)), ct);
+        return await Report(await Send(() => http.GetAsync("/api/agents/runs", ct)), ct);
     }
 
     private async Task<HttpResponseMessage?> Send(Func<Task<HttpResponseMessage>> send)

@@ -5,6 +5,7 @@ using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
 using StableAlignment.Data;
 using StableAlignment.Models;
+using StableAlignment.SingleProcess;
 using StableAlignment.Society;
 using StableAlignment.Storage;
 
@@ -56,54 +57,44 @@ public static class SimulateCommand
 
         var runs = app.Services.GetRequiredService<IRunRepository>();
         var interactions = app.Services.GetRequiredService<IInteractionRepository>();
-        var runner = app.Services.GetRequiredService<SimulationRunner>();
         var bus = app.Services.GetRequiredService<IBus>();
-        Guid runId;
+        var runId = start?.RunId ?? a.Resume!.Value;
+        if (start is null && await runs.GetAsync(runId, ct) is not { Simulation: not null })
+        {
+            Console.Error.WriteLine($"No simulation run {runId} in this store.");
+            return 2;
+        }
+
+        // The run is followed by its events (each stored record, then RunCompleted), watched before it starts.
+        await using var watch = await RunWatch.StartAsync(bus, runId, ct);
         if (start is not null)
         {
-            runId = start.RunId;
             await bus.Publish(start, ct);
         }
         else
         {
-            runId = a.Resume!.Value;
-            if (await runs.GetAsync(runId, ct) is not { Simulation: not null })
-            {
-                Console.Error.WriteLine($"No simulation run {runId} in this store.");
-                return 2;
-            }
-
             await bus.Publish(new ResumeSimulation { RunId = runId }, ct);
         }
 
         Console.WriteLine($"run {runId}");
-        var total = start is not null ? start.GridSize * start.GridSize * start.Rounds : 0;
-        var deadline = DateTime.UtcNow.AddSeconds(a.TimeoutSeconds);
-        RunRecord? run = null;
+        var total = start is not null ? start.GridSize * start.GridSize * start.Rounds
+            : (await runs.GetAsync(runId, ct))!.Simulation is { } settings ? settings.GridSize * settings.GridSize * settings.Rounds : 0;
+        RunCompleted? ended = null;
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async progress =>
             {
                 var task = progress.AddTask("interactions", maxValue: Math.Max(total, 1));
-                var started = false;
                 try
                 {
-                    while (DateTime.UtcNow < deadline)
+                    var wait = watch.WaitAsync(TimeSpan.FromSeconds(a.TimeoutSeconds), TimeSpan.FromSeconds(10), RunWatch.AskAgentRunner(app.Services, runId), ct);
+                    while (!wait.IsCompleted)
                     {
-                        run = await runs.GetAsync(runId, ct);
-                        if (run?.Simulation is { } s)
-                        {
-                            task.MaxValue = s.GridSize * s.GridSize * s.Rounds;
-                            task.Value = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
-                        }
-
-                        started |= runner.IsActive(runId) || run is { Status: RunStatus.Running };
-                        if (started && run is { Status: not RunStatus.Running } && !runner.IsActive(runId))
-                        {
-                            break;
-                        }
-
-                        await Task.Delay(250, ct);
+                        task.Value = watch.Stored.Completed;
+                        await Task.WhenAny(wait, Task.Delay(250, ct));
                     }
+
+                    ended = await wait;
+                    task.Value = ended?.Completed ?? watch.Stored.Completed;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -120,7 +111,7 @@ public static class SimulateCommand
             return 130;
         }
 
-        run = await runs.GetAsync(runId, ct);
+        var run = await runs.GetAsync(runId, ct);
         var records = await interactions.ListByRunAsync(runId, ct);
         var summary = SimulationExport.Summary(run!, records, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value);
         var table = new Table().AddColumns("run", "status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");

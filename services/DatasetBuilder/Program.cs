@@ -1,11 +1,10 @@
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Hosting;
-using StableAlignment.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddInternalKey();
-builder.Services.AddStableAlignmentStorage().AddDatasetBuilder();
+builder.Services.AddDatasetBuilder();
 builder.Services.AddStableAlignmentBus(builder.Configuration, bus => bus.AddDatasetBuilderConsumers());
 
 var app = builder.Build();

@@ -18,6 +18,8 @@ public static class AgentRunnerRegistration
         services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStableAlignmentModels();
         services.AddSingleton<BackScatter>();
+        services.AddSingleton<RunTracker>();
+        services.AddSingleton<MemoryStoreQueries>();
         services.AddSingleton<SimulationRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulationRunner>());
         return services;
@@ -29,6 +31,15 @@ public static class AgentRunnerRegistration
         bus.AddConsumer<StartSimulationConsumer, StartSimulationConsumerDefinition>();
         bus.AddConsumer<ResumeSimulationConsumer, ResumeSimulationConsumerDefinition>();
         bus.AddRequestClient<RateAnswer>(RequestTimeout.After(m: 3));
+        bus.AddRequestClient<GetRunTally>(RequestTimeout.After(s: 30));
+        bus.AddRequestClient<FindInteraction>(RequestTimeout.After(s: 10));
+
+        // Every instance hears every stored record (its own temporary queue): the instance running a run counts them.
+        bus.AddConsumer<InteractionStoredConsumer>().Endpoint(e =>
+        {
+            e.InstanceId = NewId.NextGuid().ToString("N")[..12];
+            e.Temporary = true;
+        });
     }
 
     /// <summary>
@@ -38,42 +49,34 @@ public static class AgentRunnerRegistration
     /// </summary>
     public static IEndpointRouteBuilder MapAgentRunnerApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/agents/runs", async (IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+        app.MapGet("/api/agents/runs", async (IRunRepository runs, MemoryStoreQueries memoryStore, CancellationToken ct) =>
         {
-            var list = new List<object>();
-            foreach (var run in await runs.ListAsync(ct))
+            var list = await runs.ListAsync(ct);
+            var tallies = await Task.WhenAll(list.Select(run => memoryStore.TryTallyAsync(run.Id, ct)));
+            return Results.Ok(list.Select((run, i) => new
             {
-                list.Add(new
-                {
-                    run.Id, run.Kind, run.Status, run.CreatedAt,
-                    total = run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : (int?)null,
-                    completed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct),
-                    failed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Failed, ct),
-                });
-            }
-
-            return Results.Ok(list);
+                run.Id, run.Kind, run.Status, run.CreatedAt,
+                total = Total(run),
+                completed = tallies[i]?.Completed,
+                failed = tallies[i]?.Failed,
+            }));
         });
-        app.MapGet("/api/agents/runs/{runId:guid}", async (Guid runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+        app.MapGet("/api/agents/runs/{runId:guid}", async (Guid runId, IRunRepository runs, MemoryStoreQueries memoryStore, CancellationToken ct) =>
         {
             if (await runs.GetAsync(runId, ct) is not { } run)
             {
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {runId}.");
             }
 
-            var failed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Failed, ct);
-            var failures = failed == 0
-                ? []
-                : (await interactions.ListByRunAsync(run.Id, ct)).Where(r => r.Status == InteractionStatus.Failed)
-                    .GroupBy(r => r.FailureReason ?? "unknown").OrderByDescending(g => g.Count()).Take(5)
-                    .Select(g => new { reason = g.Key, count = g.Count() }).ToList<object>();
+            // Counts are memory-store's (the owner of interactions); null when it does not answer in time.
+            var tally = await memoryStore.TryTallyAsync(runId, ct);
             return Results.Ok(new
             {
                 run.Id, run.Kind, run.Status, run.FailureReason, run.CreatedAt,
-                total = run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : (int?)null,
-                completed = await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct),
-                failed,
-                failures,
+                total = Total(run),
+                completed = tally?.Completed,
+                failed = tally?.Failed,
+                failures = tally?.Failures.Select(f => new { reason = f.Reason, count = f.Count }),
             });
         });
         app.MapPost("/api/agents/runs", async (StartSimulationRequest body, IRunRepository runs, IPublishEndpoint publish, CancellationToken ct) =>
@@ -101,6 +104,8 @@ public static class AgentRunnerRegistration
         });
         return app;
     }
+
+    private static int? Total(RunRecord run) => run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : null;
 }
 
 /// <summary>Body of <c>POST /api/agents/runs</c>; the run id is made when not given.</summary>

@@ -19,7 +19,7 @@ public sealed class QuestionPosedConsumer(
     IOptions<PromptOptions> prompts,
     IRequestClient<RateAnswer> rater,
     IRunRepository runs,
-    IInteractionRepository interactions,
+    MemoryStoreQueries memoryStore,
     ILogger<QuestionPosedConsumer> logger) : IConsumer<QuestionPosed>
 {
     private static readonly ConcurrentDictionary<Guid, bool> KnownRuns = new();
@@ -29,7 +29,7 @@ public sealed class QuestionPosedConsumer(
         var q = context.Message;
         Validate(q);
         var ct = context.CancellationToken;
-        if (await interactions.GetAsync(q.QuestionId, ct) is { Status: InteractionStatus.Completed })
+        if (await AnsweredAsync(q, ct))
         {
             logger.LogInformation("Question {QuestionId} of run {RunId} already answered; ignoring the repeat", q.QuestionId, q.RunId);
             return;
@@ -92,6 +92,23 @@ public sealed class QuestionPosedConsumer(
         logger.LogInformation(
             "Interaction {InteractionId} of run {RunId} drafted and rated {Alignment}/{Engagement}",
             q.QuestionId, q.RunId, alignment.Score, engagement.Score);
+    }
+
+    /// <summary>
+    /// Asks memory-store whether the question has a completed record, to spare the model calls of a repeat. When it
+    /// does not answer, the question is answered anyway: memory-store keeps the first record of an id and drops the rest.
+    /// </summary>
+    private async Task<bool> AnsweredAsync(QuestionPosed q, CancellationToken ct)
+    {
+        try
+        {
+            return await memoryStore.IsCompletedAsync(q.QuestionId, ct);
+        }
+        catch (RequestTimeoutException)
+        {
+            logger.LogWarning("memory-store did not say whether question {QuestionId} was answered; answering it", q.QuestionId);
+            return false;
+        }
     }
 
     private async Task<Rating> Rate(QuestionPosed q, RatingAspect aspect, string answer, CancellationToken ct)

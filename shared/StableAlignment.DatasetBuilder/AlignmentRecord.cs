@@ -1,4 +1,4 @@
-using StableAlignment.Storage;
+using StableAlignment.Contracts;
 
 namespace StableAlignment.DatasetBuilder;
 
@@ -23,7 +23,7 @@ public sealed record AlignmentRecord(
 {
     public static int? ValidScore(int? score) => score is >= 1 and <= 7 ? score : null;
 
-    public static AlignmentRecord From(InteractionRecord r) => new(
+    public static AlignmentRecord From(InteractionCompleted r) => new(
         r.AgentId,
         r.Label,
         r.Round,
@@ -31,7 +31,7 @@ public sealed record AlignmentRecord(
         r.Draft,
         [.. r.Peers.Select(p => new PeerNote(p.PeerId, p.Rating.Reason, ValidScore(p.Rating.Score)))],
         r.Revised,
-        ValidScore(r.DraftAlignment?.Score),
+        ValidScore(r.DraftAlignment.Score),
         ValidScore(r.RevisedAlignment?.Score),
-        r.SocialModel ?? "unknown");
+        r.SocialModel);
 }

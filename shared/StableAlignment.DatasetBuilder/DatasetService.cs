@@ -30,8 +30,7 @@ public sealed class DatasetOptions
 /// so a rebuild with the same parameters finds the published dataset and publishes nothing again.
 /// </summary>
 public sealed class BuildDatasetConsumer(
-    IRunRepository runs,
-    IInteractionRepository interactions,
+    IRequestClient<ListInteractions> memoryStore,
     IOptions<DatasetOptions> options,
     ILogger<BuildDatasetConsumer> logger) : IConsumer<BuildDataset>
 {
@@ -46,9 +45,9 @@ public sealed class BuildDatasetConsumer(
             throw new InvalidMessageException($"BuildDataset: {problem}");
         }
 
-        if (await runs.GetAsync(m.RunId, ct) is null)
+        if (await CompletedCountAsync(memoryStore, m.RunId, ct) == 0)
         {
-            throw new InvalidMessageException($"BuildDataset: no run {m.RunId}.");
+            throw new InvalidMessageException($"BuildDataset: memory-store holds no completed interaction of run {m.RunId}.");
         }
 
         var build = Options(m);
@@ -105,6 +104,10 @@ public sealed class BuildDatasetConsumer(
 
     public const int MaxBatchSize = 10_000;
 
+    /// <summary>How many completed interactions memory-store holds for the run.</summary>
+    public static async Task<int> CompletedCountAsync(IRequestClient<ListInteractions> memoryStore, Guid runId, CancellationToken ct) =>
+        (await memoryStore.GetResponse<InteractionsListed>(new ListInteractions { RunId = runId, Take = 1 }, ct)).Message.Total;
+
     /// <summary>The dataset id a valid request builds: it follows from the run and the parameters.</summary>
     public static string IdFor(BuildDataset m) => DatasetBuild.IdFor($"run:{m.RunId}", Options(m));
 
@@ -115,7 +118,7 @@ public sealed class BuildDatasetConsumer(
         var source = $"run:{m.RunId}";
 
         var manifest = await DatasetBuild.RunAsync(
-            RecordSources.FromStoreAsync(interactions, m.RunId, ct), build, [DatasetFormat.Authors, DatasetFormat.Alpaca, DatasetFormat.Trl],
+            RecordSources.FromMemoryStoreAsync(memoryStore, m.RunId, ct), build, [DatasetFormat.Authors, DatasetFormat.Alpaca, DatasetFormat.Trl],
             folder, source, [m.RunId], ct);
         var count = TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
         var index = 0;
@@ -187,6 +190,7 @@ public static class DatasetBuilderRegistration
     {
         bus.AddConsumer<BuildDatasetConsumer, BuildDatasetConsumerDefinition>();
         bus.AddConsumer<RunCompletedConsumer, RunCompletedConsumerDefinition>();
+        bus.AddRequestClient<ListInteractions>(RequestTimeout.After(s: 30));
     }
 
     /// <summary><c>GET /api/datasets</c>, <c>GET /api/datasets/{id}</c> (manifests), <c>POST /api/datasets</c> (a <see cref="BuildDataset"/>, 202).</summary>
@@ -210,16 +214,23 @@ public static class DatasetBuilderRegistration
             id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
                 ? Results.Ok(manifest)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
-        app.MapPost("/api/datasets", async (BuildDataset request, IRunRepository runs, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
+        app.MapPost("/api/datasets", async (BuildDataset request, IRequestClient<ListInteractions> memoryStore, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
         {
             if (BuildDatasetConsumer.Problem(request) is { } problem)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid dataset request", detail: problem);
             }
 
-            if (await runs.GetAsync(request.RunId, ct) is null)
+            try
             {
-                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"runId: no run {request.RunId}.");
+                if (await BuildDatasetConsumer.CompletedCountAsync(memoryStore, request.RunId, ct) == 0)
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"runId: memory-store holds no completed interaction of run {request.RunId}.");
+                }
+            }
+            catch (RequestTimeoutException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "memory-store did not answer", detail: "The run's interactions could not be counted; try again.");
             }
 
             var id = BuildDatasetConsumer.IdFor(request);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using MassTransit;
+using StableAlignment.Contracts;
 using StableAlignment.Storage;
 
 namespace StableAlignment.DatasetBuilder;
@@ -24,13 +26,21 @@ public static class RecordSources
         }
     }
 
-    public static async IAsyncEnumerable<AlignmentRecord> FromStoreAsync(IInteractionRepository interactions, Guid runId, [EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>A run's completed interactions, asked of memory-store (their owner) a page at a time.</summary>
+    public static async IAsyncEnumerable<AlignmentRecord> FromMemoryStoreAsync(IRequestClient<ListInteractions> client, Guid runId, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        foreach (var r in await interactions.ListByRunAsync(runId, ct))
+        const int page = 200;
+        for (var skip = 0; ; skip += page)
         {
-            if (r.Status == InteractionStatus.Completed)
+            var listed = (await client.GetResponse<InteractionsListed>(new ListInteractions { RunId = runId, Skip = skip, Take = page }, ct)).Message;
+            foreach (var r in listed.Records)
             {
                 yield return AlignmentRecord.From(r);
+            }
+
+            if (listed.Records.Count < page || skip + page >= listed.Total)
+            {
+                yield break;
             }
         }
     }

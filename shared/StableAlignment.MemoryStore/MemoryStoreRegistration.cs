@@ -21,23 +21,22 @@ public static class MemoryStoreRegistration
         bus.AddConsumer<InteractionFailedConsumer, InteractionFailedConsumerDefinition>();
         bus.AddConsumer<RecallMemoryConsumer, RecallMemoryConsumerDefinition>();
         bus.AddConsumer<SeedMemoriesConsumer, SeedMemoriesConsumerDefinition>();
+        bus.AddConsumer<GetRunTallyConsumer, GetRunTallyConsumerDefinition>();
+        bus.AddConsumer<ListInteractionsConsumer, ListInteractionsConsumerDefinition>();
+        bus.AddConsumer<FindInteractionConsumer, FindInteractionConsumerDefinition>();
     }
 
-    /// <summary>Read API under <c>/api/memory</c>: runs, a run's interactions, one interaction, an agent's memory.</summary>
+    /// <summary>Read API under <c>/api/memory</c>: a run's counts and interactions, one interaction, an agent's memory (runs themselves are agent-runner's: <c>/api/agents/runs</c>).</summary>
     public static IEndpointRouteBuilder MapMemoryStoreApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/memory");
-        api.MapGet("/runs", async (IRunRepository runs, CancellationToken ct) => Results.Ok(await runs.ListAsync(ct)));
-        api.MapGet("/runs/{runId:guid}", async (Guid runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
-            await runs.GetAsync(runId, ct) is { } run
-                ? Results.Ok(new
-                {
-                    run,
-                    completed = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct),
-                    failed = await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct),
-                })
-                : UnknownRun(runId));
-        api.MapGet("/interactions", async (string? runId, IRunRepository runs, IInteractionRepository interactions, CancellationToken ct) =>
+        api.MapGet("/runs/{runId:guid}", async (Guid runId, IInteractionRepository interactions, CancellationToken ct) =>
+        {
+            var completed = await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
+            var failed = await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct);
+            return completed + failed == 0 ? UnknownRun(runId) : Results.Ok(new { runId, completed, failed });
+        });
+        api.MapGet("/interactions", async (string? runId, IInteractionRepository interactions, CancellationToken ct) =>
         {
             if (!Guid.TryParse(runId, out var id))
             {
@@ -47,7 +46,8 @@ public static class MemoryStoreRegistration
                     detail: "Pass the run id as a GUID: /api/memory/interactions?runId=<guid>.");
             }
 
-            return await runs.GetAsync(id, ct) is null ? UnknownRun(id) : Results.Ok(await interactions.ListByRunAsync(id, ct));
+            var records = await interactions.ListByRunAsync(id, ct);
+            return records.Count == 0 ? UnknownRun(id) : Results.Ok(records);
         });
         api.MapGet("/interactions/{id:guid}", async (Guid id, IInteractionRepository interactions, CancellationToken ct) =>
             await interactions.GetAsync(id, ct) is { } record
@@ -59,5 +59,5 @@ public static class MemoryStoreRegistration
     }
 
     private static IResult UnknownRun(Guid runId) =>
-        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"No run {runId} is known.");
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"memory-store holds no interaction of run {runId}.");
 }

@@ -11,6 +11,7 @@ using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluation;
 using StableAlignment.Learning;
 using StableAlignment.Models;
+using StableAlignment.SingleProcess;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Society;
@@ -60,29 +61,39 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         progress.Report($"seed {seed}: simulating a {Grid}×{Grid} society for {Rounds} rounds");
         var runId = NewId.NextGuid();
-        await app.Services.GetRequiredService<IBus>().Publish(new StartSimulation
-        {
-            RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = seed, SeedMemories = 2,
-            Questions = [.. train.Select(q => q.Question)], Prior = prior,
-        }, ct);
-        var runs = app.Services.GetRequiredService<IRunRepository>();
-        var interactions = app.Services.GetRequiredService<IInteractionRepository>();
+        var bus = app.Services.GetRequiredService<IBus>();
         var total = Grid * Grid * Rounds;
-        while (await runs.GetAsync(runId, ct) is not { Status: not RunStatus.Running })
+        await using (var watch = await RunWatch.StartAsync(bus, runId, ct))
         {
-            progress.Report($"seed {seed}: simulating ({await interactions.CountByRunAsync(runId, cancellationToken: ct)}/{total} interactions)");
-            await Task.Delay(500, ct);
+            await bus.Publish(new StartSimulation
+            {
+                RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = seed, SeedMemories = 2,
+                Questions = [.. train.Select(q => q.Question)], Prior = prior,
+            }, ct);
+            var wait = watch.WaitAsync(TimeSpan.FromHours(2), TimeSpan.FromSeconds(10), RunWatch.AskAgentRunner(app.Services, runId), ct);
+            while (!wait.IsCompleted)
+            {
+                progress.Report($"seed {seed}: simulating ({watch.Stored.Completed + watch.Stored.Failed}/{total} interactions)");
+                await Task.WhenAny(wait, Task.Delay(500, ct));
+            }
+
+            if (await wait is null)
+            {
+                throw new TimeoutException($"seed {seed}: the simulation did not end within 2 hours.");
+            }
         }
 
+        var runs = app.Services.GetRequiredService<IRunRepository>();
+        var interactions = app.Services.GetRequiredService<IInteractionRepository>();
         var records = await interactions.ListByRunAsync(runId, ct);
         var summary = SimulationExport.Summary((await runs.GetAsync(runId, ct))!, records);
         var rounds = summary["rounds"]!.AsArray();
         await SimulationExport.WriteAsync((await runs.GetAsync(runId, ct))!, records, Path.Combine(folder, "export"), null, ct);
-        await app.StopAsync(ct);
 
         progress.Report($"seed {seed}: building the alignment data");
         var dataset = Path.Combine(folder, "dataset");
-        var manifest = await DatasetBuild.RunAsync(RecordSources.FromStoreAsync(interactions, runId, ct), new BuildOptions(null, seed), [DatasetFormat.Authors, DatasetFormat.Alpaca], dataset, $"run:{runId}", [runId], ct);
+        var manifest = await DatasetBuild.RunAsync(RecordSources.FromMemoryStoreAsync(app.Services.GetRequiredService<IRequestClient<ListInteractions>>(), runId, ct), new BuildOptions(null, seed), [DatasetFormat.Authors, DatasetFormat.Alpaca], dataset, $"run:{runId}", [runId], ct);
+        await app.StopAsync(ct);
         var data = TrainingData.Load(dataset);
 
         var results = new List<ModelScores>();

@@ -21,8 +21,10 @@ public interface IInteractionRepository
     /// <summary>The run's records ordered by round, then agent.</summary>
     Task<IReadOnlyList<InteractionRecord>> ListByRunAsync(Guid runId, CancellationToken cancellationToken = default);
     Task<long> CountByRunAsync(Guid runId, InteractionStatus? status = null, CancellationToken cancellationToken = default);
-    /// <summary>Records of one round: all of them, or those with the given status.</summary>
-    Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default);
+    /// <summary>The records of one round, ordered by agent.</summary>
+    Task<IReadOnlyList<InteractionRecord>> ListByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default);
+    /// <summary>A page of the run's completed records in the order of <see cref="ListByRunAsync"/>.</summary>
+    Task<IReadOnlyList<InteractionRecord>> PageCompletedAsync(Guid runId, int skip, int take, CancellationToken cancellationToken = default);
 }
 
 public interface IAgentMemoryRepository

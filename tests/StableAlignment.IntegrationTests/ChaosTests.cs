@@ -48,15 +48,17 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             ["Bus__RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri,
             ["Storage__Provider"] = "MongoDb",
             ["Storage__ConnectionString"] = fixture.Infrastructure.MongoUri,
-            ["Storage__Database"] = $"chaos-{Guid.NewGuid():N}",
             ["Models__Default__Endpoint"] = stub.Endpoint,
             ["Models__Default__Model"] = "stub-model",
             ["Internal__Key"] = InternalKey,
             ["Simulation__InteractionAttempts"] = "5",
             ["Datasets__BuildOnRunCompleted"] = "false",
         };
+        // agent-runner and memory-store get separate databases: neither can read the other's collections.
+        var world = Guid.NewGuid().ToString("N")[..8];
         var names = new[] { "AgentRunner", "ObserverRater", "MemoryStore" };
-        var services = (await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)))).ToDictionary(s => s.Name);
+        var services = (await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, new Dictionary<string, string>(common) { ["Storage__Database"] = $"chaos-{world}-{n}" }))))
+            .ToDictionary(s => s.Name);
         var gatewayEnv = new Dictionary<string, string>(common) { ["Gateway__ApiKey"] = TestConfiguration.ApiKey };
         foreach (var (cluster, service) in new[] { ("agent-runner", "AgentRunner"), ("observer-rater", "ObserverRater"), ("memory-store", "MemoryStore") })
         {

@@ -205,11 +205,11 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
         var memoryStore = _services.Single(s => s.Name == "MemoryStore");
         using var direct = new HttpClient { BaseAddress = memoryStore.BaseAddress };
         direct.DefaultRequestHeaders.Add("X-Api-Key", TestConfiguration.ApiKey);
-        using var refused = await direct.GetAsync("/api/memory/runs");
+        using var refused = await direct.GetAsync($"/api/memory/runs/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         using var forged = new HttpClient { BaseAddress = memoryStore.BaseAddress };
         forged.DefaultRequestHeaders.Add("X-Internal-Key", "guessed-internal-key-000");
-        using var refusedForged = await forged.GetAsync("/api/memory/runs");
+        using var refusedForged = await forged.GetAsync($"/api/memory/runs/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.Unauthorized, refusedForged.StatusCode);
         using var trainerDirect = new HttpClient { BaseAddress = _services.Single(s => s.Name == "Trainer").BaseAddress };
         using var refusedPost = await trainerDirect.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-1" });
@@ -218,11 +218,11 @@ public sealed class DistributedSliceTests(InfrastructureFixture fixture) : IAsyn
         Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
 
         using var anonymous = new HttpClient { BaseAddress = _gateway.BaseAddress };
-        using var anonymousRead = await anonymous.GetAsync("/api/memory/runs");
+        using var anonymousRead = await anonymous.GetAsync("/api/agents/runs");
         Assert.Equal(HttpStatusCode.Unauthorized, anonymousRead.StatusCode);
         using var reader = new HttpClient { BaseAddress = _gateway.BaseAddress };
         reader.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
-        using var read = await reader.GetAsync("/api/memory/runs");
+        using var read = await reader.GetAsync("/api/agents/runs");
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         using var readerPost = await reader.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-1" });
         Assert.Equal(HttpStatusCode.Forbidden, readerPost.StatusCode);

@@ -133,6 +133,27 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
+    public async Task A_round_lists_its_agents_and_completed_records_come_in_pages()
+    {
+        var store = await CreateStoreAsync();
+        var runId = Guid.NewGuid();
+        foreach (var (round, agent) in new[] { (1, 0), (0, 2), (0, 1), (1, 1), (0, 0) })
+        {
+            await store.Interactions.TrySaveAsync(Completed(runId, round, agent));
+        }
+
+        await store.Interactions.TrySaveAsync(Completed(runId, 0, 3) with { Status = InteractionStatus.Failed, FailureReason = "model down" });
+        Assert.Equal([0, 1, 2, 3], (await store.Interactions.ListByRoundAsync(runId, 0)).Select(r => r.AgentId));
+        Assert.Equal([0, 1], (await store.Interactions.ListByRoundAsync(runId, 1)).Select(r => r.AgentId));
+        Assert.Empty(await store.Interactions.ListByRoundAsync(runId, 2));
+        var first = await store.Interactions.PageCompletedAsync(runId, 0, 3);
+        var second = await store.Interactions.PageCompletedAsync(runId, 3, 3);
+        Assert.Equal([(0, 0), (0, 1), (0, 2)], first.Select(r => (r.Round, r.AgentId)));
+        Assert.Equal([(1, 0), (1, 1)], second.Select(r => (r.Round, r.AgentId)));
+        Assert.Empty(await store.Interactions.PageCompletedAsync(runId, 5, 3));
+    }
+
+    [Fact]
     public async Task Memory_keeps_one_answer_per_question_and_round()
     {
         var store = await CreateStoreAsync();

@@ -54,4 +54,32 @@ public sealed class ArchitectureTests
     [InlineData("Gateway", "Gateway.Core")]
     public void Each_host_carries_its_own_service_only(string host, string library) =>
         Assert.Equal([library], References(RepositoryRoot.Combine("services", host, $"{host}.csproj")));
+
+    /// <summary>The store's repositories by owner: agent-runner keeps runs; memory-store keeps interactions and memories.</summary>
+    [Theory]
+    [InlineData("AgentRunner", "IRunRepository", "IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("MemoryStore", "IInteractionRepository,IAgentMemoryRepository", "IRunRepository")]
+    [InlineData("DatasetBuilder", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("ObserverRater", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("Training", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("Evaluation", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("Gateway.Core", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    public void Each_service_touches_only_the_collections_it_owns(string library, string owned, string others)
+    {
+        var folder = Path.GetDirectoryName(Library(library))!;
+        var sources = Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToDictionary(f => Path.GetRelativePath(folder, f), File.ReadAllText);
+        foreach (var repository in others.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var users = sources.Where(x => System.Text.RegularExpressions.Regex.IsMatch(x.Value, $@"\b{repository}\b")).Select(x => x.Key).ToList();
+            Assert.True(users.Count == 0, $"{library} uses {repository}, which another service owns, in {string.Join(", ", users)}");
+        }
+
+        foreach (var repository in owned.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Assert.Contains(sources.Values, text => text.Contains(repository, StringComparison.Ordinal));
+        }
+    }
 }

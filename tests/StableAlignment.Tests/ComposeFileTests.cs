@@ -78,7 +78,7 @@ public sealed class ComposeFileTests
     [InlineData("agent-runner", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model,Storage__Provider,Storage__ConnectionString")]
     [InlineData("observer-rater", "Bus__Transport,Bus__RabbitMqUri,Models__Default__Endpoint,Models__Default__Model")]
     [InlineData("memory-store", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString")]
-    [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Storage__Provider,Storage__ConnectionString,Datasets__Root")]
+    [InlineData("dataset-builder", "Bus__Transport,Bus__RabbitMqUri,Datasets__Root")]
     [InlineData("trainer", "Bus__Transport,Bus__RabbitMqUri,Trainer__Root,Trainer__DatasetsRoot")]
     [InlineData("evaluator", "Bus__Transport,Bus__RabbitMqUri,Evaluator__Root,Models__Default__Endpoint")]
     [InlineData("gateway", "Bus__Transport,Bus__RabbitMqUri,Gateway__ApiKey,Internal__Key")]

@@ -41,7 +41,6 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/api/memory/runs")]
     [InlineData("/api/agents/runs")]
     [InlineData("/api/datasets")]
     [InlineData("/api/evaluations")]
@@ -108,13 +107,13 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
         var codes = new List<HttpStatusCode>();
         for (var i = 0; i < 8; i++)
         {
-            using var response = await anonymous.GetAsync("/api/memory/runs");
+            using var response = await anonymous.GetAsync("/api/agents/runs");
             codes.Add(response.StatusCode);
         }
 
         Assert.Equal(5, codes.Count(c => c == HttpStatusCode.Unauthorized));
         Assert.Equal(3, codes.Count(c => c == HttpStatusCode.TooManyRequests));
-        using var keyed = await _app.Client.GetAsync("/api/memory/runs");
+        using var keyed = await _app.Client.GetAsync("/api/agents/runs");
         Assert.Equal(HttpStatusCode.OK, keyed.StatusCode);
     }
 
@@ -126,14 +125,14 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
         var codes = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
         {
-            using var response = await app.Client.GetAsync("/api/memory/runs");
+            using var response = await app.Client.GetAsync("/api/agents/runs");
             codes.Add(response.StatusCode);
         }
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], codes);
         using var reader = new HttpClient { BaseAddress = app.Client.BaseAddress };
         reader.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
-        using var other = await reader.GetAsync("/api/memory/runs");
+        using var other = await reader.GetAsync("/api/agents/runs");
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
     }
 

@@ -127,7 +127,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
         client.DefaultRequestHeaders.Add("X-Api-Key", "wrong-key-wrong");
         using var wrong = await client.PostAsJsonAsync("/api/questions", new { text = "hello?" });
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
-        using var read = await client.GetAsync("/api/memory/runs");
+        using var read = await client.GetAsync("/api/agents/runs");
         Assert.Equal(HttpStatusCode.Unauthorized, read.StatusCode);
         Assert.Equal(0, Stub.Requests);
     }

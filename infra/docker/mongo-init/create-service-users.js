@@ -5,9 +5,11 @@ const dbName = process.env.MONGO_DATABASE || "stable-alignment";
 const app = db.getSiblingDB(dbName);
 const writer = ["find", "insert", "update", "remove", "createIndex"];
 const services = {
-  "agent-runner": { password: process.env.MONGO_AGENT_RUNNER_PASSWORD, collections: { runs: writer, interactions: writer, memory: ["createIndex"] } },
-  "memory-store": { password: process.env.MONGO_MEMORY_STORE_PASSWORD, collections: { runs: writer, interactions: writer, memory: writer } },
-  "dataset-builder": { password: process.env.MONGO_DATASET_BUILDER_PASSWORD, collections: { runs: ["find"], interactions: ["find", "createIndex"], memory: ["createIndex"] } },
+  // agent-runner owns the runs; memory-store owns interactions and memories. The store creates every index at start,
+  // hence createIndex on the others' collections; nothing else reaches them. dataset-builder has no database user:
+  // it asks memory-store for a run's interactions over the bus.
+  "agent-runner": { password: process.env.MONGO_AGENT_RUNNER_PASSWORD, collections: { runs: writer, interactions: ["createIndex"], memory: ["createIndex"] } },
+  "memory-store": { password: process.env.MONGO_MEMORY_STORE_PASSWORD, collections: { runs: ["createIndex"], interactions: writer, memory: writer } },
 };
 for (const [name, service] of Object.entries(services)) {
   if (!service.password) {

@@ -12,13 +12,16 @@ namespace StableAlignment.AgentRunner.Sandbox;
 
 /// <summary>
 /// Runs simulations in the background, round after round. Each round starts every agent's interaction at once
-/// (model calls queue at the per-endpoint throttle) and ends when every interaction of the round has a record,
-/// so that the next round's memory hints see it. Work is resumable: interactions already completed are skipped,
-/// failed or missing ones are run again, and runs still marked running are picked up when the service starts.
+/// (model calls queue at the per-endpoint throttle) and ends when memory-store has announced a record for every
+/// interaction of the round (<see cref="InteractionStored"/>, counted by <see cref="RunTracker"/>), so that the
+/// next round's memory hints see it. Work is resumable: interactions already completed (asked of memory-store
+/// at the start of each round) are skipped, failed or missing ones are run again, and runs still marked running
+/// in agent-runner's own run collection are picked up when the service starts.
 /// </summary>
 public sealed class SimulationRunner(
     IRunRepository runs,
-    IInteractionRepository interactions,
+    MemoryStoreQueries memoryStore,
+    RunTracker tracker,
     IModelCatalog models,
     BackScatter backScatter,
     IBus bus,
@@ -108,48 +111,53 @@ public sealed class SimulationRunner(
         var assignment = world.AssignModels([.. society.Select(m => m.Share)]);
         ChatModel ModelOf(int agent) => society[assignment[agent]].Model;
         var total = world.AgentCount * s.Rounds;
-
-        await SeedAsync(runId, world, s, ct);
-        for (var round = 0; round < s.Rounds; round++)
+        var counters = tracker.Track(runId);
+        try
         {
-            var done = (await interactions.ListByRunAsync(runId, ct))
-                .Where(r => r.Round == round && r.Status == InteractionStatus.Completed)
-                .Select(r => r.AgentId)
-                .ToHashSet();
-            var pending = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
-            var completedHere = 0;
-
-            // An interaction that fails (a model, the broker or memory-store away for a moment) is tried again after a
-            // pause; only its last failure is recorded, so a transient fault leaves no failed record behind.
-            for (var attempt = 1; pending.Count > 0; attempt++)
+            await SeedAsync(runId, world, s, ct);
+            for (var round = 0; round < s.Rounds; round++)
             {
-                var last = attempt >= options.Value.InteractionAttempts;
-                var outcomes = await Task.WhenAll(pending.Select(agent =>
+                counters.Merge(round, await memoryStore.TallyAsync(runId, round, ct));
+                var done = counters.Snapshot(round).Completed;
+                var pending = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
+                var mustComplete = new HashSet<int>(done);
+
+                // An interaction that fails (a model, the broker or memory-store away for a moment) is tried again after a
+                // pause; only its last failure is recorded, so a transient fault leaves no failed record behind.
+                for (var attempt = 1; pending.Count > 0; attempt++)
                 {
-                    var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
-                    var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
-                    var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
-                    return InteractAsync(plan, recordFailure: last, ct);
-                }));
-                completedHere += outcomes.Count(ok => ok);
-                pending = [.. pending.Where((_, i) => !outcomes[i])];
-                if (last || pending.Count == 0)
-                {
-                    break;
+                    var last = attempt >= options.Value.InteractionAttempts;
+                    var outcomes = await Task.WhenAll(pending.Select(agent =>
+                    {
+                        var question = s.Questions[World.QuestionIndex(round, agent, world.AgentCount, s.Questions.Length)];
+                        var peers = world.PickPeers(agent, round, s.Peers, s.GlobalInteraction, s.Dropout);
+                        var plan = new InteractionPlan(runId, round, agent, world.Label(agent), question, peers, ModelOf(agent), ModelOf);
+                        return InteractAsync(plan, recordFailure: last, ct);
+                    }));
+                    mustComplete.UnionWith(pending.Where((_, i) => outcomes[i]));
+                    pending = [.. pending.Where((_, i) => !outcomes[i])];
+                    if (last || pending.Count == 0)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(options.Value.RetryPauseSeconds * attempt), ct);
                 }
 
-                await Task.Delay(TimeSpan.FromSeconds(options.Value.RetryPauseSeconds * attempt), ct);
+                await WaitForRoundAsync(runId, round, world.AgentCount, mustComplete, counters, ct);
+                var tally = await memoryStore.TallyAsync(runId, null, ct);
+                await bus.Publish(new RunProgressed { RunId = runId, Completed = tally.Completed, Failed = tally.Failed, Total = total }, ct);
+                logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
             }
 
-            await WaitForRoundAsync(runId, round, world.AgentCount, done.Count + completedHere, ct);
-            await PublishProgressAsync(runId, total, ct);
-            logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
+            var final = await memoryStore.TallyAsync(runId, null, ct);
+            await runs.SetStatusAsync(runId, final.Failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
+            await bus.Publish(new RunCompleted { RunId = runId, Completed = final.Completed, Failed = final.Failed }, ct);
         }
-
-        var completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct);
-        var failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct);
-        await runs.SetStatusAsync(runId, failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
-        await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed }, ct);
+        finally
+        {
+            tracker.Untrack(runId);
+        }
     }
 
     private async Task MarkFailedAsync(Guid runId, string reason)
@@ -157,9 +165,9 @@ public sealed class SimulationRunner(
         try
         {
             await runs.SetStatusAsync(runId, RunStatus.Failed, CancellationToken.None, reason);
-            var completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, CancellationToken.None);
-            var failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, CancellationToken.None);
-            await bus.Publish(new RunCompleted { RunId = runId, Completed = completed, Failed = failed, Reason = reason }, CancellationToken.None);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var tally = await memoryStore.TryTallyAsync(runId, wait.Token);
+            await bus.Publish(new RunCompleted { RunId = runId, Completed = tally?.Completed ?? 0, Failed = tally?.Failed ?? 0, Reason = reason }, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -250,32 +258,53 @@ public sealed class SimulationRunner(
     }
 
     /// <summary>
-    /// Waits until memory-store holds a record for every agent of the round and at least
-    /// <paramref name="completed"/> completed ones (a failed record from an earlier pass does not count as done).
+    /// Waits until memory-store has announced a record for every agent of the round, completed ones for every agent in
+    /// <paramref name="mustComplete"/> (a failed record from an earlier pass does not count as done). Events drive the
+    /// wait; after <see cref="SimulationOptions.QuietCheckSeconds"/> without one, memory-store is asked for the
+    /// round's tally once (an event may have been lost while this process or the broker restarted). Fails after
+    /// <see cref="SimulationOptions.RoundTimeoutSeconds"/> without any progress.
     /// </summary>
-    private async Task WaitForRoundAsync(Guid runId, int round, int expected, int completed, CancellationToken ct)
+    private async Task WaitForRoundAsync(Guid runId, int round, int expected, IReadOnlySet<int> mustComplete, RunCounters counters, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (await interactions.CountByRoundAsync(runId, round, cancellationToken: ct) < expected
-               || await interactions.CountByRoundAsync(runId, round, InteractionStatus.Completed, ct) < completed)
+        var o = options.Value;
+        var lastProgress = DateTime.UtcNow;
+        var quiet = TimeSpan.FromSeconds(o.QuietCheckSeconds);
+        while (true)
         {
-            if (DateTime.UtcNow > deadline)
+            var changed = counters.Changed;
+            var (completed, stored) = counters.Snapshot(round);
+            if (stored >= expected && mustComplete.IsSubsetOf(completed))
             {
-                throw new TimeoutException($"Round {round} of run {runId}: records did not all reach memory-store within 2 minutes.");
+                return;
             }
 
-            await Task.Delay(25, ct);
+            var woken = await Task.WhenAny(changed, Task.Delay(quiet, ct)) == changed;
+            ct.ThrowIfCancellationRequested();
+            if (woken)
+            {
+                lastProgress = DateTime.UtcNow;
+                continue;
+            }
+
+            try
+            {
+                if (counters.Merge(round, await memoryStore.TallyAsync(runId, round, ct)))
+                {
+                    lastProgress = DateTime.UtcNow;
+                }
+            }
+            catch (RequestTimeoutException)
+            {
+                logger.LogWarning("Run {RunId}: memory-store did not answer a tally of round {Round}; still waiting", runId, round);
+            }
+
+            if (DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(o.RoundTimeoutSeconds))
+            {
+                throw new TimeoutException(
+                    $"Round {round} of run {runId}: {stored} of {expected} records stored and no progress for {o.RoundTimeoutSeconds} s (Simulation:RoundTimeoutSeconds).");
+            }
         }
     }
-
-    private async Task PublishProgressAsync(Guid runId, int total, CancellationToken ct) =>
-        await bus.Publish(new RunProgressed
-        {
-            RunId = runId,
-            Completed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Completed, ct),
-            Failed = (int)await interactions.CountByRunAsync(runId, InteractionStatus.Failed, ct),
-            Total = total,
-        }, ct);
 }
 
 /// <summary>Bound from the "Simulation" section.</summary>
@@ -290,4 +319,12 @@ public sealed class SimulationOptions
     /// <summary>Pause before the n-th retry: n times this many seconds.</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 600)]
     public double RetryPauseSeconds { get; set; } = 2;
+
+    /// <summary>A round barrier asks memory-store for the round's tally after this long without a stored-record event.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0.1, 600)]
+    public double QuietCheckSeconds { get; set; } = 5;
+
+    /// <summary>A round fails (the run is marked Failed, resumable) after this long without a record stored.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 86_400)]
+    public double RoundTimeoutSeconds { get; set; } = 300;
 }

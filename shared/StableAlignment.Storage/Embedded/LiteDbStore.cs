@@ -114,10 +114,16 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
             ? _interactions.Count(r => r.RunId == runId && r.Status == s)
             : _interactions.Count(r => r.RunId == runId));
 
-    public Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
-        Locked<long>(() => status is { } s
-            ? _interactions.Count(r => r.RunId == runId && r.Round == round && r.Status == s)
-            : _interactions.Count(r => r.RunId == runId && r.Round == round));
+    public Task<IReadOnlyList<InteractionRecord>> ListByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
+        Locked<IReadOnlyList<InteractionRecord>>(() =>
+            [.. _interactions.Find(r => r.RunId == runId && r.Round == round).OrderBy(r => r.AgentId)]);
+
+    public Task<IReadOnlyList<InteractionRecord>> PageCompletedAsync(Guid runId, int skip, int take, CancellationToken cancellationToken = default) =>
+        Locked<IReadOnlyList<InteractionRecord>>(() =>
+        [
+            .. _interactions.Find(r => r.RunId == runId && r.Status == InteractionStatus.Completed)
+                .OrderBy(r => r.Round).ThenBy(r => r.AgentId).ThenBy(r => r.CompletedAt).Skip(skip).Take(take),
+        ]);
 
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {

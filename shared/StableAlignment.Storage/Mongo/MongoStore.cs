@@ -118,10 +118,13 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
             ? _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Status == s, cancellationToken: cancellationToken)
             : _interactions.CountDocumentsAsync(r => r.RunId == runId, cancellationToken: cancellationToken);
 
-    public Task<long> CountByRoundAsync(Guid runId, int round, InteractionStatus? status = null, CancellationToken cancellationToken = default) =>
-        status is { } s
-            ? _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round && r.Status == s, cancellationToken: cancellationToken)
-            : _interactions.CountDocumentsAsync(r => r.RunId == runId && r.Round == round, cancellationToken: cancellationToken);
+    public async Task<IReadOnlyList<InteractionRecord>> ListByRoundAsync(Guid runId, int round, CancellationToken cancellationToken = default) =>
+        await _interactions.Find(r => r.RunId == runId && r.Round == round).SortBy(r => r.AgentId).ToListAsync(cancellationToken);
+
+    public async Task<IReadOnlyList<InteractionRecord>> PageCompletedAsync(Guid runId, int skip, int take, CancellationToken cancellationToken = default) =>
+        await _interactions.Find(r => r.RunId == runId && r.Status == InteractionStatus.Completed)
+            .SortBy(r => r.Round).ThenBy(r => r.AgentId).ThenBy(r => r.CompletedAt).Skip(skip).Limit(take)
+            .ToListAsync(cancellationToken);
 
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {
