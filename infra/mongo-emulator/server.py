@@ -6,7 +6,11 @@ project's MongoDB.Driver code sends - CRUD, findAndModify, aggregate, count, dis
 ones enforced), cursors - against an in-memory mongomock client. No transactions, change streams or
 $text: tests that need them run only against a real server.
 
-Usage: server.py [--host 127.0.0.1] [--port 27017] [--port-file FILE]
+With --journal FILE every write command that succeeded is appended to FILE (BSON, flushed before the reply) and
+replayed at start, so the server can be killed and restarted, as a real mongod can, without losing what it
+acknowledged. A torn last entry (a kill mid-write) is dropped.
+
+Usage: server.py [--host 127.0.0.1] [--port 27017] [--port-file FILE] [--journal FILE]
 """
 import argparse
 import datetime
@@ -281,6 +285,42 @@ COMMANDS = {
 }
 
 
+WRITES = {"insert", "update", "delete", "findAndModify", "findandmodify", "createIndexes", "dropIndexes", "create", "drop",
+          "dropDatabase"}
+JOURNAL = None
+
+
+def journal(db_name, cmd):
+    if JOURNAL is not None:
+        JOURNAL.write(bson.encode({"db": db_name, "cmd": cmd}, codec_options=OPTS))
+        JOURNAL.flush()
+
+
+def replay(path):
+    """Runs the journal's commands again; returns how many. A torn last entry is cut off the file."""
+    count, good = 0, 0
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos + 4 <= len(data):
+        size = struct.unpack_from("<i", data, pos)[0]
+        if size < 5 or pos + size > len(data):
+            break
+        entry = bson.decode(data[pos:pos + size], codec_options=OPTS)
+        handler = COMMANDS[next(iter(entry["cmd"]))]
+        try:
+            handler(CLIENT[entry["db"]], entry["cmd"])
+        except (CommandError, OperationFailure, DuplicateKeyError):
+            pass
+        pos += size
+        count, good = count + 1, pos
+    if good < len(data):
+        print(f"mongo-emulator: dropped a torn journal entry ({len(data) - good} bytes)", flush=True)
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    return count
+
+
 def execute(db_name, cmd, conn_id):
     name = next(iter(cmd))
     if name in ("hello", "isMaster", "ismaster"):
@@ -290,7 +330,10 @@ def execute(db_name, cmd, conn_id):
         return {"ok": 0.0, "errmsg": f"command '{name}' is not supported by the MongoDB emulator", "code": 59, "codeName": "CommandNotFound"}
     try:
         with LOCK:
-            result = handler(CLIENT[db_name], {k: v for k, v in cmd.items() if k not in IGNORED})
+            command = {k: v for k, v in cmd.items() if k not in IGNORED}
+            result = handler(CLIENT[db_name], command)
+            if name in WRITES:
+                journal(db_name, command)
         return {**result, "ok": 1.0}
     except CommandError as e:
         return {"ok": 0.0, "errmsg": str(e), "code": e.code, "codeName": e.name}
@@ -380,7 +423,13 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=27017)
     parser.add_argument("--port-file")
+    parser.add_argument("--journal")
     args = parser.parse_args()
+    global JOURNAL
+    if args.journal:
+        if os.path.exists(args.journal):
+            print(f"mongo-emulator: replayed {replay(args.journal)} journalled writes", flush=True)
+        JOURNAL = open(args.journal, "ab")
     with Server((args.host, args.port), Handler) as server:
         port = server.server_address[1]
         if args.port_file:

@@ -37,6 +37,8 @@ public sealed record RunRecord
     public string? FailureReason { get; init; }
     public DateTime CreatedAt { get; init; }
     public SimulationSettings? Simulation { get; init; }
+    /// <summary>The run ended and its <c>RunCompleted</c> is not yet known to be published: the outbox entry, kept in the run's own document.</summary>
+    public bool AnnouncePending { get; init; }
 }
 
 public enum InteractionStatus

@@ -149,3 +149,72 @@ public sealed class Infrastructure : IAsyncDisposable
         }
     }
 }
+
+/// <summary>
+/// A private RabbitMQ node or MongoDB emulator (journalled, so it keeps what it acknowledged) started by the
+/// infra scripts, that a fault-injection test may kill and start again on the same port and state.
+/// </summary>
+public sealed class RestartableServer : IAsyncDisposable
+{
+    private readonly string _component;
+    private readonly string _state;
+    private readonly string[] _args;
+
+    private RestartableServer(string component, string state, string[] args, string uri) =>
+        (_component, _state, _args, Uri) = (component, state, args, uri);
+
+    public string Uri { get; }
+
+    /// <summary>A RabbitMQ node of its own (see <see cref="Unavailable"/> first).</summary>
+    public static Task<RestartableServer> RabbitMqAsync() =>
+        StartAsync("rabbitmq", [Port(), Port(), Port()]);
+
+    public static Task<RestartableServer> MongoAsync() =>
+        StartAsync("mongo-emulator", [Port(), "journal"]);
+
+    /// <summary>Why a private server cannot start here, or null when it can.</summary>
+    public static string? Unavailable(string component) => component switch
+    {
+        "rabbitmq" when !File.Exists("/usr/lib/rabbitmq/bin/rabbitmq-server") => "RabbitMQ is not installed here (make test installs it from apt)",
+        "mongo-emulator" when !File.Exists("/usr/bin/python3") => "python3 is not installed here (make test installs it with mongomock)",
+        _ => null,
+    };
+
+    private static async Task<RestartableServer> StartAsync(string component, string[] args)
+    {
+        var state = Path.Combine(Path.GetTempPath(), "stable-alignment-infra", $"{component}-{Guid.NewGuid():N}");
+        var output = await Shell(RepositoryRoot.Combine("infra", component, "start.sh"), [state, .. args]);
+        return new RestartableServer(component, state, args, output.Trim().Split('\n')[^1]);
+    }
+
+    /// <summary>SIGKILL to the server's process group, as a crash: nothing is shut down cleanly.</summary>
+    public async Task KillAsync()
+    {
+        var pidFile = Path.Combine(_state, _component == "rabbitmq" ? "server.pid" : "mongo.pid");
+        var pid = (await File.ReadAllTextAsync(pidFile)).Trim();
+        await Shell("/bin/sh", ["-c", $"kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.1; done"]);
+        if (_component == "rabbitmq" && File.Exists(Path.Combine(_state, "rabbit.pid")))
+        {
+            await Shell("/bin/sh", ["-c", $"kill -KILL $(cat '{Path.Combine(_state, "rabbit.pid")}') 2>/dev/null; true"]);
+        }
+    }
+
+    /// <summary>Starts it again on the same port with the same state.</summary>
+    public Task StartAgainAsync() => Shell(RepositoryRoot.Combine("infra", _component, "start.sh"), [_state, .. _args]);
+
+    public async ValueTask DisposeAsync() => await Shell(RepositoryRoot.Combine("infra", _component, "stop.sh"), [_state]);
+
+    private static string Port() => ServiceProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<string> Shell(string file, string[] args)
+    {
+        var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0
+            ? await stdout
+            : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}");
+    }
+}

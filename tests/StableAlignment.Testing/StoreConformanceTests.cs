@@ -67,6 +67,22 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
+    public async Task A_run_end_is_owed_to_the_bus_until_marked_announced()
+    {
+        var store = await CreateStoreAsync();
+        var run = new RunRecord { Id = Guid.NewGuid(), CreatedAt = Now() };
+        await store.Runs.TryCreateAsync(run);
+        Assert.False((await store.Runs.GetAsync(run.Id))!.AnnouncePending);
+        await store.Runs.SetStatusAsync(run.Id, RunStatus.Completed);
+        Assert.True((await store.Runs.GetAsync(run.Id))!.AnnouncePending);
+        await store.Runs.MarkAnnouncedAsync(run.Id);
+        Assert.False((await store.Runs.GetAsync(run.Id))!.AnnouncePending);
+        Assert.Equal(RunStatus.Completed, (await store.Runs.GetAsync(run.Id))!.Status);
+        await store.Runs.SetStatusAsync(run.Id, RunStatus.Running);
+        Assert.False((await store.Runs.GetAsync(run.Id))!.AnnouncePending);
+    }
+
+    [Fact]
     public async Task Interaction_round_trips_every_field()
     {
         var store = await CreateStoreAsync();

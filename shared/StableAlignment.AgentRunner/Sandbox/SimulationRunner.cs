@@ -55,7 +55,9 @@ public sealed class SimulationRunner(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        foreach (var run in await runs.ListAsync(stoppingToken))
+        var stored = await runs.ListAsync(stoppingToken);
+        _ = Task.Run(() => AnnouncePendingAsync(stored, stoppingToken), CancellationToken.None);
+        foreach (var run in stored)
         {
             if (run is { Status: RunStatus.Running, Simulation: not null })
             {
@@ -117,7 +119,7 @@ public sealed class SimulationRunner(
             await SeedAsync(runId, world, s, ct);
             for (var round = 0; round < s.Rounds; round++)
             {
-                counters.Merge(round, await memoryStore.TallyAsync(runId, round, ct));
+                counters.Merge(round, await PersistAsync(() => memoryStore.TallyAsync(runId, round, ct), "ask memory-store for the round's records", ct));
                 var done = counters.Snapshot(round).Completed;
                 var pending = Enumerable.Range(0, world.AgentCount).Where(a => !done.Contains(a)).ToList();
                 var mustComplete = new HashSet<int>(done);
@@ -145,18 +147,77 @@ public sealed class SimulationRunner(
                 }
 
                 await WaitForRoundAsync(runId, round, world.AgentCount, mustComplete, counters, ct);
-                var tally = await memoryStore.TallyAsync(runId, null, ct);
-                await bus.Publish(new RunProgressed { RunId = runId, Completed = tally.Completed, Failed = tally.Failed, Total = total }, ct);
+                var tally = await PersistAsync(() => memoryStore.TallyAsync(runId, null, ct), "ask memory-store for the run's counts", ct);
+                await PersistAsync(async () =>
+                {
+                    await bus.Publish(new RunProgressed { RunId = runId, Completed = tally.Completed, Failed = tally.Failed, Total = total }, ct);
+                    return true;
+                }, "announce the run's progress", ct);
                 logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
             }
 
-            var final = await memoryStore.TallyAsync(runId, null, ct);
-            await runs.SetStatusAsync(runId, final.Failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
-            await bus.Publish(new RunCompleted { RunId = runId, Completed = final.Completed, Failed = final.Failed }, ct);
+            var final = await PersistAsync(() => memoryStore.TallyAsync(runId, null, ct), "ask memory-store for the run's counts", ct);
+            await PersistAsync(async () =>
+            {
+                await runs.SetStatusAsync(runId, final.Failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
+                return true;
+            }, "record the run's end", ct);
+            await AnnounceAsync(runId, final, ct);
         }
         finally
         {
             tracker.Untrack(runId);
+        }
+    }
+
+    /// <summary>
+    /// A step that needs the broker, memory-store or the store, tried again after pauses (1, 2, 4 … 16 s; about two
+    /// minutes in all) while they are away for a moment; the last failure ends the run as Failed, resumable.
+    /// </summary>
+    private async Task<T> PersistAsync<T>(Func<Task<T>> step, string what, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await step();
+            }
+            catch (Exception e) when (attempt < 8 && !(e is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                var pause = TimeSpan.FromSeconds(Math.Min(16, 1 << (attempt - 1)));
+                logger.LogWarning("Could not {What} ({Reason}); trying again in {Pause} s", what, e.Message, pause.TotalSeconds);
+                await Task.Delay(pause, ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Publishes the run's end, then clears the run's <see cref="RunRecord.AnnouncePending"/>, which was set in the same
+    /// write as its final status: a crash in between leaves the flag, and the next start publishes again, with the same
+    /// message id (from the run and its counts) so that subscribers can tell a repeat.
+    /// </summary>
+    private async Task AnnounceAsync(Guid runId, RunTally? tally, CancellationToken ct, string? reason = null)
+    {
+        var message = new RunCompleted { RunId = runId, Completed = tally?.Completed ?? 0, Failed = tally?.Failed ?? 0, Reason = reason };
+        var id = DeterministicGuid.Create($"run-completed/{runId:N}/{message.Completed}/{message.Failed}/{reason}");
+        await bus.Publish(message, c => c.MessageId = id, ct);
+        await runs.MarkAnnouncedAsync(runId, ct);
+    }
+
+    /// <summary>Runs whose end was recorded but perhaps not published before the process stopped are announced now.</summary>
+    private async Task AnnouncePendingAsync(IEnumerable<RunRecord> all, CancellationToken ct)
+    {
+        foreach (var run in all.Where(r => r is { AnnouncePending: true } && r.Status != RunStatus.Running))
+        {
+            try
+            {
+                logger.LogInformation("Run {RunId} ended {Status}; announcing it (the last process stopped before it could)", run.Id, run.Status);
+                await AnnounceAsync(run.Id, await memoryStore.TallyAsync(run.Id, null, ct), ct, run.Status == RunStatus.Failed ? run.FailureReason : null);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                logger.LogWarning("Run {RunId}: its end could not be announced yet ({Reason}); the next start tries again", run.Id, e.Message);
+            }
         }
     }
 
@@ -166,8 +227,7 @@ public sealed class SimulationRunner(
         {
             await runs.SetStatusAsync(runId, RunStatus.Failed, CancellationToken.None, reason);
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var tally = await memoryStore.TryTallyAsync(runId, wait.Token);
-            await bus.Publish(new RunCompleted { RunId = runId, Completed = tally?.Completed ?? 0, Failed = tally?.Failed ?? 0, Reason = reason }, CancellationToken.None);
+            await AnnounceAsync(runId, await memoryStore.TryTallyAsync(runId, wait.Token), CancellationToken.None, reason);
         }
         catch (Exception e)
         {

@@ -74,7 +74,20 @@ public sealed class LiteDbStore : IRunRepository, IInteractionRepository, IAgent
         {
             if (_runs.FindById(id) is { } run)
             {
-                _runs.Update(run with { Status = status, FailureReason = reason });
+                _runs.Update(run with { Status = status, FailureReason = reason, AnnouncePending = status != RunStatus.Running });
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task MarkAnnouncedAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (_runs.FindById(id) is { } run)
+            {
+                _runs.Update(run with { AnnouncePending = false });
             }
         }
 

@@ -83,7 +83,13 @@ public sealed class MongoStore : IRunRepository, IInteractionRepository, IAgentM
         await _runs.Find(FilterDefinition<RunRecord>.Empty).SortBy(r => r.CreatedAt).ToListAsync(cancellationToken);
 
     public Task SetStatusAsync(Guid id, RunStatus status, CancellationToken cancellationToken = default, string? reason = null) =>
-        _runs.UpdateOneAsync(r => r.Id == id, Builders<RunRecord>.Update.Set(r => r.Status, status).Set(r => r.FailureReason, reason), cancellationToken: cancellationToken);
+        _runs.UpdateOneAsync(
+            r => r.Id == id,
+            Builders<RunRecord>.Update.Set(r => r.Status, status).Set(r => r.FailureReason, reason).Set(r => r.AnnouncePending, status != RunStatus.Running),
+            cancellationToken: cancellationToken);
+
+    public Task MarkAnnouncedAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _runs.UpdateOneAsync(r => r.Id == id, Builders<RunRecord>.Update.Set(r => r.AnnouncePending, false), cancellationToken: cancellationToken);
 
     public async Task<bool> TrySaveAsync(InteractionRecord record, CancellationToken cancellationToken = default)
     {
