@@ -5,7 +5,9 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using StableAlignment.Contracts;
 using StableAlignment.Storage;
+using StableAlignment.Storage.Mongo;
 using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
@@ -211,6 +213,87 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         finally
         {
             await trainer.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_dataset_build_on_a_full_disk_fails_visibly_and_announces_nothing()
+    {
+        Assert.SkipWhen(ServiceProcess.SmallFolderUnavailable() is not null, ServiceProcess.SmallFolderUnavailable() ?? "");
+        var rabbitMqUri = fixture.Infrastructure.RabbitMqUri;
+        var database = $"chaos-disk-{Guid.NewGuid():N}";
+        var runId = Guid.NewGuid();
+
+        // memory-store's records of a finished run: long answers, so the dataset outgrows a 128 KB disk.
+        var store = new MongoStore(fixture.Infrastructure.MongoUri, database);
+        var filler = string.Join(" ", Enumerable.Repeat("Honesty, offered with care, keeps a friendship standing.", 25));
+        for (var agent = 0; agent < 36; agent++)
+        {
+            Rating Score(int score) => new() { Aspect = RatingAspect.Alignment, Score = score, Reason = $"reason {score}", RawReply = $"Rating: {score}", Model = "observer" };
+            await ((IInteractionRepository)store).TrySaveAsync(new InteractionRecord
+            {
+                Id = Guid.NewGuid(), RunId = runId, Round = 0, AgentId = agent, Question = $"Question {agent}: may I lie to spare a friend?",
+                Draft = $"Draft {agent}. {filler}", SocialModel = "stub-model", DraftAlignment = Score(3), DraftEngagement = Score(4) with { Aspect = RatingAspect.Engagement },
+                Peers = [new PeerFeedback { PeerId = (agent + 1) % 36, Rating = Score(2) }, new PeerFeedback { PeerId = (agent + 2) % 36, Rating = Score(6) }],
+                Revised = $"Revised {agent}. {filler}", RevisedAlignment = Score(6), Label = "good", CompletedAt = DateTime.UtcNow,
+            });
+        }
+
+        // Every DatasetBuilt and TripletBatchReady, read with a plain AMQP client.
+        await using var connection = await new ConnectionFactory { Uri = new Uri(rabbitMqUri) }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var announced = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        foreach (var exchange in new[] { "StableAlignment.Contracts:DatasetBuilt", "StableAlignment.Contracts:TripletBatchReady" })
+        {
+            var queue = (await channel.QueueDeclareAsync($"chaos-disk-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+            await channel.QueueBindAsync(queue, exchange, string.Empty);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, delivery) =>
+            {
+                var message = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!;
+                if (message["runId"]?.GetValue<string>() == runId.ToString())
+                {
+                    announced.Enqueue(exchange);
+                }
+
+                return Task.CompletedTask;
+            };
+            await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        }
+
+        var common = new Dictionary<string, string>
+        {
+            ["Bus__Transport"] = "RabbitMq", ["Bus__RabbitMqUri"] = rabbitMqUri, ["Internal__Key"] = InternalKey,
+            ["Storage__Provider"] = "MongoDb", ["Storage__ConnectionString"] = fixture.Infrastructure.MongoUri, ["Storage__Database"] = database,
+        };
+        var datasets = TestConfiguration.TempPath("chaos-disk");
+        await using var memoryStore = await ServiceProcess.StartAsync("MemoryStore", common);
+        var builder = await ServiceProcess.StartWithSmallFolderAsync(
+            "DatasetBuilder", new Dictionary<string, string>(common) { ["Datasets__Root"] = datasets }, datasets, kilobytes: 128);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = builder.BaseAddress };
+            http.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
+            var clock = Stopwatch.StartNew();
+            using var accepted = await http.PostAsJsonAsync("/api/datasets", new { runId });
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            var status = await Eventually.ReturnsAsync(
+                async () => (await http.GetAsync(accepted.Headers.Location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())! : new JsonObject(),
+                j => j["state"]?.GetValue<string>() is "done" or "failed",
+                TimeSpan.FromSeconds(120));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var reason = status["reason"]?.GetValue<string>() ?? "";
+            var row = $"| full disk during a dataset build (128 KB) | failed, 0 announced | {status["state"]}: {reason.Split(':')[0]} | – | {announced.Count} announced | {status["state"]} | {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | – |";
+            await ReportAsync(row);
+
+            Assert.Equal("failed", status["state"]!.GetValue<string>());
+            Assert.Contains("No space left on device", reason, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(announced);
+        }
+        finally
+        {
+            await builder.DisposeAsync();
         }
     }
 

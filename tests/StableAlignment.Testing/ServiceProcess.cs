@@ -71,10 +71,38 @@ public sealed class ServiceProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.", path);
     }
 
-    public static async Task<ServiceProcess> StartAsync(string service, IDictionary<string, string> environment, int? port = null)
+    public static Task<ServiceProcess> StartAsync(string service, IDictionary<string, string> environment, int? port = null) =>
+        StartAsync(service, environment, port, []);
+
+    /// <summary>Why <see cref="StartWithSmallFolderAsync"/> cannot run here (no unprivileged user and mount namespaces), or null.</summary>
+    public static string? SmallFolderUnavailable()
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("unshare", ["-rm", "true"]) { RedirectStandardError = true, UseShellExecute = false })!;
+            probe.WaitForExit();
+            return probe.ExitCode == 0 ? null : "unprivileged mount namespaces are not allowed here (unshare -rm failed)";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unshare (util-linux) is not installed";
+        }
+    }
+
+    /// <summary>
+    /// The service with <paramref name="folder"/> replaced, for it alone, by a <paramref name="kilobytes"/> KB tmpfs (a
+    /// private mount namespace, no root needed): a disk that fills up. Files it writes there are invisible outside.
+    /// </summary>
+    public static Task<ServiceProcess> StartWithSmallFolderAsync(string service, IDictionary<string, string> environment, string folder, int kilobytes)
+    {
+        Directory.CreateDirectory(folder);
+        return StartAsync(service, environment, null, ["unshare", "-rm", "sh", "-c", $"mount -t tmpfs -o size={kilobytes}k tmpfs \"$0\" && exec \"$@\"", folder]);
+    }
+
+    private static async Task<ServiceProcess> StartAsync(string service, IDictionary<string, string> environment, int? port, string[] prefix)
     {
         var p = port ?? FreePort();
-        var start = new ProcessStartInfo("dotnet", [HostAssembly(service)])
+        var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet", [.. prefix.Skip(1), .. prefix.Length > 0 ? ["dotnet"] : Array.Empty<string>(), HostAssembly(service)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
