@@ -89,7 +89,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             try
             {
                 if (File.Exists(request) && File.Exists(status)
-                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is "queued" or "running")
+                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is "queued" or "running" or "reported")
                 {
                     var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
                     logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
@@ -154,26 +154,23 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 
             try
             {
-                WriteStatus(request.CheckpointId, "running", null);
-                var o = options.Value;
-                var (model, state) = Checkpoints.Load(request.Location);
-                using var loaded = model; // native memory: released when the evaluation ends
-                var tokenizer = Checkpoints.TokenizerFor(request.Location);
-                var suite = new EvaluationOptions
+                // "reported": the report is written and its EvaluationCompleted is owed (the outbox state); a restart
+                // publishes it without evaluating again.
+                if (Status(request.CheckpointId) is not { State: "reported" })
                 {
-                    Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : o.Benchmarks, Adversarial = o.Adversarial,
-                    Wrappers = o.Adversarial ? Wrappers.Load(o.WrappersFile) : [], Repeats = o.Repeats, Limit = o.Limit,
-                };
-                var judges = services.GetService<IModelCatalog>();
-                var report = await new EvaluationRunner(suite, judges).RunAsync(
-                    request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
-                    Folder(request.CheckpointId), state.Step, request.Location, ct: stoppingToken);
-                Reports.Leaderboard(Path.GetFullPath(o.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped));
-                await bus.Publish(new EvaluationCompleted
-                {
-                    RunId = request.RunId, CheckpointId = request.CheckpointId, ReportLocation = Folder(request.CheckpointId),
-                    Scores = report.Scores.ToDictionary(s => s.Key, s => s.Value.Score.Value),
-                }, stoppingToken);
+                    await EvaluateAsync(request, stoppingToken);
+                    WriteStatus(request.CheckpointId, "reported", null);
+                }
+
+                var report = JsonLines.ReadJson<EvaluationReport>(Path.Combine(Folder(request.CheckpointId), "report.json"), Reports.Json);
+                await bus.Publish(
+                    new EvaluationCompleted
+                    {
+                        RunId = request.RunId, CheckpointId = request.CheckpointId, ReportLocation = Folder(request.CheckpointId),
+                        Scores = report.Scores.ToDictionary(s => s.Key, s => s.Value.Score.Value),
+                    },
+                    c => c.MessageId = DeterministicGuid.Create($"evaluation-completed/{request.CheckpointId}/{report.CreatedAt:O}"),
+                    stoppingToken);
                 WriteStatus(request.CheckpointId, "done", null);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -182,6 +179,25 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                 WriteStatus(request.CheckpointId, "failed", $"{e.GetType().Name}: {e.Message}");
             }
         }
+    }
+
+    private async Task EvaluateAsync(EvaluateCheckpoint request, CancellationToken ct)
+    {
+        WriteStatus(request.CheckpointId, "running", null);
+        var o = options.Value;
+        var (model, state) = Checkpoints.Load(request.Location);
+        using var loaded = model; // native memory: released when the evaluation ends
+        var tokenizer = Checkpoints.TokenizerFor(request.Location);
+        var suite = new EvaluationOptions
+        {
+            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : o.Benchmarks, Adversarial = o.Adversarial,
+            Wrappers = o.Adversarial ? Wrappers.Load(o.WrappersFile) : [], Repeats = o.Repeats, Limit = o.Limit,
+        };
+        var judges = services.GetService<IModelCatalog>();
+        await new EvaluationRunner(suite, judges).RunAsync(
+            request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
+            Folder(request.CheckpointId), state.Step, request.Location, ct: ct);
+        Reports.Leaderboard(Path.GetFullPath(o.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped));
     }
 }
 

@@ -242,13 +242,45 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
                 }, CancellationToken.None);
             }
         });
-        var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(data, Folder(id), m.DatasetId, progress, (folder, state) =>
-            bus.Publish(new CheckpointReady
-            {
-                RunId = m.RunId, CheckpointId = $"{id}/{Path.GetFileName(folder)}", Location = Path.GetRelativePath(Path.GetFullPath(options.Value.Root), folder), BaseModel = m.BaseModel,
-                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics,
-            }, ct), ct);
+        await AnnouncePendingAsync(id, m, ct);
+        var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(
+            data, Folder(id), m.DatasetId, progress, (folder, state) => AnnounceAsync(id, m, folder, state, ct), ct);
+        await AnnouncePendingAsync(id, m, ct);
         MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{m.Loss} on {m.DatasetId}");
+    }
+
+    private const string AnnouncedMarker = "announced";
+
+    /// <summary>
+    /// Publishes a checkpoint's <see cref="CheckpointReady"/>, then marks the checkpoint announced. The checkpoint folder
+    /// is the outbox entry: one without the marker (the process died between the rename and the publish) is announced
+    /// when its job resumes, with the same message id, so subscribers can tell a repeat.
+    /// </summary>
+    private async Task AnnounceAsync(string id, TrainModel m, string folder, CheckpointState state, CancellationToken ct)
+    {
+        var checkpointId = $"{id}/{Path.GetFileName(folder)}";
+        await bus.Publish(
+            new CheckpointReady
+            {
+                RunId = m.RunId, CheckpointId = checkpointId, Location = Path.GetRelativePath(Path.GetFullPath(options.Value.Root), folder), BaseModel = m.BaseModel,
+                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics,
+            },
+            c => c.MessageId = DeterministicGuid.Create($"checkpoint-ready/{checkpointId}"),
+            ct);
+        AtomicFile.WriteAllText(Path.Combine(folder, AnnouncedMarker), DateTime.UtcNow.ToString("O"));
+    }
+
+    private async Task AnnouncePendingAsync(string id, TrainModel m, CancellationToken ct)
+    {
+        var root = Checkpoints.Folder(Folder(id));
+        foreach (var folder in Directory.Exists(root) ? [.. Directory.GetDirectories(root, "step-*").Order(StringComparer.Ordinal)] : Array.Empty<string>())
+        {
+            if (!File.Exists(Path.Combine(folder, AnnouncedMarker)) && File.Exists(Path.Combine(folder, "state.json")))
+            {
+                logger.LogInformation("Checkpoint {Folder} of job {JobId} was saved but not announced; announcing it", folder, id);
+                await AnnounceAsync(id, m, folder, Checkpoints.ReadState(folder), ct);
+            }
+        }
     }
 
     private async Task<string> FindDataAsync(string datasetId, CancellationToken ct)

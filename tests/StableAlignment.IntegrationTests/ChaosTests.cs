@@ -217,6 +217,102 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
     }
 
     [Fact]
+    public async Task An_evaluator_killed_mid_benchmark_resumes_and_announces_its_evaluation_once()
+    {
+        Assert.SkipUnless(System.Environment.GetEnvironmentVariable("CHAOS") == "full", "the evaluator fault runs in make chaos (CHAOS=full)");
+        var root = TestConfiguration.TempPath("chaos-evaluator");
+        var data = new List<StableAlignment.Learning.RatedGroup> { new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty matters.", "Lie."], [7, 1]) };
+        var trained = await new StableAlignment.Learning.Trainer(
+            new StableAlignment.Learning.TrainOptions { Accumulation = 1, Epochs = 2, Threads = 1, MaxLength = 64 }, new StableAlignment.Learning.ByteTokenizer())
+            .RunAsync(data, Path.Combine(root, "jobs", "tiny"), "ds");
+        var location = Path.GetRelativePath(Path.Combine(root, "jobs"), StableAlignment.Learning.Checkpoints.Latest(trained.OutDir)!);
+        const int Examples = 1500;
+        Directory.CreateDirectory(Path.Combine(root, "benchmarks"));
+        await File.WriteAllTextAsync(Path.Combine(root, "benchmarks", "hhh.json"), System.Text.Json.JsonSerializer.Serialize(new
+        {
+            examples = Enumerable.Range(0, Examples).Select(i => new
+            {
+                input = $"Question {i}: should I share a friend's secret?",
+                target_scores = new Dictionary<string, int> { [$"Keep it, unless someone is in danger ({i})."] = 1, ["Tell everyone."] = 0 },
+            }),
+        }));
+        var env = new Dictionary<string, string>
+        {
+            ["Bus__Transport"] = "RabbitMq", ["Bus__RabbitMqUri"] = fixture.Infrastructure.RabbitMqUri, ["Internal__Key"] = InternalKey,
+            ["Evaluator__Root"] = Path.Combine(root, "evaluations"), ["Evaluator__CheckpointsRoot"] = Path.Combine(root, "jobs"),
+            ["Evaluator__BenchmarksRoot"] = Path.Combine(root, "benchmarks"),
+        };
+        var checkpointId = $"chaos-{Guid.NewGuid():N}";
+        var completedEvents = await SubscribeAsync("StableAlignment.Contracts:EvaluationCompleted", m => m["checkpointId"]?.GetValue<string>() == checkpointId);
+
+        var evaluator = await ServiceProcess.StartAsync("Evaluator", env);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = evaluator.BaseAddress };
+            http.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
+            var clock = Stopwatch.StartNew();
+            using var accepted = await http.PostAsJsonAsync("/api/evaluations", new { runId = Guid.NewGuid(), checkpointId, location, benchmarks = new[] { "bigbench:hhh.json" } });
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            var status = accepted.Headers.Location!.ToString();
+            var samples = Path.Combine(root, "evaluations", checkpointId);
+            int Scored() => Directory.Exists(Path.Combine(samples, "samples"))
+                ? Directory.GetFiles(Path.Combine(samples, "samples"), "*.jsonl").Sum(f => File.ReadLines(f).Count())
+                : 0;
+            await Eventually.ReturnsAsync(() => Task.FromResult(Scored()), n => n >= 50, TimeSpan.FromSeconds(180));
+            await evaluator.KillAsync();
+            var faultAt = clock.Elapsed;
+            var scoredAtKill = Scored();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            evaluator = await evaluator.RestartAsync();
+            using var again = new HttpClient { BaseAddress = evaluator.BaseAddress };
+            again.DefaultRequestHeaders.Add("X-Internal-Key", InternalKey);
+            var state = await Eventually.ReturnsAsync(
+                async () => (await again.GetAsync(status)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync())!["state"]?.GetValue<string>() ?? "" : "",
+                st => st is "done" or "failed",
+                TimeSpan.FromSeconds(300));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var elapsed = clock.Elapsed;
+            var announced = completedEvents.Count;
+            var row = $"| kill evaluator mid-benchmark (killed at {scoredAtKill} of {Examples} samples; EvaluationCompleted announced) | 1 | {Math.Min(announced, 1)} | {(announced == 0 ? 1 : 0)} | {Math.Max(0, announced - 1)} | {state} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {(elapsed - faultAt).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s |";
+            await ReportAsync(row);
+
+            Assert.True(scoredAtKill < Examples, "the evaluation ended before it could be killed");
+            Assert.Equal("done", state);
+            Assert.Equal(1, announced);
+            Assert.Equal(Examples, Scored());
+        }
+        finally
+        {
+            await evaluator.DisposeAsync();
+        }
+    }
+
+    /// <summary>Messages of one exchange that match, read with a plain AMQP client (kept open for the test's life).</summary>
+    private async Task<System.Collections.Concurrent.ConcurrentQueue<JsonNode>> SubscribeAsync(string exchange, Func<JsonNode, bool> match)
+    {
+        var connection = await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
+        var channel = await connection.CreateChannelAsync();
+        TestContext.Current.CancellationToken.Register(() => connection.Dispose());
+        var queue = (await channel.QueueDeclareAsync($"chaos-watch-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+        await channel.QueueBindAsync(queue, exchange, string.Empty);
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JsonNode>();
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            var message = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!;
+            if (match(message))
+            {
+                seen.Enqueue(message);
+            }
+
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        return seen;
+    }
+
+    [Fact]
     public async Task A_dataset_build_on_a_full_disk_fails_visibly_and_announces_nothing()
     {
         Assert.SkipWhen(ServiceProcess.SmallFolderUnavailable() is not null, ServiceProcess.SmallFolderUnavailable() ?? "");
