@@ -39,7 +39,7 @@ public static class LoadBenchmark
             .AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.MemoryGiB} GiB, {machine.Os}, {machine.Runtime}")
             .AppendLine(string.Create(CultureInfo.InvariantCulture, $"Inputs: a {grid}×{grid} world × {rounds} rounds ({grid * grid * rounds} interactions), 4 peers, stub model at 50 ms per call (chat and embeddings), ")
                 + string.Create(CultureInfo.InvariantCulture, $"64 model calls in flight per process; {repeats} runs per configuration after a warm-up (one 4×4 run per replica). Over RabbitMQ: agent-runner replicas, 2 observer-raters and ")
-                + "a memory-store as separate processes on RabbitMQ and the MongoDB emulator; busy share = stub busy time / (64 × wall time).")
+                + "a memory-store as separate processes on RabbitMQ; the agent-runners share their run records in the MongoDB emulator, memory-store keeps interactions and memories in its own embedded store file; busy share = stub busy time / (64 × wall time).")
             .AppendLine()
             .AppendLine("| configuration | median interactions/s | runs | share of 64 slots busy | of one process | duplicated records |")
             .AppendLine("|---|---|---|---|---|---|");
@@ -73,8 +73,15 @@ public static class LoadBenchmark
             ["Internal__Key"] = InternalKey,
             ["Datasets__BuildOnRunCompleted"] = "false",
         };
-        var names = Enumerable.Repeat("AgentRunner", replicas).Concat(["ObserverRater", "ObserverRater", "MemoryStore"]);
-        var services = await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)));
+        // Each service on its own store: the agent-runner replicas share the run records in MongoDB; memory-store, the
+        // single writer of interactions and memories, keeps them in its embedded store file.
+        var memoryStoreEnv = new Dictionary<string, string>(common)
+        {
+            ["Storage__Provider"] = "Embedded",
+            ["Storage__EmbeddedPath"] = Path.Combine(Path.GetTempPath(), "stable-alignment-bench", $"memory-{Guid.NewGuid():N}.db"),
+        };
+        var names = Enumerable.Repeat("AgentRunner", replicas).Concat(["ObserverRater", "ObserverRater"]);
+        var services = await Task.WhenAll(names.Select(n => ServiceProcess.StartAsync(n, common)).Append(ServiceProcess.StartAsync("MemoryStore", memoryStoreEnv)));
         try
         {
             var agentRunner = services[0];
