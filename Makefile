@@ -1,4 +1,4 @@
-.PHONY: run test bench chaos build clean
+.PHONY: run test bench chaos images compose-test build clean
 
 CONFIGURATION ?= Release
 SEEDS ?= 1
@@ -20,6 +20,14 @@ chaos:
 ## bench: pipeline overhead benchmarks; results land in bench/results/
 bench:
 	@infra/bench.sh
+
+## images: every image of the compose stack, offline, with podman or docker (infra/images/build.sh)
+images:
+	@infra/images/build.sh
+
+## compose-test: the real docker-compose.yml in containers (podman), end to end through the gateway, then torn down
+compose-test:
+	@infra/compose-test/run.sh
 
 build:
 	dotnet build StableAlignment.sln -c $(CONFIGURATION)

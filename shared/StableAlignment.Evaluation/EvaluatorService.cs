@@ -181,6 +181,15 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         }
     }
 
+    /// <summary>A configured default benchmark (kind:path): a relative path is read under <see cref="EvaluatorOptions.BenchmarksRoot"/>.</summary>
+    public static string Configured(string spec, EvaluatorOptions options)
+    {
+        var colon = spec.IndexOf(':');
+        return colon <= 0 || Path.IsPathRooted(spec[(colon + 1)..])
+            ? spec
+            : $"{spec[..colon]}:{Path.Combine(Path.GetFullPath(options.BenchmarksRoot), spec[(colon + 1)..])}";
+    }
+
     private async Task EvaluateAsync(EvaluateCheckpoint request, CancellationToken ct)
     {
         WriteStatus(request.CheckpointId, "running", null);
@@ -190,7 +199,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         var tokenizer = Checkpoints.TokenizerFor(request.Location);
         var suite = new EvaluationOptions
         {
-            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : o.Benchmarks, Adversarial = o.Adversarial,
+            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = o.Adversarial,
             Wrappers = o.Adversarial ? Wrappers.Load(o.WrappersFile) : [], Repeats = o.Repeats, Limit = o.Limit,
         };
         var judges = services.GetService<IModelCatalog>();

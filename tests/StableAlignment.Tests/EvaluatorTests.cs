@@ -265,4 +265,12 @@ public sealed class EvaluatorTests
         Assert.Equal("tie", Judge.Combine("A", "A"));
         Assert.Equal("invalid", Judge.Combine(null, "A"));
     }
+
+    [Fact]
+    public void A_configured_default_benchmark_is_read_under_the_benchmarks_root()
+    {
+        var options = new StableAlignment.Evaluation.EvaluatorOptions { BenchmarksRoot = "/data/benchmarks" };
+        Assert.Equal("bigbench:/data/benchmarks/society-choice.json", StableAlignment.Evaluation.EvaluationQueue.Configured("bigbench:society-choice.json", options));
+        Assert.Equal("hh-rlhf:/srv/hh.jsonl", StableAlignment.Evaluation.EvaluationQueue.Configured("hh-rlhf:/srv/hh.jsonl", options));
+    }
 }

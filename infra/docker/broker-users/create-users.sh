@@ -4,6 +4,12 @@
 # same passwords again.
 set -eu
 api="http://rabbitmq:15672/api"
+# Compose engines that start services in order but do not wait for health (podman-compose 1.0) start this early:
+# wait up to two minutes for the management API.
+for _ in $(seq 1 120); do
+  curl -fsS -o /dev/null -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "$api/overview" && break
+  sleep 1
+done
 for pair in agent-runner:$RABBITMQ_AGENT_RUNNER_PASSWORD observer-rater:$RABBITMQ_OBSERVER_RATER_PASSWORD \
   memory-store:$RABBITMQ_MEMORY_STORE_PASSWORD dataset-builder:$RABBITMQ_DATASET_BUILDER_PASSWORD \
   trainer:$RABBITMQ_TRAINER_PASSWORD evaluator:$RABBITMQ_EVALUATOR_PASSWORD gateway:$RABBITMQ_GATEWAY_PASSWORD; do
