@@ -81,6 +81,21 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
 print(p, f, s)
 PY
 )
+# The compose deployment in containers (make compose-test), counted as one more test. COMPOSE_TEST=0 leaves it out
+# (counted as skipped); its output goes to .state/compose-test/run.log, its summary line here.
+if [ "${COMPOSE_TEST:-1}" = 1 ]; then
+  echo "compose-test: building the images and running the compose stack (podman)…"
+  if infra/compose-test/run.sh > "$state/compose-test.log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    tail -n 30 "$state/compose-test.log"
+  fi
+  grep -E 'compose-test: (passed|FAILED)' "$state/compose-test.log" | tail -n 1
+else
+  skipped=$((skipped + 1))
+  echo "skipped: compose-test: COMPOSE_TEST=0"
+fi
 [ "$passed" -gt 0 ] || status=1
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -108,6 +108,12 @@ for path in /api/agents/runs /api/datasets /api/evaluations "/api/memory/runs/00
     sleep 1
   done
 done
+# Every variable of the compose file was filled in: no container sees a literal ${...}.
+for name in $(podman ps --format '{{.Names}}' | grep "^${project}_"); do
+  if podman inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$name" | grep -q '\${'; then
+    fail "$name has an uninterpolated variable: $(podman inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$name" | grep '\${' | head -1)"
+  fi
+done
 t_up=$(( $(now) - t1 ))
 log "stack up in ${t_up} s"
 
