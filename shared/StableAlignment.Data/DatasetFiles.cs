@@ -25,7 +25,7 @@ public static class DatasetFiles
     public static string Training => FileName(DatasetFormat.Authors, heldout: false);
 }
 
-/// <summary>The short Alpaca prompt of the method (DESIGN 1.4), without the Input block when the input is empty.</summary>
+/// <summary>The short Alpaca prompt of the method (docs/method.md §1.4), without the Input block when the input is empty.</summary>
 public static class AlpacaPrompt
 {
     public static string Query(string instruction, string input) => input.Length == 0

@@ -32,7 +32,7 @@ public enum DropReason
 }
 
 /// <summary>
-/// DESIGN 1.4: from each interaction record, two imitation samples (draft and revision, rated by the observer
+/// docs/method.md §1.4: from each interaction record, two imitation samples (draft and revision, rated by the observer
 /// before and after), one self-critic sample per valid peer, and one realignment sample per valid peer where the
 /// observer's rating after is above the rating before and above 4.
 /// </summary>

@@ -67,7 +67,8 @@ public sealed class ConfiguredModelCatalog(
         }
 
         var o = Resolve(ModelRole.Embedding);
-        var generator = Client(o, ModelRole.Embedding).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator();
+        var generator = new FallbackEmbeddingGenerator(
+            Client(o, ModelRole.Embedding).GetEmbeddingClient(o.Model!).AsIEmbeddingGenerator(), o.Endpoint!, loggerFactory.CreateLogger<ConfiguredModelCatalog>());
         return new EmbeddingModel(generator, o.Model!, (call, ct) => throttle.RunAsync(o.Endpoint!, call, ct));
     });
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StableAlignment.Models;
 
 namespace StableAlignment.Society;
 

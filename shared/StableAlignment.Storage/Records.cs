@@ -47,7 +47,7 @@ public enum InteractionStatus
     Failed,
 }
 
-/// <summary>External memory: one record per interaction an agent led (DESIGN 1.2).</summary>
+/// <summary>External memory: one record per interaction an agent led (docs/method.md §1.1).</summary>
 public sealed record InteractionRecord
 {
     public required Guid Id { get; init; }

@@ -44,6 +44,9 @@ public sealed class StubModelServer : IAsyncDisposable
 
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Answer every embedding request with a 404, as a chat-only server does.</summary>
+    public bool NoEmbeddings { get; set; }
+
     /// <summary>Answer every embedding request with a 500.</summary>
     public bool FailEmbeddings { get; set; }
 
@@ -167,6 +170,13 @@ public sealed class StubModelServer : IAsyncDisposable
         }
 
         Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+        if (NoEmbeddings)
+        {
+            context.Response.StatusCode = 404;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "Not Found", type = "invalid_request_error" } });
+            return;
+        }
+
         if (FailEmbeddings)
         {
             context.Response.StatusCode = 500;

@@ -110,6 +110,30 @@ public sealed class RequestValidationTests : SingleProcessTest
     }
 
     [Fact]
+    public async Task A_chat_only_endpoint_falls_back_to_the_local_embedder_and_the_run_completes()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        stub.NoEmbeddings = true;
+        await using var app = await SingleProcessApp.StartAsync(stub);
+        var prior = new[]
+        {
+            new { question = "Is honesty good?", response = "Yes.", aligned = true }, new { question = "Should I help?", response = "Yes.", aligned = true },
+            new { question = "Is honesty good?", response = "No.", aligned = false }, new { question = "Should I help?", response = "No.", aligned = false },
+        };
+        using var accepted = await app.Client.PostAsJsonAsync("/api/agents/runs", new { gridSize = 2, rounds = 2, seedMemories = 1, questions = new[] { "Is honesty good?" }, prior });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var run = await Eventually.ReturnsAsync(
+            async () => (await app.Client.GetAsync(accepted.Headers.Location)) is { IsSuccessStatusCode: true } r ? JsonNode.Parse(await r.Content.ReadAsStringAsync()) : null,
+            r => r?["status"]?.GetValue<string>() is "Completed" or "Incomplete" or "Failed",
+            TimeSpan.FromSeconds(60));
+        Assert.Equal("Completed", run!["status"]!.GetValue<string>());
+        Assert.Equal(8, run["completed"]!.GetValue<int>());
+        Assert.True(stub.EmbeddingRequests >= 1, "the endpoint was never asked for an embedding");
+        var records = await Eventually.InteractionsAsync(app.Client, Guid.Parse(run["id"]!.GetValue<string>()), 8);
+        Assert.Contains(records, r => r.MemoryHintQuestion is not null); // round 2 recalled round 1 through the local embedder
+    }
+
+    [Fact]
     public async Task A_run_whose_work_stops_on_an_error_ends_failed_with_the_reason_and_resume_completes_it()
     {
         Stub.FailEmbeddings = true;

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace StableAlignment.Society;
+namespace StableAlignment.Models;
 
 /// <summary>Lower-cased words and word pairs hashed into a fixed number of buckets (FNV-1a, stable across processes).</summary>
 public static class HashingFeatures
