@@ -203,9 +203,15 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             Wrappers = o.Adversarial ? Wrappers.Load(o.WrappersFile) : [], Repeats = o.Repeats, Limit = o.Limit,
         };
         var judges = services.GetService<IModelCatalog>();
-        await new EvaluationRunner(suite, judges).RunAsync(
+        var report = await new EvaluationRunner(suite, judges).RunAsync(
             request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
             Folder(request.CheckpointId), state.Step, request.Location, ct: ct);
+
+        // TensorBoard: each benchmark's score at the checkpoint's step, one event folder per training job.
+        var job = request.CheckpointId.Split('/')[0];
+        TrainingBoard.WriteScores(
+            Path.Combine(Path.GetFullPath(o.Root), "tensorboard", string.Concat(job.Select(c => char.IsLetterOrDigit(c) || c == '-' ? c : '_'))),
+            state.Step, report.Scores.Select(s => KeyValuePair.Create(s.Key, s.Value.Score.Value)));
         Reports.Leaderboard(Path.GetFullPath(o.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped));
     }
 }

@@ -80,4 +80,4 @@ public sealed record TrainOptions
 }
 
 /// <summary>One optimiser step's numbers, as written to metrics.jsonl.</summary>
-public sealed record StepMetrics(int Step, int TotalSteps, int Epoch, double Loss, double Sft, double Diff, double LearningRate, double TokensPerSecond, long Tokens);
+public sealed record StepMetrics(int Step, int TotalSteps, int Epoch, double Loss, double Sft, double Diff, double LearningRate, double TokensPerSecond, long Tokens, double GradNorm = 0);

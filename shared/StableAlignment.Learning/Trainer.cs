@@ -54,6 +54,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var metrics = ReadMetrics(metricsPath, resumed?.Step ?? 0);
         AtomicFile.WriteAllText(metricsPath, string.Concat(metrics.Select(m => JsonSerializer.Serialize(m) + "\n")));
         var latest = resumeFrom ?? string.Empty;
+        var board = new TrainingBoard(outDir);
         model.train();
         for (var step = resumed?.Step ?? 0; step < total; step++)
         {
@@ -70,13 +71,12 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
                 g.LearningRate = lr;
             }
 
-            if (options.ClipNorm > 0)
-            {
-                nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
-            }
+            // The gradient's norm before clipping (an infinite limit clips nothing but still measures it).
+            var gradNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm > 0 ? options.ClipNorm : double.PositiveInfinity);
 
             optimizer.step();
-            var m = new StepMetrics(step + 1, total, epoch, loss, sft, diff, lr, tokens / clock.Elapsed.TotalSeconds, tokens);
+            var m = new StepMetrics(step + 1, total, epoch, loss, sft, diff, lr, tokens / clock.Elapsed.TotalSeconds, tokens, gradNorm);
+            board.Write(m);
             metrics.Add(m);
             await File.AppendAllTextAsync(metricsPath, JsonSerializer.Serialize(m) + "\n", ct);
             progress?.Report(m);

@@ -165,6 +165,33 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task Training_writes_tensorboard_events_that_read_back_as_its_metrics()
+    {
+        var outDir = TestConfiguration.TempPath("train-board");
+        var result = await new Trainer(Options with { CheckpointEvery = 0 }, new ByteTokenizer()).RunAsync(Data(), outDir, "ds");
+        var file = Assert.Single(Directory.GetFiles(outDir, "events.out.tfevents.*", SearchOption.AllDirectories));
+        var scalars = TensorBoardEvents.Read(file);
+        foreach (var tag in new[] { "train/loss", "train/sft", "train/diff", "train/learning_rate", "train/tokens_per_second", "train/grad_norm" })
+        {
+            Assert.Equal(result.Metrics.Select(m => (long)m.Step), scalars.Where(s => s.Tag == tag).Select(s => s.Step));
+        }
+
+        Assert.Equal(result.Metrics.Select(m => (float)m.Loss), scalars.Where(s => s.Tag == "train/loss").Select(s => s.Value));
+        Assert.All(scalars.Where(s => s.Tag == "train/grad_norm"), s => Assert.True(s.Value > 0, "a gradient norm of zero"));
+    }
+
+    [Fact]
+    public void Evaluation_scores_go_to_tensorboard_at_the_checkpoint_step()
+    {
+        var folder = TestConfiguration.TempPath("eval-board");
+        TrainingBoard.WriteScores(folder, 40, [KeyValuePair.Create("hh-rlhf", 0.625), KeyValuePair.Create("bigbench:hhh", 0.5)]);
+        TrainingBoard.WriteScores(folder, 80, [KeyValuePair.Create("hh-rlhf", 0.75)]);
+        var scalars = Directory.GetFiles(folder, "events.out.tfevents.*", SearchOption.AllDirectories).SelectMany(TensorBoardEvents.Read).ToList();
+        Assert.Equal([(40L, 0.625f), (80L, 0.75f)], scalars.Where(s => s.Tag == "eval/hh-rlhf").OrderBy(s => s.Step).Select(s => (s.Step, s.Value)));
+        Assert.Equal(0.5f, Assert.Single(scalars, s => s.Tag == "eval/bigbench:hhh").Value);
+    }
+
+    [Fact]
     public void Learning_rate_warms_up_then_decays_by_cosine()
     {
         var trainer = new Trainer(new TrainOptions { LearningRate = 1.0, WarmupShare = 0.1 }, new ByteTokenizer());
