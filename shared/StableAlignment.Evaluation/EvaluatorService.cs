@@ -207,6 +207,11 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
             Folder(request.CheckpointId), state.Step, request.Location, ct: ct);
 
+        foreach (var (benchmark, score) in report.Scores)
+        {
+            Telemetry.EvaluationScore.Record(score.Score.Value, new KeyValuePair<string, object?>("benchmark", benchmark));
+        }
+
         // TensorBoard: each benchmark's score at the checkpoint's step, one event folder per training job.
         var job = request.CheckpointId.Split('/')[0];
         TrainingBoard.WriteScores(

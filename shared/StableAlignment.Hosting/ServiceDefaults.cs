@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -31,8 +32,10 @@ public static class ServiceDefaults
     }
 
     /// <summary>
-    /// Traces (ASP.NET Core, HTTP clients including model calls, MassTransit) and metrics, exported over OTLP
-    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; otherwise nothing is collected.
+    /// Traces (ASP.NET Core, HTTP clients including model calls, MassTransit, the project's own source), metrics
+    /// (the same, plus <see cref="Telemetry"/>'s counters) and logs, exported over OTLP when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; otherwise nothing is exported. One question is one trace: MassTransit
+    /// carries the trace context in every message's headers, from the gateway's request to memory-store.
     /// </summary>
     private static void AddTelemetry(IHostApplicationBuilder builder)
     {
@@ -42,8 +45,9 @@ public static class ServiceDefaults
         }
 
         builder.Services.AddOpenTelemetry()
-            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource("MassTransit").AddOtlpExporter())
-            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter("MassTransit").AddOtlpExporter());
+            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource("MassTransit", Telemetry.Name).AddOtlpExporter())
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter("MassTransit", Telemetry.Name).AddOtlpExporter())
+            .WithLogging(l => l.AddOtlpExporter());
     }
 
     /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (bus and store reachable).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
@@ -27,7 +28,11 @@ public sealed class InteractionCompletedConsumer(
 
         var ct = context.CancellationToken;
         var record = InteractionRecord.From(m);
-        if (!await interactions.TrySaveAsync(record, ct))
+        if (await interactions.TrySaveAsync(record, ct))
+        {
+            Count(m);
+        }
+        else
         {
             logger.LogInformation("Interaction {InteractionId} of run {RunId} is stored already", m.InteractionId, m.RunId);
             record = await interactions.GetAsync(m.InteractionId, ct) ?? record;
@@ -45,6 +50,31 @@ public sealed class InteractionCompletedConsumer(
         await context.Publish(Stored(record), ct);
     }
 
+    /// <summary>The project counters of a newly stored record (a repeat is not counted again).</summary>
+    private static void Count(InteractionCompleted m)
+    {
+        Telemetry.InteractionsCompleted.Add(1);
+        foreach (var peer in m.Peers)
+        {
+            Telemetry.RecordRating("peer", peer.Rating.IsValid && peer.Rating.Flag is null);
+        }
+
+        foreach (var rating in new[] { m.DraftAlignment, m.DraftEngagement, m.RevisedAlignment, m.RevisedEngagement })
+        {
+            if (rating is not null)
+            {
+                Telemetry.RecordRating("observer", rating.IsValid && rating.Flag is null);
+            }
+        }
+
+        foreach (var t in m.Tokens)
+        {
+            var tags = new TagList { { "model", t.Model }, { "role", t.Role } };
+            Telemetry.Tokens.Add(t.PromptTokens, [.. tags, new("kind", "prompt")]);
+            Telemetry.Tokens.Add(t.CompletionTokens, [.. tags, new("kind", "completion")]);
+        }
+    }
+
     public static InteractionStored Stored(InteractionRecord r) => new()
     {
         RunId = r.RunId, InteractionId = r.Id, Round = r.Round, AgentId = r.AgentId, Completed = r.Status == InteractionStatus.Completed,
@@ -58,7 +88,11 @@ public sealed class InteractionFailedConsumer(IInteractionRepository interaction
     {
         var ct = context.CancellationToken;
         var record = InteractionRecord.From(context.Message);
-        if (!await interactions.TrySaveAsync(record, ct))
+        if (await interactions.TrySaveAsync(record, ct))
+        {
+            Telemetry.InteractionsFailed.Add(1);
+        }
+        else
         {
             record = await interactions.GetAsync(record.Id, ct) ?? record;
         }

@@ -234,6 +234,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         };
         var progress = new Progress<StepMetrics>(s =>
         {
+            Telemetry.TrainingLoss.Record(s.Loss, new KeyValuePair<string, object?>("job", id));
+            Telemetry.TrainingTokensPerSecond.Record(s.TokensPerSecond, new KeyValuePair<string, object?>("job", id));
             if (s.Step % options.Value.ProgressEvery == 0 || s.Step == s.TotalSteps)
             {
                 _ = bus.Publish(new TrainingProgressed

@@ -119,7 +119,9 @@ public sealed class ComposeFileTests
     [Fact]
     public void Only_the_gateway_and_the_local_broker_ui_are_published_on_loopback_by_default()
     {
-        var published = Services.Where(s => ((Dictionary<object, object>)s.Value).ContainsKey("ports")).Select(s => (string)s.Key).Order();
+        // Services of an opt-in profile (the observability dashboard) are not there by default.
+        var published = Services.Where(s => ((Dictionary<object, object>)s.Value) is var d && d.ContainsKey("ports") && !d.ContainsKey("profiles"))
+            .Select(s => (string)s.Key).Order();
         Assert.Equal(["gateway", "rabbitmq"], published);
         Assert.Equal(["127.0.0.1:15672:15672"], ((List<object>)Service("rabbitmq")["ports"]).Cast<string>());
         Assert.Equal(["${GATEWAY_BIND:-127.0.0.1}:${GATEWAY_PORT:-8080}:8080"], ((List<object>)Service("gateway")["ports"]).Cast<string>());
@@ -207,6 +209,20 @@ public sealed class ComposeFileTests
             var address = new Uri(cluster!["Destinations"]!["main"]!["Address"]!.GetValue<string>());
             Assert.Contains(address.Host, DotnetServices);
             Assert.Equal(8080, address.Port);
+        }
+    }
+
+    [Fact]
+    public void The_observability_profile_adds_a_loopback_dashboard_and_every_service_can_export_to_it()
+    {
+        var dashboard = Service("aspire-dashboard");
+        Assert.Equal(["observability"], ((List<object>)dashboard["profiles"]).Cast<string>());
+        var port = Assert.Single(((List<object>)dashboard["ports"]).Cast<string>());
+        Assert.StartsWith("127.0.0.1:", port, StringComparison.Ordinal);
+        foreach (var name in DotnetServices.Append("trainer-gpu"))
+        {
+            Assert.True(Env(name).ContainsKey("OTEL_EXPORTER_OTLP_ENDPOINT"), $"{name} cannot be pointed at a collector");
+            Assert.Equal(name, Env(name)["OTEL_SERVICE_NAME"]);
         }
     }
 }
