@@ -208,7 +208,20 @@ var society = new Command("society", "The offline miniature: local models, a SAN
 society.SetAction((p, ct) => SocietyCommand.RunAsync(Models(p), p.GetValue(soSeeds), p.GetValue(soOut), p.GetValue(soSize)!, ct));
 root.Subcommands.Add(society);
 
-var parsed = root.Parse(args);
+var config = new Option<FileInfo?>("--config") { Description = "YAML file of this command's options (name: value); options on the command line win. The resolved options are saved as config.resolved.yaml beside the output", Recursive = true };
+root.Options.Add(config);
+string[] merged;
+try
+{
+    merged = ConfigFile.Merge(args, root);
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
+var parsed = root.Parse(merged);
 if (parsed.Errors.Count > 0)
 {
     Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (sa {string.Join(' ', args.Take(1))} --help lists the options)");
@@ -236,7 +249,15 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 try
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, shutdown.Token);
+    var exit = await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, shutdown.Token);
+    // The resolved options go beside the output (--out, or simulate's --export), so the run can be repeated exactly.
+    if (exit == 0 && parsed.CommandResult.Command.Options.FirstOrDefault(o => o.Name is "--out" or "--export") is { } outOption
+        && parsed.GetResult(outOption)?.GetValueOrDefault<object?>() is DirectoryInfo { Exists: true } folder)
+    {
+        ConfigFile.WriteResolved(parsed, root, folder.FullName);
+    }
+
+    return exit;
 }
 catch (OperationCanceledException)
 {
