@@ -17,4 +17,23 @@ public sealed record TrainModel
     /// <summary>Stop after this many optimiser steps (null: all epochs).</summary>
     public int? MaxSteps { get; init; }
     public int Seed { get; init; }
+    /// <summary>DPO's β (loss "dpo").</summary>
+    public double Beta { get; init; } = 0.1;
+    /// <summary>R, the rating range the margin is scaled by.</summary>
+    public double RatingScale { get; init; } = 7;
+    /// <summary>Hinge on the largest term instead of the mean.</summary>
+    public bool MaxFlow { get; init; }
+    /// <summary>Responses drawn per query per step.</summary>
+    public int NumComp { get; init; } = 3;
+    /// <summary>Queries per optimiser step.</summary>
+    public int Accumulation { get; init; } = 8;
+    /// <summary>Tokens per sequence.</summary>
+    public int MaxLength { get; init; } = 256;
+    public double WeightDecay { get; init; }
+    /// <summary>Gradient norm clip (0: off).</summary>
+    public double Clip { get; init; } = 1;
+    /// <summary>Share of steps warming up.</summary>
+    public double Warmup { get; init; } = 0.03;
+    /// <summary>Pack a step's queries into forward passes of up to this many padded tokens (0: the device's default).</summary>
+    public int TokensPerForward { get; init; }
 }

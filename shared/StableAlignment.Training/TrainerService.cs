@@ -59,7 +59,26 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
     public static string JobId(TrainModel m) =>
         "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}")))[..16].ToLowerInvariant();
+            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant();
+
+    /// <summary>The options added after the first ten, in the job id only when they differ from their defaults (older ids stay the same).</summary>
+    private static string Extra(TrainModel m)
+    {
+        var defaults = new TrainModel { RunId = m.RunId, DatasetId = m.DatasetId };
+        return (m.Beta, m.RatingScale, m.MaxFlow, m.NumComp, m.Accumulation, m.MaxLength, m.WeightDecay, m.Clip, m.Warmup, m.TokensPerForward)
+            == (defaults.Beta, defaults.RatingScale, defaults.MaxFlow, defaults.NumComp, defaults.Accumulation, defaults.MaxLength, defaults.WeightDecay, defaults.Clip, defaults.Warmup, defaults.TokensPerForward)
+            ? string.Empty
+            : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
+    }
+
+    /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
+    public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => new()
+    {
+        Base = baseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
+        Seed = m.Seed, Threads = threads, Accumulation = m.Accumulation, MaxLength = m.MaxLength, WeightDecay = m.WeightDecay,
+        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward,
+        Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
+    };
 
     /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root.</summary>
     public static bool IsDatasetId(string? id) =>
@@ -79,11 +98,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             return $"loss: '{m.Loss}' is not one of {LossKinds.All}";
         }
 
-        return new TrainOptions
-        {
-            Epochs = m.Epochs, LearningRate = m.LearningRate, MaxSteps = m.MaxSteps, CheckpointEvery = m.CheckpointEvery,
-            Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio },
-        }.Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
+        return Options(m, kind, "tiny", 0).Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
     }
 
     /// <summary>
@@ -226,12 +241,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     private async Task TrainAsync(string id, TrainModel m, CancellationToken ct)
     {
         var data = TrainingData.Load(await FindDataAsync(m.DatasetId, ct));
-        var trainOptions = new TrainOptions
-        {
-            Base = ResolveBase(m.BaseModel), Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
-            Seed = m.Seed, Threads = options.Value.Threads,
-            Loss = new LossOptions { Margin = m.Margin, Ratio = m.Ratio, Kind = LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment },
-        };
+        var trainOptions = Options(m, LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment, ResolveBase(m.BaseModel), options.Value.Threads);
         var progress = new Progress<StepMetrics>(s =>
         {
             Telemetry.TrainingLoss.Record(s.Loss, new KeyValuePair<string, object?>("job", id));

@@ -194,6 +194,20 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     }
 
     [Theory]
+    [InlineData("accumulation", 0, "accumulation: 0")]
+    [InlineData("maxLength", 4, "maxLength: 4")]
+    [InlineData("numComp", 0, "numComp: 0")]
+    [InlineData("beta", -1, "beta: -1")]
+    [InlineData("ratingScale", 0, "ratingScale: 0")]
+    public async Task Every_training_option_of_the_command_line_is_in_the_api_and_checked(string option, double value, string field)
+    {
+        var body = new Dictionary<string, object> { ["runId"] = Guid.NewGuid(), ["datasetId"] = "ds-1", [option] = value };
+        using var response = await App.Client.PostAsJsonAsync("/api/training", body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
     [InlineData("ds-0123abcd", true)]
     [InlineData("run_1.v2", true)]
     [InlineData("../../etc", false)]
