@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the tests and benchmarks need from Debian: RabbitMQ, and mongomock for the MongoDB emulator.
+# Installs what the tests and benchmarks need from Debian: RabbitMQ, mongomock for the MongoDB emulator, and chromium
+# for the dashboard's browser test (make compose-test installs its container tools itself).
 set -euo pipefail
 need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 /usr/bin/python3 -c 'import mongomock, bson' 2>/dev/null || need+=(python3-mongomock python3-pymongo)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

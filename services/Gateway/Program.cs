@@ -20,6 +20,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.UseGatewaySecurity();
 app.MapQuestionsApi();
+app.MapDashboard();
 app.MapGet("/health", AggregateHealth.HandleAsync);
 app.MapReverseProxy();
 app.Run();

@@ -17,7 +17,8 @@ public enum Access
 /// <summary>
 /// Authorises every request by its <c>X-Api-Key</c>: reads (GET, HEAD) need a read key or the admin key, anything
 /// else the admin key (401 without a valid key, 403 with a read key). <c>/health</c>, <c>/health/live</c> and
-/// <c>/health/ready</c> answer everyone with the status only; the admin key also sees each check's detail.
+/// <c>/health/ready</c> answer everyone with the status only; the admin key also sees each check's detail. The
+/// dashboard's static files (<c>/</c>, <c>/dashboard/*</c>) are served to anyone: they hold no data.
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<GatewayOptions> options)
 {
@@ -36,6 +37,12 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<GatewayOptio
 
         var method = context.Request.Method;
         var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        if (read && DashboardEndpoints.IsDashboardFile(path))
+        {
+            await next(context); // the dashboard's static files hold no data; the page reads the API with the user's key
+            return;
+        }
+
         var allowed = access == Access.Admin || (read && (access == Access.Read || options.Value.AnonymousReads));
         if (!allowed)
         {

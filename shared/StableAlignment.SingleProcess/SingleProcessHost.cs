@@ -40,6 +40,7 @@ public static class SingleProcessHost
         app.MapDefaultEndpoints();
         app.UseGatewaySecurity();
         app.MapQuestionsApi();
+        app.MapDashboard();
         app.MapMemoryStoreApi();
         app.MapAgentRunnerApi();
         app.MapDatasetBuilderApi();

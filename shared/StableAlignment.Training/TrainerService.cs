@@ -454,6 +454,12 @@ public static class TrainerRegistration
             await publish.Publish(request, ct);
             return Results.Accepted($"/api/training/{TrainingRunner.JobId(request)}", new { jobId = TrainingRunner.JobId(request) });
         });
+        app.MapGet("/api/training", (TrainingRunner runner) =>
+        {
+            var root = Path.GetDirectoryName(runner.Folder("job-x"))!;
+            var jobs = Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [];
+            return Results.Ok(jobs.Select(f => JobView(Path.GetFileName(f), f)).OrderBy(j => j.JobId, StringComparer.Ordinal));
+        });
         app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>
         {
             var folder = runner.Folder(jobId);
@@ -462,38 +468,38 @@ public static class TrainerRegistration
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId} (yet: an accepted job appears once the trainer takes it).");
             }
 
-            var done = File.Exists(Path.Combine(folder, "done"));
-            var failure = File.Exists(Path.Combine(folder, "failed")) ? File.ReadAllText(Path.Combine(folder, "failed")) : null;
-            var metricsFile = Path.Combine(folder, "metrics.jsonl");
-            var metrics = new List<StepMetrics>();
-            var unreadable = 0;
-            foreach (var line in File.Exists(metricsFile) ? File.ReadLines(metricsFile) : [])
-            {
-                try
-                {
-                    if (line.Length > 0 && JsonSerializer.Deserialize<StepMetrics>(line) is { } m)
-                    {
-                        metrics.Add(m);
-                    }
-                }
-                catch (JsonException)
-                {
-                    unreadable++;
-                }
-            }
-
-            return Results.Ok(new
-            {
-                jobId,
-                state = failure is not null ? "failed" : done ? "done" : metrics.Count > 0 ? "running" : "queued",
-                reason = failure,
-                retryable = failure is not null,
-                done,
-                latest = Checkpoints.Latest(folder),
-                metrics,
-                unreadableMetricLines = unreadable,
-            });
+            return Results.Ok(JobView(jobId, folder));
         });
         return app;
     }
+
+    /// <summary>A job as the API shows it: state (queued, running, done, failed with the reason) and its metrics.</summary>
+    private static JobSummary JobView(string jobId, string folder)
+    {
+        var done = File.Exists(Path.Combine(folder, "done"));
+        var failure = File.Exists(Path.Combine(folder, "failed")) ? File.ReadAllText(Path.Combine(folder, "failed")) : null;
+        var metricsFile = Path.Combine(folder, "metrics.jsonl");
+        var metrics = new List<StepMetrics>();
+        var unreadable = 0;
+        foreach (var line in File.Exists(metricsFile) ? File.ReadLines(metricsFile) : [])
+        {
+            try
+            {
+                if (line.Length > 0 && JsonSerializer.Deserialize<StepMetrics>(line) is { } m)
+                {
+                    metrics.Add(m);
+                }
+            }
+            catch (JsonException)
+            {
+                unreadable++;
+            }
+        }
+
+        return new JobSummary(
+            jobId, failure is not null ? "failed" : done ? "done" : metrics.Count > 0 ? "running" : "queued", failure, failure is not null, done,
+            Checkpoints.Latest(folder), metrics, unreadable);
+    }
+
+    public sealed record JobSummary(string JobId, string State, string? Reason, bool Retryable, bool Done, string? Latest, List<StepMetrics> Metrics, int UnreadableMetricLines);
 }
