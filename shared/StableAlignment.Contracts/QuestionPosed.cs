@@ -1,7 +1,7 @@
 namespace StableAlignment.Contracts;
 
 /// <summary>
-/// A question enters the society. Published by the gateway, by pipelines (any language, see README) or by a run.
+/// A question enters the society. Published by the gateway, by pipelines (any language, see docs/api.md) or by a run.
 /// <see cref="QuestionId"/> identifies the resulting interaction: posting the same id twice stores one interaction.
 /// </summary>
 public sealed record QuestionPosed
