@@ -125,7 +125,9 @@ get() { # a read through the gateway; a backend restarting answers 502/503 for a
   done
   curl -fsS "${auth[@]}" "$gw$1"
 }
-post() { curl -fsS "${auth[@]}" -H 'content-type: application/json' -d "$2" "$gw$1"; }
+# A backend that is restarting answers 503 for a moment (e.g. dataset-builder while memory-store starts): curl tries
+# again (only on 408, 429 and 5xx; every POST here is idempotent by its ids).
+post() { curl -fsS --retry 10 --retry-delay 3 "${auth[@]}" -H 'content-type: application/json' -d "$2" "$gw$1"; }
 wait_for() { # PATH JQ-FILTER SECONDS: until the filter prints true
   local deadline=$(( $(now) + $3 ))
   while [ "$(now)" -lt "$deadline" ]; do
@@ -155,15 +157,15 @@ connection.close()
 PY
 wait_for "/api/memory/interactions?runId=$raw_run" 'length == 1 and .[0].status == "Completed"' 120 || fail "the raw AMQP question was not answered"
 
-log "a 4×4 × 2-round simulation; RabbitMQ and memory-store restarted mid-run"
+log "a 4×4 × 2-round simulation; memory-store, then RabbitMQ restarted mid-run"
 questions=$(jq -c '[.examples[].input]' data/benchmarks/society-choice.json)
 run=$(post /api/agents/runs "{\"gridSize\":4,\"rounds\":2,\"seed\":7,\"questions\":$questions}" | jq -r .runId)
 wait_for "/api/agents/runs/$run" '(.completed // 0) >= 4' 300 || fail "the simulation made no progress"
-log "restarting the rabbitmq container"
-podman restart "${project}_rabbitmq_1" > /dev/null
-sleep 5
 log "restarting the memory-store container"
-podman restart "${project}_memory-store_1" > /dev/null
+podman restart -t 5 "${project}_memory-store_1" > /dev/null
+wait_for "/api/agents/runs/$run" '(.completed // 0) >= 12' 300 || fail "the simulation made no progress after memory-store restarted"
+log "restarting the rabbitmq container"
+podman restart -t 5 "${project}_rabbitmq_1" > /dev/null
 wait_for "/api/agents/runs/$run" '.status == "Completed" or .status == "Incomplete" or .status == "Failed"' 600 || fail "the simulation did not end"
 status=$(get "/api/agents/runs/$run" | jq -r .status)
 log "run $run ended $status: $(get "/api/agents/runs/$run" | jq -c '{completed, failed, failureReason, failures}')"
