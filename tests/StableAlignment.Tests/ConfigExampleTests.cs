@@ -32,6 +32,31 @@ public sealed class ConfigExampleTests
     }
 
     [Fact]
+    public async Task The_simulation_and_dataset_examples_run_and_a_resolved_config_rebuilds_the_same_dataset()
+    {
+        await using var stub = await StubModelServer.StartAsync();
+        var work = Directory.CreateDirectory(TestConfiguration.TempPath("config-sim")).FullName;
+        var root = RepositoryRoot.Combine();
+        var export = Path.Combine(work, "simulation");
+        var (exit, _, err) = await SaProcess.RunAsync(work, ["simulate", "--config", Path.Combine(root, "examples", "simulate.yaml"), "--export", export, "--endpoint", stub.Endpoint, "--model", "stub-model"]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("grid: 3", await File.ReadAllTextAsync(Path.Combine(export, "config.resolved.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        var first = Path.Combine(work, "dataset-a");
+        (exit, _, err) = await SaProcess.RunAsync(root, ["dataset", "build", "--config", "examples/dataset.yaml", "--from-export", export, "--out", first]);
+        Assert.True(exit == 0, err);
+        var second = Path.Combine(work, "dataset-b");
+        (exit, _, err) = await SaProcess.RunAsync(work, ["dataset", "build", "--config", Path.Combine(first, "config.resolved.yaml"), "--out", second]);
+        Assert.True(exit == 0, err);
+        Assert.Equal(DatasetId(first), DatasetId(second));
+        Assert.True(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(first, "manifest.json")))!["stats"]!["records"]!.GetValue<long>() > 0, "the dataset is empty");
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(first, "train.authors.json"), TestContext.Current.CancellationToken), await File.ReadAllTextAsync(Path.Combine(second, "train.authors.json"), TestContext.Current.CancellationToken));
+    }
+
+    private static string DatasetId(string folder) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")))!["datasetId"]!.GetValue<string>();
+
+    [Fact]
     public async Task A_key_that_is_not_an_option_is_refused_with_the_file_and_the_key()
     {
         var work = TestConfiguration.TempPath("config-bad");
