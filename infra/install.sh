@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need from Debian: RabbitMQ, mongomock for the MongoDB emulator, and chromium
-# for the dashboard's browser test (make compose-test installs its container tools itself).
+# for the dashboard's browser test, docker-compose to validate the compose file (make compose-test installs its
+# container tools itself).
 set -euo pipefail
 need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 /usr/bin/python3 -c 'import mongomock, bson' 2>/dev/null || need+=(python3-mongomock python3-pymongo)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v docker-compose > /dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

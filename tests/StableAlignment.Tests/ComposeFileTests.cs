@@ -225,4 +225,24 @@ public sealed class ComposeFileTests
             Assert.Equal(name, Env(name)["OTEL_SERVICE_NAME"]);
         }
     }
+
+    [Fact]
+    public async Task Docker_compose_validates_the_file_with_the_observability_and_gpu_profiles()
+    {
+        var compose = new[] { "/usr/bin/docker-compose", "/usr/local/bin/docker-compose" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(compose is null, "docker-compose is not installed (make test installs it from apt)");
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("compose-config")).FullName;
+        File.Copy(RepositoryRoot.Combine("docker-compose.yml"), Path.Combine(folder, "docker-compose.yml"));
+        // .env.example with every empty value filled in, as a user does.
+        await File.WriteAllLinesAsync(Path.Combine(folder, ".env"), File.ReadAllLines(RepositoryRoot.Combine(".env.example"))
+            .Where(l => l.Contains('=') && !l.StartsWith('#')).Select(l => l.EndsWith('=') ? l + "filled-in-value-0123456789" : l));
+        var start = new System.Diagnostics.ProcessStartInfo(compose!, ["--profile", "observability", "--profile", "gpu", "config", "-q"])
+        {
+            WorkingDirectory = folder, RedirectStandardError = true, RedirectStandardOutput = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var err = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(process.ExitCode == 0, err);
+    }
 }
