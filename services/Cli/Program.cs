@@ -2,9 +2,10 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using StableAlignment.Cli;
 
-var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL for every model role, e.g. http://localhost:11434/v1", Recursive = true };
-var model = new Option<string?>("--model") { Description = "Model name for every model role (tokenize, logits: the model folder)", Recursive = true };
-var apiKey = new Option<string?>("--model-api-key") { Description = "API key of the model endpoint", Recursive = true };
+// Model options exist only on the commands that call models (added to them below).
+var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL for every model role (the embedding role too), e.g. http://localhost:11434/v1" };
+var model = new Option<string?>("--model") { Description = "Model name for every model role; for tokenize, logits and loss: the model folder, a checkpoint, tiny or small" };
+var apiKey = new Option<string?>("--model-api-key") { Description = "API key of the model endpoint" };
 // System.CommandLine has no parser for Uri: an absolute http(s) URL or a clear parse error.
 static Uri? ParseUrl(System.CommandLine.Parsing.ArgumentResult r)
 {
@@ -24,9 +25,6 @@ var gatewayKey = new Option<string?>("--api-key") { Description = "Gateway API k
 var verbose = new Option<bool>("--verbose") { Description = "On an error, print the exception with its stack trace", Recursive = true };
 var root = new RootCommand("sa — Stable Alignment operator command line");
 root.Options.Add(verbose);
-root.Options.Add(endpoint);
-root.Options.Add(model);
-root.Options.Add(apiKey);
 
 ModelOverrides Models(ParseResult p) => new(p.GetValue(endpoint), p.GetValue(model), p.GetValue(apiKey));
 GatewayClient Gateway(ParseResult p) => new(p.GetValue(gateway)!, p.GetValue(gatewayKey) ?? Environment.GetEnvironmentVariable("SA_API_KEY"));
@@ -59,7 +57,7 @@ var remote = new Option<Uri?>("--gateway") { Description = "List the runs of a g
 var runs = new Command("runs", "List runs with their progress (local store, or --gateway)") { remote, gatewayKey };
 runs.SetAction((p, ct) => p.GetValue(remote) is { } url
     ? new GatewayClient(url, p.GetValue(gatewayKey) ?? Environment.GetEnvironmentVariable("SA_API_KEY")).RunsAsync(ct)
-    : RunsCommand.ExecuteAsync(Models(p), ct));
+    : RunsCommand.ExecuteAsync(new ModelOverrides(null, null, null), ct));
 root.Subcommands.Add(runs);
 
 var simQuestions = new Option<FileInfo?>("--questions") { Description = "Question feed: text lines, JSON Lines (question/text) or HH-RLHF dialogues, plain or gzip (default: bundled)" };
@@ -96,7 +94,7 @@ var dsHoldout = new Option<double>("--holdout") { Description = "Share of questi
 var dsFormat = new Option<string>("--format") { Description = "authors, alpaca, trl (comma-separated)", DefaultValueFactory = _ => "authors,alpaca,trl" };
 var dsOut = new Option<DirectoryInfo>("--out") { Description = "Dataset folder", DefaultValueFactory = _ => new DirectoryInfo("artifacts/datasets/latest") };
 var dsBuild = new Command("build", "Build imitation, self-critic and realignment data") { dsRun, dsExport, dsRatios, dsNoSampling, dsSeed, dsHoldout, dsFormat, dsOut };
-dsBuild.SetAction((p, ct) => DatasetCommand.BuildAsync(Models(p), new DatasetArguments(
+dsBuild.SetAction((p, ct) => DatasetCommand.BuildAsync(new ModelOverrides(null, null, null), new DatasetArguments(
     p.GetValue(dsRun) ?? [], p.GetValue(dsExport) ?? [], p.GetValue(dsRatios)!, p.GetValue(dsNoSampling), p.GetValue(dsSeed), p.GetValue(dsHoldout),
     p.GetValue(dsFormat)!, p.GetValue(dsOut)!), ct));
 var dsFolder = new Argument<DirectoryInfo>("folder") { Description = "A dataset folder" };
@@ -109,19 +107,19 @@ var trBase = new Option<string>("--base") { Description = "tiny, small, a Huggin
 var trOut = new Option<DirectoryInfo>("--out") { Description = "Training folder: checkpoints, metrics.jsonl, metrics.png", Required = true };
 var trLoss = new Option<string>("--loss") { Description = "stable-alignment, sft, fixed-margin (no rating modulation) or dpo (against the starting model)", DefaultValueFactory = _ => "stable-alignment" };
 var trBeta = new Option<double>("--beta") { Description = "DPO's β", DefaultValueFactory = _ => 0.1 };
-var trMargin = new Option<double>("--margin") { Description = "M", DefaultValueFactory = _ => 10 };
-var trRatio = new Option<double>("--ratio") { Description = "λ", DefaultValueFactory = _ => 0.2 };
-var trScale = new Option<double>("--rating-scale") { Description = "R", DefaultValueFactory = _ => 7 };
+var trMargin = new Option<double>("--margin") { Description = "M, the margin at the full rating gap", DefaultValueFactory = _ => 10 };
+var trRatio = new Option<double>("--ratio") { Description = "λ, the weight of the contrastive term", DefaultValueFactory = _ => 0.2 };
+var trScale = new Option<double>("--rating-scale") { Description = "R, the rating range", DefaultValueFactory = _ => 7 };
 var trMaxFlow = new Option<bool>("--max-flow") { Description = "Hinge on the largest term instead of the mean" };
 var trComp = new Option<int>("--num-comp") { Description = "Responses per query per step", DefaultValueFactory = _ => 3 };
 var trLr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 3e-4 };
-var trEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 2 };
+var trEpochs = new Option<int>("--epochs") { Description = "Passes over the data", DefaultValueFactory = _ => 2 };
 var trAccum = new Option<int>("--accumulation") { Description = "Queries per optimiser step", DefaultValueFactory = _ => 8 };
-var trMaxLen = new Option<int>("--max-length") { Description = "Tokens per sequence", DefaultValueFactory = _ => 256 };
-var trWd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0 };
+var trMaxLen = new Option<int>("--max-length") { Description = "Tokens per sequence (prompt and response; longer ones are cut)", DefaultValueFactory = _ => 256 };
+var trWd = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => 0 };
 var trClip = new Option<double>("--clip") { Description = "Gradient norm clip (0: off)", DefaultValueFactory = _ => 1 };
 var trWarm = new Option<double>("--warmup") { Description = "Share of steps warming up", DefaultValueFactory = _ => 0.03 };
-var trSeed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+var trSeed = new Option<int>("--seed") { Description = "Seed of the initial weights and the data order: the same seed gives the same loss curve on the CPU", DefaultValueFactory = _ => 0 };
 var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints; the last step always writes one (0: none, for measurements)", DefaultValueFactory = _ => 50 };
 var trMaxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps" };
 var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
@@ -140,10 +138,10 @@ var lsNll = new Option<string?>("--nll") { Description = "Length-normalised NLL 
 var lsRatings = new Option<string?>("--ratings") { Description = "Rating per response, comma-separated" };
 var lsData = new Option<string?>("--data") { Description = "With --model DIR: compute the NLLs of every group of this data file under the model" };
 var lsMaxLen = new Option<int>("--max-length") { Description = "With --data: tokens per sequence", DefaultValueFactory = _ => 512 };
-var lsMargin = new Option<double>("--margin") { DefaultValueFactory = _ => 10 };
-var lsRatio = new Option<double>("--ratio") { DefaultValueFactory = _ => 0.2 };
-var lsScale = new Option<double>("--rating-scale") { DefaultValueFactory = _ => 7 };
-var lsMaxFlow = new Option<bool>("--max-flow");
+var lsMargin = new Option<double>("--margin") { Description = "M, the margin at the full rating gap", DefaultValueFactory = _ => 10 };
+var lsRatio = new Option<double>("--ratio") { Description = "λ, the weight of the contrastive term", DefaultValueFactory = _ => 0.2 };
+var lsScale = new Option<double>("--rating-scale") { Description = "R, the rating range", DefaultValueFactory = _ => 7 };
+var lsMaxFlow = new Option<bool>("--max-flow") { Description = "Hinge on the largest term instead of the mean" };
 var loss = new Command("loss", "Print the Stable Alignment loss as JSON: of given NLLs and ratings, or (--model DIR --data FILE) of each group under a model")
 {
     lsNll, lsRatings, lsMargin, lsRatio, lsScale, lsMaxFlow, lsData, lsMaxLen,
@@ -187,7 +185,7 @@ var evRepeats = new Option<int>("--repeats") { Description = "Judge repeats per 
 var evBaseline = new Option<DirectoryInfo?>("--baseline") { Description = "Baseline checkpoint for pairwise judging" };
 var evRemote = new Option<bool>("--remote") { Description = "Answer with the SocialAgent role's model (any configured endpoint) instead of a checkpoint" };
 var evLimit = new Option<int?>("--limit") { Description = "Use only the first N items of each benchmark" };
-var evNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
+var evNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per answer (judged benchmarks)", DefaultValueFactory = _ => 256 };
 var eval = new Command("eval", "Evaluate a checkpoint (or a remote model): likelihood, held-out preference, judged generation, adversarial")
 {
     evCheckpoint, evBenchmarks, evOut, evAdversarial, evWrappers, evRepeats, evBaseline, evRemote, evLimit, evNew,
@@ -208,6 +206,29 @@ var society = new Command("society", "The offline miniature: local models, a SAN
 society.SetAction((p, ct) => SocietyCommand.RunAsync(Models(p), p.GetValue(soSeeds), p.GetValue(soOut), p.GetValue(soSize)!, ct));
 root.Subcommands.Add(society);
 
+foreach (var command in new Command[] { run, serve, simulate, eval, society })
+{
+    command.Options.Add(endpoint);
+    command.Options.Add(model);
+    command.Options.Add(apiKey);
+}
+
+foreach (var command in new Command[] { tokenize, logitsCommand, loss })
+{
+    command.Options.Add(model);
+}
+
+// An example per command in its --help.
+void Example(Command command, string example) => command.Description += $"\n\nExample:\n  {example}";
+Example(run, "sa run --endpoint http://localhost:11434/v1 --model llama3.1 --limit 5");
+Example(serve, "sa serve --urls http://127.0.0.1:8080   (the API and the dashboard; the key is printed)");
+Example(simulate, "sa simulate --grid 4 --rounds 2 --init mixed_half_half --export out/sim --endpoint http://localhost:11434/v1 --model llama3.1");
+Example(dsBuild, "sa dataset build --from-export out/sim --holdout 0.1 --out out/dataset");
+Example(train, "sa train --data out/dataset --base tiny --epochs 2 --out out/train   (or --config examples/train.yaml)");
+Example(eval, "sa eval --checkpoint out/train --benchmarks bigbench:data/benchmarks/society-choice.json --out out/eval");
+Example(society, "sa society --seeds 3");
+Example(ask, "sa ask \"Is it fine to lie to a friend?\" --gateway http://localhost:8080/ --api-key $KEY");
+
 var config = new Option<FileInfo?>("--config") { Description = "YAML file of this command's options (name: value); options on the command line win. The resolved options are saved as config.resolved.yaml beside the output", Recursive = true };
 root.Options.Add(config);
 string[] merged;
@@ -222,7 +243,9 @@ catch (ConfigException e)
 }
 
 var parsed = root.Parse(merged);
-if (parsed.Errors.Count > 0)
+// --help shows the help even when required options are missing.
+var wantsHelp = merged.Any(a => a is "--help" or "-h" or "-?");
+if (parsed.Errors.Count > 0 && !wantsHelp)
 {
     Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (sa {string.Join(' ', args.Take(1))} --help lists the options)");
     return 2;
@@ -251,7 +274,7 @@ try
 {
     var exit = await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, shutdown.Token);
     // The resolved options go beside the output (--out, or simulate's --export), so the run can be repeated exactly.
-    if (exit == 0 && parsed.CommandResult.Command.Options.FirstOrDefault(o => o.Name is "--out" or "--export") is { } outOption
+    if (exit == 0 && parsed.Errors.Count == 0 && !wantsHelp && parsed.CommandResult.Command.Options.FirstOrDefault(o => o.Name is "--out" or "--export") is { } outOption
         && parsed.GetResult(outOption)?.GetValueOrDefault<object?>() is DirectoryInfo { Exists: true } folder)
     {
         ConfigFile.WriteResolved(parsed, root, folder.FullName);

@@ -294,6 +294,20 @@ public sealed class CliTests
         }
     }
 
+    [Theory]
+    [InlineData("train", true, false)]
+    [InlineData("simulate", true, true)]
+    [InlineData("eval", true, true)]
+    [InlineData("dataset build", true, false)]
+    [InlineData("runs", false, false)]
+    public async Task Help_shows_an_example_and_model_options_only_where_models_are_called(string command, bool example, bool endpoint)
+    {
+        var (exit, stdout, err) = await Sa(Path.GetTempPath(), [.. command.Split(' '), "--help"]);
+        Assert.True(exit == 0, err); // required options do not stop --help
+        Assert.Equal(example, stdout.Contains("Example:", StringComparison.Ordinal));
+        Assert.Equal(endpoint, stdout.Contains("--endpoint", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Gateway_commands_take_a_url_and_a_key_and_a_bad_url_is_one_line_with_exit_2()
     {
