@@ -81,6 +81,21 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
 print(p, f, s)
 PY
 )
+# sa as a .NET tool: packed, installed from the local package with dotnet tool install, and run (a short training
+# from examples/train.yaml, libtorch included), counted as one more test.
+tool="$state/tool"
+rm -rf "$tool" && mkdir -p "$tool"
+if dotnet pack services/Cli -c Release -o "$tool/package" -nologo -clp:ErrorsOnly > "$tool/pack.log" 2>&1 \
+  && dotnet tool install StableAlignment.Cli --add-source "$tool/package" --tool-path "$tool/bin" > "$tool/install.log" 2>&1 \
+  && "$tool/bin/sa" train --config examples/train.yaml --out "$tool/train" > "$tool/train.log" 2>&1 \
+  && [ -s "$tool/train/config.resolved.yaml" ]; then
+  passed=$((passed + 1))
+  echo "tool-install: passed — packed $(du -m "$tool"/package/*.nupkg | cut -f1) MB, installed with dotnet tool install, sa train ran"
+else
+  failed=$((failed + 1))
+  echo "tool-install: FAILED"; tail -n 20 "$tool"/*.log
+fi
+
 # The compose deployment in containers (make compose-test), counted as one more test. COMPOSE_TEST=0 leaves it out
 # (counted as skipped); its output goes to .state/compose-test/run.log, its summary line here.
 if [ "${COMPOSE_TEST:-1}" = 1 ]; then
