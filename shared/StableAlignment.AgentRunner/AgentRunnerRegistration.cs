@@ -69,7 +69,7 @@ public static class AgentRunnerRegistration
             }
 
             // Counts are memory-store's (the owner of interactions); null when it does not answer in time.
-            var tally = await memoryStore.TryTallyAsync(runId, ct);
+            var tally = await memoryStore.TryTallyAsync(runId, ct, withFailures: true);
             return Results.Ok(new
             {
                 run.Id, run.Kind, run.Status, run.FailureReason, run.CreatedAt,

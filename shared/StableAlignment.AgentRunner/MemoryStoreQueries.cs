@@ -11,15 +11,15 @@ namespace StableAlignment.AgentRunner;
 /// </summary>
 public sealed class MemoryStoreQueries(IRequestClient<GetRunTally> tally, IRequestClient<FindInteraction> find)
 {
-    public async Task<RunTally> TallyAsync(Guid runId, int? round, CancellationToken ct) =>
-        (await tally.GetResponse<RunTally>(new GetRunTally { RunId = runId, Round = round }, ct)).Message;
+    public async Task<RunTally> TallyAsync(Guid runId, int? round, CancellationToken ct, bool withFailures = false) =>
+        (await tally.GetResponse<RunTally>(new GetRunTally { RunId = runId, Round = round, WithFailures = withFailures }, ct)).Message;
 
     /// <summary>The tally, or null when memory-store does not answer in time (the caller shows what it knows).</summary>
-    public async Task<RunTally?> TryTallyAsync(Guid runId, CancellationToken ct)
+    public async Task<RunTally?> TryTallyAsync(Guid runId, CancellationToken ct, bool withFailures = false)
     {
         try
         {
-            return await TallyAsync(runId, null, ct);
+            return await TallyAsync(runId, null, ct, withFailures);
         }
         catch (RequestTimeoutException)
         {

@@ -111,7 +111,7 @@ public sealed class GetRunTallyConsumer(IInteractionRepository interactions) : I
         var completed = (int)await interactions.CountByRunAsync(m.RunId, InteractionStatus.Completed, ct);
         var failed = (int)await interactions.CountByRunAsync(m.RunId, InteractionStatus.Failed, ct);
         var round = m.Round is { } r ? await interactions.ListByRoundAsync(m.RunId, r, ct) : [];
-        var failures = failed == 0
+        var failures = failed == 0 || !m.WithFailures
             ? []
             : (await interactions.ListByRunAsync(m.RunId, ct)).Where(x => x.Status == InteractionStatus.Failed)
                 .GroupBy(x => x.FailureReason ?? "unknown").OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Take(5)

@@ -142,7 +142,10 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         }
     }
 
-    public string Folder(string jobId) => Path.Combine(Path.GetFullPath(options.Value.Root), jobId);
+    public string Folder(string jobId) => Path.Combine(Root, jobId);
+
+    /// <summary>The folder that holds one folder per job.</summary>
+    public string Root => Path.GetFullPath(options.Value.Root);
 
     /// <summary>
     /// Queues a job unless it is queued, running or done. A job that failed is queued again (a retry: it resumes from
@@ -456,8 +459,7 @@ public static class TrainerRegistration
         });
         app.MapGet("/api/training", (TrainingRunner runner) =>
         {
-            var root = Path.GetDirectoryName(runner.Folder("job-x"))!;
-            var jobs = Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [];
+            var jobs = Directory.Exists(runner.Root) ? Directory.GetDirectories(runner.Root, "job-*") : [];
             return Results.Ok(jobs.Select(f => JobView(Path.GetFileName(f), f)).OrderBy(j => j.JobId, StringComparer.Ordinal));
         });
         app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>

@@ -163,19 +163,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         };
 
         // Every CheckpointReady, read with a plain AMQP client.
-        await using var connection = await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        var queue = (await channel.QueueDeclareAsync($"chaos-checkpoints-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
-        await channel.ExchangeDeclareAsync("StableAlignment.Contracts:CheckpointReady", ExchangeType.Fanout, durable: true);
-        await channel.QueueBindAsync(queue, "StableAlignment.Contracts:CheckpointReady", string.Empty);
-        var steps = new System.Collections.Concurrent.ConcurrentQueue<int>();
-        var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            steps.Enqueue(JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!["step"]!.GetValue<int>());
-            return Task.CompletedTask;
-        };
-        await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        await using var checkpoints = await SubscribeAsync("StableAlignment.Contracts:CheckpointReady", _ => true);
 
         var trainer = await ServiceProcess.StartAsync("Trainer", env);
         try
@@ -186,7 +174,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             using var accepted = await http.PostAsJsonAsync("/api/training", new { runId = Guid.NewGuid(), datasetId = "ds-chaos", epochs = 120, checkpointEvery = 10, learningRate = 1e-3 });
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
             var location = accepted.Headers.Location!.ToString();
-            await Eventually.ReturnsAsync(() => Task.FromResult(steps.Count), n => n >= 2, TimeSpan.FromSeconds(180));
+            await Eventually.ReturnsAsync(() => Task.FromResult(checkpoints.Count), n => n >= 2, TimeSpan.FromSeconds(180));
             var faultAt = clock.Elapsed;
             await trainer.KillAsync();
             await Task.Delay(TimeSpan.FromSeconds(2));
@@ -199,7 +187,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
                 TimeSpan.FromSeconds(300));
             await Task.Delay(TimeSpan.FromSeconds(2));
             var elapsed = clock.Elapsed;
-            var announced = steps.ToList();
+            var announced = checkpoints.Messages.Select(m => m["step"]!.GetValue<int>()).ToList();
             var expected = Enumerable.Range(1, 12).Select(i => i * 10).ToList(); // 8 groups, 8 per step: 120 steps
             var lost = expected.Except(announced).Count();
             var duplicated = announced.Count - announced.Distinct().Count();
@@ -243,7 +231,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             ["Evaluator__BenchmarksRoot"] = Path.Combine(root, "benchmarks"),
         };
         var checkpointId = $"chaos-{Guid.NewGuid():N}";
-        var completedEvents = await SubscribeAsync("StableAlignment.Contracts:EvaluationCompleted", m => m["checkpointId"]?.GetValue<string>() == checkpointId);
+        await using var completedEvents = await SubscribeAsync("StableAlignment.Contracts:EvaluationCompleted", m => m["checkpointId"]?.GetValue<string>() == checkpointId);
 
         var evaluator = await ServiceProcess.StartAsync("Evaluator", env);
         try
@@ -287,29 +275,41 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         }
     }
 
-    /// <summary>Messages of one exchange that match, read with a plain AMQP client (kept open for the test's life).</summary>
-    private async Task<System.Collections.Concurrent.ConcurrentQueue<JsonNode>> SubscribeAsync(string exchange, Func<JsonNode, bool> match)
+    /// <summary>Messages of one exchange that match, read with a plain AMQP client until disposed.</summary>
+    private async Task<AmqpWatch> SubscribeAsync(string exchange, Func<JsonNode, bool> match)
     {
         var connection = await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
         var channel = await connection.CreateChannelAsync();
-        TestContext.Current.CancellationToken.Register(() => connection.Dispose());
+        var watch = new AmqpWatch(connection, channel);
         var queue = (await channel.QueueDeclareAsync($"chaos-watch-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
         await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
         await channel.QueueBindAsync(queue, exchange, string.Empty);
-        var seen = new System.Collections.Concurrent.ConcurrentQueue<JsonNode>();
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, delivery) =>
         {
             var message = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!;
             if (match(message))
             {
-                seen.Enqueue(message);
+                watch.Messages.Enqueue(message);
             }
 
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
-        return seen;
+        return watch;
+    }
+
+    private sealed class AmqpWatch(IConnection connection, IChannel channel) : IAsyncDisposable
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<JsonNode> Messages { get; } = new();
+
+        public int Count => Messages.Count;
+
+        public async ValueTask DisposeAsync()
+        {
+            await channel.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     [Fact]
@@ -335,28 +335,10 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             });
         }
 
-        // Every DatasetBuilt and TripletBatchReady, read with a plain AMQP client.
-        await using var connection = await new ConnectionFactory { Uri = new Uri(rabbitMqUri) }.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        var announced = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        foreach (var exchange in new[] { "StableAlignment.Contracts:DatasetBuilt", "StableAlignment.Contracts:TripletBatchReady" })
-        {
-            var queue = (await channel.QueueDeclareAsync($"chaos-disk-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
-            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
-            await channel.QueueBindAsync(queue, exchange, string.Empty);
-            var consumer = new AsyncEventingBasicConsumer(channel);
-            consumer.ReceivedAsync += (_, delivery) =>
-            {
-                var message = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!;
-                if (message["runId"]?.GetValue<string>() == runId.ToString())
-                {
-                    announced.Enqueue(exchange);
-                }
-
-                return Task.CompletedTask;
-            };
-            await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
-        }
+        // Every DatasetBuilt and TripletBatchReady of the run, read with a plain AMQP client.
+        bool OfRun(JsonNode m) => m["runId"]?.GetValue<string>() == runId.ToString();
+        await using var built = await SubscribeAsync("StableAlignment.Contracts:DatasetBuilt", OfRun);
+        await using var batches = await SubscribeAsync("StableAlignment.Contracts:TripletBatchReady", OfRun);
 
         var common = new Dictionary<string, string>
         {
@@ -380,12 +362,13 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
                 TimeSpan.FromSeconds(120));
             await Task.Delay(TimeSpan.FromSeconds(2));
             var reason = status["reason"]?.GetValue<string>() ?? "";
-            var row = $"| full disk during a dataset build (128 KB) | failed, 0 announced | {status["state"]}: {reason.Split(':')[0]} | – | {announced.Count} announced | {status["state"]} | {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | – |";
+            var row = $"| full disk during a dataset build (128 KB) | failed, 0 announced | {status["state"]}: {reason.Split(':')[0]} | – | {built.Count + batches.Count} announced | {status["state"]} | {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | – |";
             await ReportAsync(row);
 
             Assert.Equal("failed", status["state"]!.GetValue<string>());
             Assert.Contains("No space left on device", reason, StringComparison.OrdinalIgnoreCase);
-            Assert.Empty(announced);
+            Assert.Empty(built.Messages);
+            Assert.Empty(batches.Messages);
         }
         finally
         {

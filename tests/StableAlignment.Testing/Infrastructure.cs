@@ -124,7 +124,8 @@ public sealed class Infrastructure : IAsyncDisposable
         return output.Trim().Split('\n')[^1];
     }
 
-    private static async Task<string> Shell(params string[] args)
+    /// <summary>Runs <c>bash ARGS</c> (a script and its arguments, or <c>-c</c> and a command); its standard output.</summary>
+    internal static async Task<string> Shell(params string[] args)
     {
         var start = new ProcessStartInfo("bash", args) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
@@ -183,7 +184,7 @@ public sealed class RestartableServer : IAsyncDisposable
     private static async Task<RestartableServer> StartAsync(string component, string[] args)
     {
         var state = Path.Combine(Path.GetTempPath(), "stable-alignment-infra", $"{component}-{Guid.NewGuid():N}");
-        var output = await Shell(RepositoryRoot.Combine("infra", component, "start.sh"), [state, .. args]);
+        var output = await Infrastructure.Shell([RepositoryRoot.Combine("infra", component, "start.sh"), state, .. args]);
         return new RestartableServer(component, state, args, output.Trim().Split('\n')[^1]);
     }
 
@@ -192,29 +193,17 @@ public sealed class RestartableServer : IAsyncDisposable
     {
         var pidFile = Path.Combine(_state, _component == "rabbitmq" ? "server.pid" : "mongo.pid");
         var pid = (await File.ReadAllTextAsync(pidFile)).Trim();
-        await Shell("/bin/sh", ["-c", $"kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.1; done"]);
+        await Infrastructure.Shell("-c", $"kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.1; done");
         if (_component == "rabbitmq" && File.Exists(Path.Combine(_state, "rabbit.pid")))
         {
-            await Shell("/bin/sh", ["-c", $"kill -KILL $(cat '{Path.Combine(_state, "rabbit.pid")}') 2>/dev/null; true"]);
+            await Infrastructure.Shell("-c", $"kill -KILL $(cat '{Path.Combine(_state, "rabbit.pid")}') 2>/dev/null; true");
         }
     }
 
     /// <summary>Starts it again on the same port with the same state.</summary>
-    public Task StartAgainAsync() => Shell(RepositoryRoot.Combine("infra", _component, "start.sh"), [_state, .. _args]);
+    public Task StartAgainAsync() => Infrastructure.Shell([RepositoryRoot.Combine("infra", _component, "start.sh"), _state, .. _args]);
 
-    public async ValueTask DisposeAsync() => await Shell(RepositoryRoot.Combine("infra", _component, "stop.sh"), [_state]);
+    public async ValueTask DisposeAsync() => await Infrastructure.Shell(RepositoryRoot.Combine("infra", _component, "stop.sh"), _state);
 
     private static string Port() => ServiceProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static async Task<string> Shell(string file, string[] args)
-    {
-        var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0
-            ? await stdout
-            : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}");
-    }
 }

@@ -148,20 +148,14 @@ public sealed class SimulationRunner(
 
                 await WaitForRoundAsync(runId, round, world.AgentCount, mustComplete, counters, ct);
                 var tally = await PersistAsync(() => memoryStore.TallyAsync(runId, null, ct), "ask memory-store for the run's counts", ct);
-                await PersistAsync(async () =>
-                {
-                    await bus.Publish(new RunProgressed { RunId = runId, Completed = tally.Completed, Failed = tally.Failed, Total = total }, ct);
-                    return true;
-                }, "announce the run's progress", ct);
+                await PersistAsync(
+                    () => bus.Publish(new RunProgressed { RunId = runId, Completed = tally.Completed, Failed = tally.Failed, Total = total }, ct),
+                    "announce the run's progress", ct);
                 logger.LogInformation("Run {RunId}: round {Round} of {Rounds} done", runId, round + 1, s.Rounds);
             }
 
             var final = await PersistAsync(() => memoryStore.TallyAsync(runId, null, ct), "ask memory-store for the run's counts", ct);
-            await PersistAsync(async () =>
-            {
-                await runs.SetStatusAsync(runId, final.Failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct);
-                return true;
-            }, "record the run's end", ct);
+            await PersistAsync(() => runs.SetStatusAsync(runId, final.Failed == 0 ? RunStatus.Completed : RunStatus.Incomplete, ct), "record the run's end", ct);
             await AnnounceAsync(runId, final, ct);
         }
         finally
@@ -220,6 +214,13 @@ public sealed class SimulationRunner(
             }
         }
     }
+
+    private Task PersistAsync(Func<Task> step, string what, CancellationToken ct) =>
+        PersistAsync(async () =>
+        {
+            await step();
+            return true;
+        }, what, ct);
 
     private async Task MarkFailedAsync(Guid runId, string reason)
     {
