@@ -13,7 +13,15 @@ state="$root/.state/compose-test"
 project=sa-compose-test
 mkdir -p "$state"
 log() { printf '%s compose-test: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-fail() { log "FAILED: $*"; declare -F container_logs > /dev/null && container_logs && log "container logs: $state/logs.txt"; exit 1; }
+fail() {
+  log "FAILED: $*"
+  if declare -F container_logs > /dev/null; then
+    container_logs
+    log "container logs: $state/logs.txt; each container's state and last lines:"
+    grep -A3 '^=== ' "$state/logs.txt" | cut -c1-200 || true
+  fi
+  exit 1
+}
 now() { date +%s; }
 
 need=()
@@ -100,7 +108,19 @@ container_logs() {
   done > "$state/logs.txt"
 }
 curl -fsS -o /dev/null "$gw/health/ready" || { container_logs; fail "the gateway never became ready (logs: $state/logs.txt)"; }
-# Every backend answers through the gateway before work starts (podman-compose does not wait for health).
+# Every .NET service reports ready — its bus connected and every receive endpoint bound — before work starts:
+# podman-compose does not wait for health, and a message published before its consumer's queue is bound for the
+# first time has nowhere to go. (A service whose bus did not start in time exits and is restarted by compose.)
+dotnet_services=(agent-runner observer-rater memory-store dataset-builder trainer evaluator gateway)
+for service in "${dotnet_services[@]}"; do
+  ready=0
+  for _ in $(seq 1 240); do
+    if podman exec "${project}_${service}_1" curl -fsS -o /dev/null http://localhost:8080/health/ready 2> /dev/null; then ready=1; break; fi
+    sleep 1
+  done
+  [ $ready = 1 ] || { container_logs; fail "$service never became ready (logs: $state/logs.txt)"; }
+done
+# Every backend answers through the gateway before work starts.
 for path in /api/agents/runs /api/datasets /api/evaluations "/api/memory/runs/00000000-0000-0000-0000-000000000001"; do
   for _ in $(seq 1 120); do
     code=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$gw$path")

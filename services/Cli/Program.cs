@@ -42,6 +42,18 @@ var serve = new Command("serve", "Serve every service and the gateway API from o
 serve.SetAction((p, ct) => ServeCommand.ExecuteAsync(Models(p), p.GetValue(urls)!, ct));
 root.Subcommands.Add(serve);
 
+var smCheckpoint = new Option<DirectoryInfo>("--checkpoint") { Description = "What to serve: a training folder (its latest checkpoint), a checkpoint folder, or a Hugging Face model folder", Required = true };
+var smUrls = new Option<string>("--urls") { Description = "Address to listen on", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
+var smName = new Option<string?>("--name") { Description = "The model name clients send (default: the folder's name)" };
+var smTemplate = new Option<StableAlignment.Serving.ChatTemplate>("--template") { Description = "How chat messages become the prompt: Recorded (the checkpoint's training template; Alpaca when none), Alpaca, or Raw", DefaultValueFactory = _ => StableAlignment.Serving.ChatTemplate.Recorded };
+var smBatch = new Option<int>("--max-batch") { Description = "Sequences decoded together at most", DefaultValueFactory = _ => 64 };
+var smKey = new Option<string?>("--server-api-key") { Description = "Require Authorization: Bearer KEY on every request (default: $SA_MODEL_SERVER_KEY; none: open)" };
+var serveModel = new Command("serve-model", "Serve a checkpoint or Hugging Face folder over the OpenAI API: /v1/chat/completions, /v1/completions, /v1/models, /v1/embeddings (batched decoding, streaming)")
+{ smCheckpoint, smUrls, smName, smTemplate, smBatch, smKey };
+serveModel.SetAction((p, ct) => ServeModelCommand.ExecuteAsync(p.GetValue(smCheckpoint)!, p.GetValue(smUrls)!, p.GetValue(smName), p.GetValue(smTemplate),
+    p.GetValue(smBatch), p.GetValue(smKey) ?? Environment.GetEnvironmentVariable("SA_MODEL_SERVER_KEY"), ct));
+root.Subcommands.Add(serveModel);
+
 var text = new Argument<string[]>("question") { Description = "One or more questions", Arity = ArgumentArity.OneOrMore };
 var runId = new Option<Guid?>("--run") { Description = "Add the questions to this run" };
 var ask = new Command("ask", "Post questions through the gateway") { text, runId, gateway, gatewayKey };
@@ -221,6 +233,7 @@ foreach (var command in new Command[] { tokenize, logitsCommand, loss })
 // An example per command in its --help.
 void Example(Command command, string example) => command.Description += $"\n\nExample:\n  {example}";
 Example(run, "sa run --endpoint http://localhost:11434/v1 --model llama3.1 --limit 5");
+Example(serveModel, "sa serve-model --checkpoint artifacts/train/sa --urls http://127.0.0.1:8000   (then: --endpoint http://127.0.0.1:8000/v1 --model NAME)");
 Example(serve, "sa serve --urls http://127.0.0.1:8080   (the API and the dashboard; the key is printed)");
 Example(simulate, "sa simulate --grid 4 --rounds 2 --init mixed_half_half --export out/sim --endpoint http://localhost:11434/v1 --model llama3.1");
 Example(dsBuild, "sa dataset build --from-export out/sim --holdout 0.1 --out out/dataset");

@@ -32,7 +32,7 @@ public static class Generation
                 using var scope = NewDisposeScope();
                 var input = cache is null ? tokens.ToArray() : next;
                 var logits = model.Forward(tensor(input, [1, input.Length], device: device), cache)[0, -1].to(ScalarType.Float32);
-                var token = Sample(logits, o, rng);
+                var token = Sample(logits, o.Temperature, o.TopP, rng);
                 if (token == tokenizer.EosId && o.StopAtEos)
                 {
                     break;
@@ -48,20 +48,21 @@ public static class Generation
         return (tokenizer.Decode(generated), generated.Count);
     }
 
-    private static int Sample(Tensor logits, GenerationOptions o, Random rng)
+    /// <summary>One token from a row of logits: greedy at temperature 0, otherwise nucleus sampling.</summary>
+    public static int Sample(Tensor logits, double temperature, double topP, Random rng)
     {
-        if (o.Temperature <= 0)
+        if (temperature <= 0)
         {
             return (int)logits.argmax().item<long>();
         }
 
-        var probs = nn.functional.softmax(logits / o.Temperature, 0);
+        var probs = nn.functional.softmax(logits / temperature, 0);
         var (sorted, indices) = probs.sort(descending: true);
         var p = sorted.data<float>().ToArray();
         var ids = indices.data<long>().ToArray();
         var keep = 0;
         double mass = 0;
-        while (keep < p.Length && (keep == 0 || mass < o.TopP))
+        while (keep < p.Length && (keep == 0 || mass < topP))
         {
             mass += p[keep++];
         }

@@ -54,9 +54,10 @@ public sealed class Attention : Module<Tensor, Tensor>
 
     /// <summary>
     /// With a cache slot the new positions continue after the cached ones and their keys and values are appended,
-    /// so generation computes each token once instead of re-running the whole prefix.
+    /// so generation computes each token once instead of re-running the whole prefix. For a batch of sequences of
+    /// different lengths (left-padded), <paramref name="batch"/> gives each row's positions and which keys it may see.
     /// </summary>
-    public Tensor Forward(Tensor x, LayerCache? cache)
+    public Tensor Forward(Tensor x, LayerCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
@@ -64,7 +65,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         var q = q_proj.forward(x).view(b, t, _c.Heads, _c.HeadDim).transpose(1, 2);
         var k = k_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
         var v = v_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
-        var (cos, sin) = Rotary(past, t, x.device, x.dtype);
+        var (cos, sin) = batch is null ? Rotary(past, t, x.device, x.dtype) : Rotary(batch.Positions, x.dtype);
         q = (q * cos) + (RotateHalf(q) * sin);
         k = (k * cos) + (RotateHalf(k) * sin);
         if (cache is not null)
@@ -79,7 +80,9 @@ public sealed class Attention : Module<Tensor, Tensor>
         }
 
         // One new token attends to everything cached; a block of new tokens is causal within itself.
-        var y = past > 0 && t == 1
+        var y = batch is not null
+            ? functional.scaled_dot_product_attention(q, k, v, attn_mask: batch.Mask)
+            : past > 0 && t == 1
             ? functional.scaled_dot_product_attention(q, k, v)
             : functional.scaled_dot_product_attention(q, k, v, is_casual: past == 0);
         return o_proj.forward(y.transpose(1, 2).contiguous().view(b, t, _c.Heads * _c.HeadDim)).MoveToOuterDisposeScope();
@@ -91,6 +94,16 @@ public sealed class Attention : Module<Tensor, Tensor>
         var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: device) * 2.0 / _c.HeadDim);
         var freqs = outer(arange(start, start + length, dtype: ScalarType.Float32, device: device), inv);
         var emb = cat([freqs, freqs], -1);
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    /// <summary>Rotary factors for explicit positions (batch, time), shaped (batch, 1, time, head) to broadcast over heads.</summary>
+    private (Tensor Cos, Tensor Sin) Rotary(Tensor positions, ScalarType dtype)
+    {
+        var half = _c.HeadDim / 2;
+        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: positions.device) * 2.0 / _c.HeadDim);
+        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * inv;
+        var emb = cat([freqs, freqs], -1).unsqueeze(1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));
     }
 
@@ -141,10 +154,10 @@ public sealed class DecoderLayer : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
-    public Tensor Forward(Tensor x, LayerCache? cache)
+    public Tensor Forward(Tensor x, LayerCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), cache);
+        var h = x + self_attn.Forward(input_layernorm.forward(x), cache, batch);
         return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -167,13 +180,13 @@ public sealed class LlamaBody : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
-    public Tensor Forward(Tensor tokens, KvCache? cache)
+    public Tensor Forward(Tensor tokens, KvCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(tokens);
         for (var i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Forward(x, cache?[i]);
+            x = layers[i].Forward(x, cache?[i], batch);
         }
 
         return norm.forward(x).MoveToOuterDisposeScope();
@@ -231,14 +244,24 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
     /// <summary>Logits for new tokens after those already in <paramref name="cache"/> (which receives their keys and values).</summary>
-    public Tensor Forward(Tensor tokens, KvCache? cache)
+    public Tensor Forward(Tensor tokens, KvCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
-        var h = model.Forward(tokens, cache);
+        var h = model.Forward(tokens, cache, batch);
         var logits = lm_head is null ? functional.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
         return logits.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The last hidden states (batch, time, hidden) after the final norm, before the output projection.</summary>
+    public Tensor Hidden(Tensor tokens, BatchLayout? batch = null) => model.Forward(tokens, null, batch);
 }
+
+/// <summary>
+/// Positions (batch, time) of the tokens being fed and the boolean attention mask (batch, 1, time, keys) for a batch of
+/// left-padded sequences: each row sees its own real tokens only, and a pad position sees itself (so no row of the
+/// softmax is empty).
+/// </summary>
+public sealed record BatchLayout(Tensor Positions, Tensor Mask);
 
 /// <summary>Keys and values of one layer for the positions seen so far.</summary>
 public sealed class LayerCache : IDisposable
@@ -259,6 +282,20 @@ public sealed class LayerCache : IDisposable
         return (_k, _v);
     }
 
+    /// <summary>Keeps only the given rows of the batch (finished sequences leave it).</summary>
+    public void Keep(Tensor rows)
+    {
+        if (_k is null || _v is null)
+        {
+            return;
+        }
+
+        var (k, v) = (_k.index_select(0, rows).DetachFromDisposeScope(), _v.index_select(0, rows).DetachFromDisposeScope());
+        _k.Dispose();
+        _v.Dispose();
+        (_k, _v) = (k, v);
+    }
+
     public void Dispose()
     {
         _k?.Dispose();
@@ -274,6 +311,15 @@ public sealed class KvCache(int layers) : IDisposable
     public LayerCache this[int layer] => _layers[layer];
 
     public long Length => _layers[0].Length;
+
+    /// <summary>Keeps only the given rows of the batch in every layer.</summary>
+    public void Keep(Tensor rows)
+    {
+        foreach (var l in _layers)
+        {
+            l.Keep(rows);
+        }
+    }
 
     public void Dispose()
     {

@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace StableAlignment.Serving;
+
+/// <summary>A web application serving one model over the OpenAI-compatible API (<c>sa serve-model</c>, the model-server service, the loop).</summary>
+public static class ModelServerHost
+{
+    /// <param name="settings">Configuration over the defaults (e.g. <c>ModelServer:Checkpoint</c>); null entries are ignored.</param>
+    /// <param name="model">An already loaded model; otherwise <c>ModelServer:Checkpoint</c> is loaded.</param>
+    public static WebApplication Build(string urls, IDictionary<string, string?>? settings = null, ServedModel? model = null, string[]? args = null,
+        LogLevel minimum = LogLevel.Warning)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings.Where(kv => kv.Value is not null));
+        }
+
+        builder.WebHost.UseUrls(urls);
+        builder.Logging.SetMinimumLevel(minimum);
+        builder.Services.AddOptions<ModelServerOptions>().BindConfiguration(ModelServerOptions.Section);
+        var options = builder.Configuration.GetSection(ModelServerOptions.Section).Get<ModelServerOptions>() ?? new ModelServerOptions();
+        model ??= ServedModel.Load(options.Checkpoint ?? throw new InvalidOperationException("No model to serve: set ModelServer:Checkpoint (or pass --checkpoint DIR)."),
+            options.ModelId, options.Template, options.Threads);
+        builder.Services.AddModelServer(model);
+        var app = builder.Build();
+        app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
+        app.MapGet("/health/ready", () => Results.Ok(new { status = "Healthy", model = model.Id }));
+        app.MapOpenAiApi();
+        return app;
+    }
+
+    /// <summary>The first address the started application listens on, with <c>/v1</c> appended: what clients use as endpoint.</summary>
+    public static Uri Endpoint(WebApplication app)
+    {
+        var address = app.Urls.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
+        return new Uri($"{address.TrimEnd('/')}/v1");
+    }
+}

@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StableAlignment.Learning;
+
+namespace StableAlignment.Serving;
+
+/// <summary>
+/// The OpenAI-compatible API over a <see cref="GenerationScheduler"/>: <c>GET /v1/models</c>,
+/// <c>POST /v1/chat/completions</c>, <c>POST /v1/completions</c> (both with <c>stream</c>), <c>POST /v1/embeddings</c>.
+/// Errors use OpenAI's <c>{"error": {"message", "type", "param", "code"}}</c> shape.
+/// </summary>
+public static class OpenAiApi
+{
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
+
+    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel model)
+    {
+        services.AddSingleton(model);
+        services.AddSingleton<GenerationScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<GenerationScheduler>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
+        {
+            var key = context.HttpContext.RequestServices.GetRequiredService<IOptions<ModelServerOptions>>().Value.ApiKey;
+            if (!string.IsNullOrEmpty(key))
+            {
+                var sent = context.HttpContext.Request.Headers.Authorization.ToString();
+                var expected = $"Bearer {key}";
+                if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(sent), Encoding.UTF8.GetBytes(expected)))
+                {
+                    return Error(StatusCodes.Status401Unauthorized, "Missing or wrong API key (send Authorization: Bearer KEY).", "invalid_request_error", null, "invalid_api_key");
+                }
+            }
+
+            return await next(context);
+        });
+        v1.MapGet("/models", (GenerationScheduler s) => Results.Json(new
+        {
+            @object = "list",
+            data = new[] { new { id = s.Model.Id, @object = "model", created = s.Model.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" } },
+        }));
+        v1.MapGet("/models/{**id}", (string id, GenerationScheduler s) => id == s.Model.Id
+            ? Results.Json(new { id = s.Model.Id, @object = "model", created = s.Model.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" })
+            : Error(StatusCodes.Status404NotFound, $"The model '{id}' does not exist; this server serves '{s.Model.Id}'.", "invalid_request_error", "model", "model_not_found"));
+        v1.MapPost("/chat/completions", (HttpContext c, GenerationScheduler s, IOptions<ModelServerOptions> o) => CompleteAsync(c, s, o.Value, chat: true));
+        v1.MapPost("/completions", (HttpContext c, GenerationScheduler s, IOptions<ModelServerOptions> o) => CompleteAsync(c, s, o.Value, chat: false));
+        v1.MapPost("/embeddings", EmbedAsync);
+        return app;
+    }
+
+    /// <summary>A request that cannot be served; becomes a 400 naming the parameter.</summary>
+    private sealed class BadRequest(string message, string? param) : Exception(message)
+    {
+        public string? Param { get; } = param;
+    }
+
+    private static async Task<IResult> CompleteAsync(HttpContext http, GenerationScheduler scheduler, ModelServerOptions o, bool chat)
+    {
+        try
+        {
+            var body = await ReadAsync(http);
+            var model = scheduler.Model;
+            var prompts = chat ? [model.ChatPrompt(Messages(body))] : Prompts(body);
+            if (prompts.Any(p => p.Length > o.MaxPromptCharacters))
+            {
+                throw new BadRequest($"The prompt is longer than {o.MaxPromptCharacters} characters.", chat ? "messages" : "prompt");
+            }
+
+            var n = Int(body, "n", 1, 1, 1);
+            _ = n;
+            var maxTokens = Int(body, chat && body["max_completion_tokens"] is not null ? "max_completion_tokens" : "max_tokens", o.DefaultMaxTokens, 1, o.MaxTokensLimit);
+            var temperature = Number(body, "temperature", 1.0, 0, 2);
+            var topP = Number(body, "top_p", 1.0, 0, 1);
+            var stop = Stops(body);
+            var seed = body["seed"] is JsonValue sv && sv.TryGetValue<long>(out var given) ? (int)(given & int.MaxValue) : (int?)null;
+            var stream = body["stream"] is JsonValue st && st.TryGetValue<bool>(out var flag) && flag;
+            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue<bool>(out var u) && u;
+            var requests = prompts.Select(p => new BatchRequest(model.Tokenizer.Encode(p), temperature, topP, maxTokens,
+                // Without a seed the draw depends on the prompt only, so the same request gets the same answer whatever else is running.
+                seed ?? (AgentSeed(p) & int.MaxValue), stop)).ToList();
+            var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            if (stream)
+            {
+                if (requests.Count != 1)
+                {
+                    throw new BadRequest("Streaming takes one prompt.", "prompt");
+                }
+
+                await StreamAsync(http, scheduler, requests[0], id, created, chat, includeUsage);
+                return Results.Empty;
+            }
+
+            var results = await Task.WhenAll(requests.Select(r => scheduler.GenerateAsync(r, null, http.RequestAborted)));
+            var usage = Usage(results);
+            return chat
+                ? Results.Json(new
+                {
+                    id, @object = "chat.completion", created, model = model.Id,
+                    choices = new[] { new { index = 0, message = new { role = "assistant", content = results[0].Text }, logprobs = (object?)null, finish_reason = results[0].FinishReason } },
+                    usage, system_fingerprint = (string?)null,
+                }, Json)
+                : Results.Json(new
+                {
+                    id, @object = "text_completion", created, model = model.Id,
+                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = (object?)null, finish_reason = r.FinishReason }),
+                    usage,
+                }, Json);
+        }
+        catch (BadRequest e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message, "invalid_request_error", e.Param, null);
+        }
+        catch (QueueFullException e)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext http, GenerationScheduler scheduler, BatchRequest request, string id, long created, bool chat, bool includeUsage)
+    {
+        var pieces = Channel.CreateUnbounded<string>();
+        var done = scheduler.GenerateAsync(request, text => pieces.Writer.TryWrite(text), http.RequestAborted);
+        _ = done.ContinueWith(_ => pieces.Writer.TryComplete(), TaskScheduler.Default);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var model = scheduler.Model.Id;
+        var kind = chat ? "chat.completion.chunk" : "text_completion";
+        object Choice(string? text, string? finish, bool first) => chat
+            ? new { index = 0, delta = first ? new { role = "assistant", content = text } : (object)(text is null ? new { } : new { content = text }), logprobs = (object?)null, finish_reason = finish }
+            : new { index = 0, text = text ?? string.Empty, logprobs = (object?)null, finish_reason = finish };
+        async Task Send(object payload)
+        {
+            await http.Response.WriteAsync($"data: {JsonSerializer.Serialize(payload, Json)}\n\n", http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+
+        var first = true;
+        if (chat)
+        {
+            await Send(new { id, @object = kind, created, model, choices = new[] { Choice(string.Empty, null, true) } });
+            first = false;
+        }
+
+        await foreach (var text in pieces.Reader.ReadAllAsync(http.RequestAborted))
+        {
+            await Send(new { id, @object = kind, created, model, choices = new[] { Choice(text, null, first) } });
+            first = false;
+        }
+
+        var result = await done;
+        await Send(new { id, @object = kind, created, model, choices = new[] { Choice(chat ? null : string.Empty, result.FinishReason, false) } });
+        if (includeUsage)
+        {
+            await Send(new { id, @object = kind, created, model, choices = Array.Empty<object>(), usage = Usage([result]) });
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+    }
+
+    private static async Task<IResult> EmbedAsync(HttpContext http, GenerationScheduler scheduler)
+    {
+        try
+        {
+            var body = await ReadAsync(http);
+            var inputs = body["input"] switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var one) => [one],
+                JsonArray a when a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => a.Select(x => x!.GetValue<string>()).ToList(),
+                _ => throw new BadRequest("'input' must be a string or an array of strings.", "input"),
+            };
+            if (inputs.Count == 0 || inputs.Any(i => i.Length == 0))
+            {
+                throw new BadRequest("'input' must not be empty.", "input");
+            }
+
+            if (body["encoding_format"] is JsonValue f && f.GetValue<string>() is not "float")
+            {
+                throw new BadRequest("Only encoding_format 'float' is served.", "encoding_format");
+            }
+
+            var (vectors, tokens) = await scheduler.EmbedAsync(inputs, http.RequestAborted);
+            // Marked as what they are: mean-pooled hidden states of a causal language model, not a trained embedding model.
+            http.Response.Headers["X-Embedding-Pooling"] = "mean-last-hidden-state";
+            return Results.Json(new
+            {
+                @object = "list",
+                data = vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = v }),
+                model = scheduler.Model.Id,
+                pooling = "mean of the last hidden states (L2-normalised)",
+                usage = new { prompt_tokens = tokens, total_tokens = tokens },
+            }, Json);
+        }
+        catch (BadRequest e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message, "invalid_request_error", e.Param, null);
+        }
+        catch (QueueFullException e)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+        }
+    }
+
+    private static async Task<JsonObject> ReadAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject
+                ?? throw new BadRequest("The body must be a JSON object.", null);
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequest($"The body is not valid JSON: {e.Message}", null);
+        }
+    }
+
+    private static List<(string Role, string Content)> Messages(JsonObject body)
+    {
+        if (body["messages"] is not JsonArray { Count: > 0 } messages)
+        {
+            throw new BadRequest("'messages' must be a non-empty array.", "messages");
+        }
+
+        return [.. messages.Select((m, i) =>
+        {
+            var role = m?["role"] is JsonValue r && r.TryGetValue<string>(out var rs) ? rs : throw new BadRequest($"messages[{i}].role is missing.", "messages");
+            if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+            {
+                throw new BadRequest($"messages[{i}].role '{role}' is not one of system, developer, user, assistant, tool.", "messages");
+            }
+
+            var content = m["content"] switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var s) => s,
+                // The array form: text parts are joined; other parts (images, audio) cannot be read by a text model.
+                JsonArray parts => string.Concat(parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>()
+                    : throw new BadRequest($"messages[{i}] has a content part of type '{p?["type"]}', which a text model cannot read.", "messages"))),
+                null when role == "assistant" => string.Empty,
+                _ => throw new BadRequest($"messages[{i}].content must be a string or an array of text parts.", "messages"),
+            };
+            return (role, content);
+        })];
+    }
+
+    private static List<string> Prompts(JsonObject body) => body["prompt"] switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var one) => [one],
+        JsonArray { Count: > 0 } a when a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => [.. a.Select(x => x!.GetValue<string>())],
+        _ => throw new BadRequest("'prompt' must be a string or a non-empty array of strings.", "prompt"),
+    };
+
+    private static List<string> Stops(JsonObject body) => body["stop"] switch
+    {
+        null => [],
+        JsonValue v when v.TryGetValue<string>(out var one) => [one],
+        JsonArray a when a.Count <= 4 && a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => [.. a.Select(x => x!.GetValue<string>())],
+        _ => throw new BadRequest("'stop' must be a string or an array of up to 4 strings.", "stop"),
+    };
+
+    private static int Int(JsonObject body, string name, int fallback, int min, int max)
+    {
+        if (body[name] is null)
+        {
+            return fallback;
+        }
+
+        if (body[name] is JsonValue v && v.TryGetValue<int>(out var i) && i >= min && i <= max)
+        {
+            return i;
+        }
+
+        throw new BadRequest($"'{name}' must be an integer from {min} to {max}.", name);
+    }
+
+    private static double Number(JsonObject body, string name, double fallback, double min, double max)
+    {
+        if (body[name] is null)
+        {
+            return fallback;
+        }
+
+        if (body[name] is JsonValue v && v.TryGetValue<double>(out var d) && d >= min && d <= max)
+        {
+            return d;
+        }
+
+        throw new BadRequest(string.Create(CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."), name);
+    }
+
+    private static object Usage(IReadOnlyList<BatchResult> results) => new
+    {
+        prompt_tokens = results.Sum(r => r.PromptTokens),
+        completion_tokens = results.Sum(r => r.CompletionTokens),
+        total_tokens = results.Sum(r => r.PromptTokens + r.CompletionTokens),
+    };
+
+    private static IResult Error(int status, string message, string type, string? param, string? code) =>
+        Results.Json(new { error = new { message, type, param, code } }, statusCode: status);
+
+    /// <summary>A stable hash of the prompt (FNV-1a), the default sampling seed.</summary>
+    private static int AgentSeed(string prompt)
+    {
+        var h = 2166136261u;
+        foreach (var ch in prompt)
+        {
+            h = (h ^ ch) * 16777619u;
+        }
+
+        return (int)h;
+    }
+}

@@ -1,0 +1,74 @@
+using StableAlignment.Learning;
+
+namespace StableAlignment.Tests;
+
+public class BatchedGenerationTests
+{
+    private static readonly string[] Prompts =
+    [
+        "Is it fine to read a friend's diary?",
+        "Hi",
+        "A much longer question about whether one may keep a wallet found in the street, with many words in it.",
+        "Should I tell my neighbour?",
+    ];
+
+    private static LlamaForCausalLM Model()
+    {
+        TorchRuntime.Initialize(0);
+        return new LlamaForCausalLM(LlamaConfig.Tiny, seed: 11);
+    }
+
+    [Fact]
+    public void Greedy_rows_of_a_padded_batch_decode_exactly_as_each_prompt_alone()
+    {
+        using var model = Model();
+        var tokenizer = new ByteTokenizer();
+        var batch = BatchedGeneration.Generate(model, tokenizer, [.. Prompts.Select(p => new BatchRequest(tokenizer.Encode(p), Temperature: 0, MaxNewTokens: 24))]);
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            var alone = Generation.Generate(model, tokenizer, Prompts[i], new GenerationOptions(Temperature: 0, MaxNewTokens: 24));
+            Assert.Equal(alone.Text, batch[i].Text);
+            Assert.Equal(alone.Tokens, batch[i].CompletionTokens);
+        }
+    }
+
+    [Fact]
+    public void Rows_end_on_their_own_limits_and_stop_strings_and_stream_the_text_they_return()
+    {
+        using var model = Model();
+        var tokenizer = new ByteTokenizer();
+        var free = BatchedGeneration.Generate(model, tokenizer, [new BatchRequest(tokenizer.Encode(Prompts[0]), Temperature: 0, MaxNewTokens: 30)])[0];
+        Assert.True(free.Text.Length >= 6, $"the model said too little to test a stop string: '{free.Text}'");
+        var stop = free.Text.Substring(3, 2);
+        var streamed = new Dictionary<int, string>();
+        var results = BatchedGeneration.Generate(model, tokenizer,
+            [
+                new BatchRequest(tokenizer.Encode(Prompts[0]), Temperature: 0, MaxNewTokens: 30, Stop: [stop]),
+                new BatchRequest(tokenizer.Encode(Prompts[1]), Temperature: 0, MaxNewTokens: 5),
+                new BatchRequest(tokenizer.Encode(Prompts[2]), Temperature: 0.8, TopP: 0.9, MaxNewTokens: 12, Seed: 3),
+            ],
+            (row, text) => streamed[row] = streamed.GetValueOrDefault(row, string.Empty) + text);
+
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], results[0].Text);
+        Assert.Equal("stop", results[0].FinishReason);
+        Assert.Equal(5, results[1].CompletionTokens);
+        Assert.Equal("length", results[1].FinishReason);
+        Assert.True(results[2].CompletionTokens <= 12);
+        for (var i = 0; i < results.Count; i++)
+        {
+            Assert.Equal(results[i].Text, streamed.GetValueOrDefault(i, string.Empty));
+            Assert.Equal(tokenizer.Start.Count + tokenizer.Encode(Prompts[i]).Length, results[i].PromptTokens);
+        }
+    }
+
+    [Fact]
+    public void The_same_seed_draws_the_same_sample_whatever_else_is_in_the_batch()
+    {
+        using var model = Model();
+        var tokenizer = new ByteTokenizer();
+        var request = new BatchRequest(tokenizer.Encode(Prompts[3]), Temperature: 1.0, TopP: 0.95, MaxNewTokens: 16, Seed: 42);
+        var alone = BatchedGeneration.Generate(model, tokenizer, [request])[0];
+        var together = BatchedGeneration.Generate(model, tokenizer, [new BatchRequest(tokenizer.Encode(Prompts[2]), MaxNewTokens: 20, Seed: 1), request])[1];
+        Assert.Equal(alone.Text, together.Text);
+    }
+}
