@@ -189,10 +189,12 @@ public static class OpenAiApi
                 throw new BadRequest("'input' must not be empty.", "input");
             }
 
-            if (body["encoding_format"] is JsonValue f && f.GetValue<string>() is not "float")
+            var format = body["encoding_format"] switch
             {
-                throw new BadRequest("Only encoding_format 'float' is served.", "encoding_format");
-            }
+                null => "float",
+                JsonValue f when f.TryGetValue<string>(out var name) && name is "float" or "base64" => name,
+                _ => throw new BadRequest("'encoding_format' must be 'float' or 'base64'.", "encoding_format"),
+            };
 
             var (vectors, tokens) = await scheduler.EmbedAsync(inputs, http.RequestAborted);
             // Marked as what they are: mean-pooled hidden states of a causal language model, not a trained embedding model.
@@ -200,7 +202,8 @@ public static class OpenAiApi
             return Results.Json(new
             {
                 @object = "list",
-                data = vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = v }),
+                // base64: the little-endian float32 bytes, as OpenAI's own clients ask for by default.
+                data = vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = format == "float" ? (object)v : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())) }),
                 model = scheduler.Model.Id,
                 pooling = "mean of the last hidden states (L2-normalised)",
                 usage = new { prompt_tokens = tokens, total_tokens = tokens },

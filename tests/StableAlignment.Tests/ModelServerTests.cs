@@ -1,0 +1,195 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+using Microsoft.SemanticKernel.Connectors.OpenAI;
+using OpenAI;
+using StableAlignment.Learning;
+using StableAlignment.Serving;
+
+namespace StableAlignment.Tests;
+
+/// <summary>
+/// <c>sa serve-model</c>'s API, spoken to by Semantic Kernel's OpenAI connector (the society's own client) and by a raw
+/// HTTP client checked against the OpenAI response schema.
+/// </summary>
+public sealed class ModelServerTests : IAsyncLifetime
+{
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private Uri _endpoint = null!;
+    private const string Key = "test-server-key";
+
+    public async ValueTask InitializeAsync()
+    {
+        TorchRuntime.Initialize(0);
+        var model = ServedModel.From("tiny-test", new LlamaForCausalLM(LlamaConfig.Tiny, seed: 5), new ByteTokenizer(), ServedModel.AlpacaTemplate);
+        _app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:ApiKey"] = Key, ["ModelServer:BatchWindowMilliseconds"] = "50" }, model);
+        await _app.StartAsync(TestContext.Current.CancellationToken);
+        _endpoint = ModelServerHost.Endpoint(_app);
+        _http = new HttpClient { BaseAddress = new Uri(_endpoint.ToString().TrimEnd('/') + "/") };
+        _http.DefaultRequestHeaders.Authorization = new("Bearer", Key);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.DisposeAsync();
+    }
+
+    private OpenAIClient Client() => new(new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = _endpoint });
+
+    [Fact]
+    public async Task Semantic_Kernel_chat_completion_gets_a_reply_with_token_usage()
+    {
+        var chat = new OpenAIChatCompletionService("tiny-test", Client());
+        var history = new ChatHistory();
+        history.AddSystemMessage("Answer briefly.");
+        history.AddUserMessage("Is it fine to read a friend's diary?");
+        var reply = await chat.GetChatMessageContentAsync(history, new OpenAIPromptExecutionSettings { MaxTokens = 12, Temperature = 0.7 }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(AuthorRole.Assistant, reply.Role);
+        Assert.NotNull(reply.Content);
+        var usage = Assert.IsType<OpenAI.Chat.ChatTokenUsage>(reply.Metadata!["Usage"]);
+        Assert.True(usage.OutputTokenCount is > 0 and <= 12);
+        Assert.True(usage.InputTokenCount > 20, "the prompt's tokens, template included, are counted");
+    }
+
+    [Fact]
+    public async Task Semantic_Kernel_streaming_receives_the_same_text_as_a_plain_call_with_the_same_seed()
+    {
+        var chat = new OpenAIChatCompletionService("tiny-test", Client());
+        var history = new ChatHistory();
+        history.AddUserMessage("Should I return a lost wallet?");
+        var settings = new OpenAIPromptExecutionSettings { MaxTokens = 16, Temperature = 0.9, Seed = 7 };
+        var whole = await chat.GetChatMessageContentAsync(history, settings, cancellationToken: TestContext.Current.CancellationToken);
+        var pieces = new List<string>();
+        await foreach (var chunk in chat.GetStreamingChatMessageContentsAsync(history, settings, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            pieces.Add(chunk.Content ?? string.Empty);
+        }
+
+        Assert.True(pieces.Count(p => p.Length > 0) > 1, "the text arrives in several chunks");
+        Assert.Equal(whole.Content, string.Concat(pieces));
+    }
+
+    [Fact]
+    public async Task Semantic_Kernel_embeddings_are_unit_vectors_of_the_hidden_size()
+    {
+        var generator = Client().GetEmbeddingClient("tiny-test").AsIEmbeddingGenerator();
+        var embeddings = await generator.GenerateAsync(["kindness", "cruelty"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(2, embeddings.Count);
+        foreach (var e in embeddings)
+        {
+            Assert.Equal(LlamaConfig.Tiny.HiddenSize, e.Vector.Length);
+            Assert.InRange(Math.Sqrt(e.Vector.ToArray().Sum(x => (double)x * x)), 0.999, 1.001);
+        }
+
+        Assert.NotEqual(embeddings[0].Vector.ToArray(), embeddings[1].Vector.ToArray());
+    }
+
+    [Fact]
+    public async Task Raw_responses_follow_the_OpenAI_schema()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var models = await _http.GetFromJsonAsync<JsonObject>("models", ct);
+        Assert.Equal("list", (string?)models!["object"]);
+        Assert.Equal("tiny-test", (string?)models["data"]![0]!["id"]);
+        Assert.Equal("model", (string?)models["data"]![0]!["object"]);
+
+        var chat = await PostAsync("chat/completions", new { model = "tiny-test", messages = new[] { new { role = "user", content = "Hello" } }, max_tokens = 5, temperature = 0 });
+        Assert.StartsWith("chatcmpl-", (string?)chat["id"], StringComparison.Ordinal);
+        Assert.Equal("chat.completion", (string?)chat["object"]);
+        Assert.True((long)chat["created"]! > 1_700_000_000);
+        var choice = chat["choices"]![0]!;
+        Assert.Equal("assistant", (string?)choice["message"]!["role"]);
+        Assert.Contains((string?)choice["finish_reason"], new[] { "stop", "length" });
+        var usage = chat["usage"]!;
+        Assert.Equal((int)usage["prompt_tokens"]! + (int)usage["completion_tokens"]!, (int)usage["total_tokens"]!);
+
+        var completions = await PostAsync("completions", new { model = "tiny-test", prompt = new[] { "One", "Two" }, max_tokens = 4, temperature = 0 });
+        Assert.Equal("text_completion", (string?)completions["object"]);
+        Assert.Equal(2, completions["choices"]!.AsArray().Count);
+        Assert.Equal(1, (int)completions["choices"]![1]!["index"]!);
+        Assert.Equal(8, (int)completions["usage"]!["completion_tokens"]!);
+
+        using var response = await _http.PostAsJsonAsync("embeddings", new { model = "tiny-test", input = "x" }, ct);
+        Assert.Equal("mean-last-hidden-state", response.Headers.GetValues("X-Embedding-Pooling").Single());
+    }
+
+    [Fact]
+    public async Task Raw_streaming_sends_server_sent_events_ending_with_usage_and_done()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "tiny-test", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 6, stream = true, stream_options = new { include_usage = true } }),
+        };
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, l => Assert.StartsWith("data: ", l, StringComparison.Ordinal));
+        Assert.Equal("data: [DONE]", lines[^1]);
+        var chunks = lines[..^1].Select(l => JsonNode.Parse(l["data: ".Length..])!).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", (string?)c["object"]));
+        Assert.Single(chunks.Select(c => (string?)c["id"]).Distinct());
+        Assert.Equal("assistant", (string?)chunks[0]["choices"]![0]!["delta"]!["role"]);
+        Assert.NotNull((string?)chunks[^2]["choices"]![0]!["finish_reason"]);
+        Assert.Empty(chunks[^1]["choices"]!.AsArray());
+        Assert.Equal(6, (int)chunks[^1]["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Requests_that_arrive_together_are_decoded_in_one_batch()
+    {
+        var scheduler = _app.Services.GetRequiredService<GenerationScheduler>();
+        var before = scheduler.Batches;
+        var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            PostAsync("completions", new { model = "tiny-test", prompt = $"Question {i}:", max_tokens = 8, temperature = 0 })));
+        Assert.All(replies, r => Assert.Equal(8, (int)r["usage"]!["completion_tokens"]!));
+        Assert.True(scheduler.Batches - before < 8, $"8 concurrent requests took {scheduler.Batches - before} batches");
+        Assert.True(scheduler.LargestBatch > 1);
+    }
+
+    [Theory]
+    [InlineData("""{"messages": []}""", "messages")]
+    [InlineData("""{"messages": [{"role": "wizard", "content": "x"}]}""", "messages")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}""", "max_tokens")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "temperature": 3}""", "temperature")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "stop": [1, 2]}""", "stop")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "n": 2}""", "n")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "messages")]
+    [InlineData("""not json""", null)]
+    public async Task Bad_requests_get_a_400_in_OpenAI_error_form_naming_the_parameter(string body, string? param)
+    {
+        using var response = await _http.PostAsync("chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["error"]!;
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.False(string.IsNullOrWhiteSpace((string?)error["message"]));
+        Assert.Equal(param, (string?)error["param"]);
+    }
+
+    [Fact]
+    public async Task Without_the_key_a_request_is_refused()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress };
+        using var response = await anonymous.GetAsync("models", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("invalid_api_key", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["error"]!["code"]);
+    }
+
+    private async Task<JsonObject> PostAsync(string path, object body)
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!.AsObject();
+    }
+}
