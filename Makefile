@@ -2,12 +2,18 @@
 
 CONFIGURATION ?= Release
 SEEDS ?= 1
+LOOP ?= 0
 SA = dotnet run --project services/Cli -c $(CONFIGURATION) --
 
 ## run: the offline miniature of the paper's experiment (local models, SANDBOX, data, SA vs SFT, evaluation);
-##      make run SEEDS=3 repeats it over seeds
+##      make run SEEDS=3 repeats it over seeds; make run LOOP=3 runs the closed loop for 3 iterations instead
+##      (each checkpoint, served over the OpenAI API, plays the next society; artifacts/loop, resumable)
 run:
+ifeq ($(LOOP),0)
 	@$(SA) society --seeds $(SEEDS) $(ARGS)
+else
+	@$(SA) loop --iterations $(LOOP) --out artifacts/loop-$(LOOP) $(ARGS)
+endif
 
 ## test: install and start RabbitMQ and the MongoDB emulator, run every test, print "N passed, N failed"
 test:

@@ -29,6 +29,17 @@ if (args.Length == 3 && args[0] == DatasetBenchmark.ChildArgument)
     return;
 }
 
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "serving")
+{
+    var size = Environment.GetEnvironmentVariable("SA_BENCH_SIZE") ?? "small";
+    var serving = await ServingBenchmark.RunAsync(size, requests: 64, maxTokens: 64, repeats: 3, threads: 0);
+    var servingFile = Path.Combine(RepositoryRoot.Combine("bench", "results"), $"serving-{size}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+    await File.WriteAllTextAsync(servingFile, serving);
+    Console.WriteLine(serving);
+    Console.WriteLine($"written: {servingFile}");
+    return;
+}
+
 if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "tokenizers")
 {
     var m = Machine.Describe();

@@ -218,6 +218,29 @@ var society = new Command("society", "The offline miniature: local models, a SAN
 society.SetAction((p, ct) => SocietyCommand.RunAsync(Models(p), p.GetValue(soSeeds), p.GetValue(soOut), p.GetValue(soSize)!, ct));
 root.Subcommands.Add(society);
 
+var lpIterations = new Option<int>("--iterations") { Description = "Iterations: simulate with the current checkpoint, build the data, train Stable Alignment from it, evaluate", DefaultValueFactory = _ => 3 };
+var lpOut = new Option<DirectoryInfo>("--out") { Description = "Loop folder; running the same command on it again continues where it stopped", DefaultValueFactory = _ => new DirectoryInfo("artifacts/loop") };
+var lpGrid = new Option<int>("--grid") { Description = "Society grid side (agents = grid²)", DefaultValueFactory = _ => 4 };
+var lpRounds = new Option<int>("--rounds") { Description = "Rounds per simulation", DefaultValueFactory = _ => 2 };
+var lpSeed = new Option<int>("--seed") { Description = "Seed of the questions' order, the world and training", DefaultValueFactory = _ => 1 };
+var lpEpochs = new Option<int>("--epochs") { Description = "Training epochs per iteration", DefaultValueFactory = _ => 2 };
+var lpPrevious = new Option<double>("--previous-share") { Description = "Share of the agents (0–1) that stay on the previous iteration's checkpoint, from iteration 2", DefaultValueFactory = _ => 0 };
+var lpExtEndpoint = new Option<string?>("--external-endpoint") { Description = "An OpenAI-compatible endpoint whose model plays --external-share of the agents in every iteration" };
+var lpExtModel = new Option<string?>("--external-model") { Description = "The external endpoint's model name" };
+var lpExtShare = new Option<double>("--external-share") { Description = "Share of the agents (0–1) played by the external model", DefaultValueFactory = _ => 0 };
+var lpSize = new Option<string>("--size") { Description = "Local agent size for the base: tiny or small", DefaultValueFactory = _ => "tiny" };
+var loop = new Command("loop", "The closed loop: each iteration's checkpoint, served over the OpenAI API, plays the next society; its data train the next checkpoint")
+{
+    lpIterations, lpOut, lpGrid, lpRounds, lpSeed, lpEpochs, lpPrevious, lpExtEndpoint, lpExtModel, lpExtShare, lpSize,
+};
+loop.SetAction((p, ct) => LoopCommand.RunAsync(new StableAlignment.Society.LoopOptions
+{
+    Iterations = p.GetValue(lpIterations), Grid = p.GetValue(lpGrid), Rounds = p.GetValue(lpRounds), Seed = p.GetValue(lpSeed), TrainEpochs = p.GetValue(lpEpochs),
+    PreviousShare = p.GetValue(lpPrevious), ExternalEndpoint = p.GetValue(lpExtEndpoint), ExternalModel = p.GetValue(lpExtModel), ExternalShare = p.GetValue(lpExtShare),
+    ExternalApiKey = Environment.GetEnvironmentVariable("SA_EXTERNAL_API_KEY"),
+}, p.GetValue(lpOut)!, p.GetValue(lpSize)!, ct));
+root.Subcommands.Add(loop);
+
 foreach (var command in new Command[] { run, serve, simulate, eval, society })
 {
     command.Options.Add(endpoint);
@@ -234,6 +257,7 @@ foreach (var command in new Command[] { tokenize, logitsCommand, loss })
 void Example(Command command, string example) => command.Description += $"\n\nExample:\n  {example}";
 Example(run, "sa run --endpoint http://localhost:11434/v1 --model llama3.1 --limit 5");
 Example(serveModel, "sa serve-model --checkpoint artifacts/train/sa --urls http://127.0.0.1:8000   (then: --endpoint http://127.0.0.1:8000/v1 --model NAME)");
+Example(loop, "sa loop --iterations 3 --out artifacts/loop   (again after a crash: the same command continues)");
 Example(serve, "sa serve --urls http://127.0.0.1:8080   (the API and the dashboard; the key is printed)");
 Example(simulate, "sa simulate --grid 4 --rounds 2 --init mixed_half_half --export out/sim --endpoint http://localhost:11434/v1 --model llama3.1");
 Example(dsBuild, "sa dataset build --from-export out/sim --holdout 0.1 --out out/dataset");

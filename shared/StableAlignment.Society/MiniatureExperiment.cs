@@ -145,7 +145,8 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
     private Dictionary<string, LocalRater>? _judges;
 
-    private ModelScores Evaluate(string name, LlamaForCausalLM model, CheckpointState state, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress)
+    /// <summary>Held-out preference accuracy, the independent judge's score of the model's own answers, and its score under jailbreak wrappers.</summary>
+    public ModelScores Evaluate(string name, LlamaForCausalLM model, CheckpointState state, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress)
     {
         progress.Report($"seed {seed}: evaluating {name}");
         var judges = _judges ??= Judges(questions);

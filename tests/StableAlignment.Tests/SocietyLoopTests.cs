@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StableAlignment.Learning;
+using StableAlignment.Models;
+using StableAlignment.SingleProcess;
+using StableAlignment.Society;
+using StableAlignment.Storage.Embedded;
+using StableAlignment.Testing;
+
+namespace StableAlignment.Tests;
+
+/// <summary><c>sa loop</c> on the in-memory bus: two iterations of a tiny society, each played by the checkpoint served over the OpenAI API.</summary>
+public sealed class SocietyLoopTests
+{
+    /// <summary>A tiny pretrained agent (a few steps of the bundled curriculum) and the local rater, in a fresh folder.</summary>
+    private static async Task<SocietyModels> TinyModelsAsync(string folder, CancellationToken ct)
+    {
+        var questions = SocietyData.Questions();
+        var prompts = new PromptOptions();
+        var train = new TrainOptions
+        {
+            Base = "tiny", Epochs = 1, MaxSteps = 3, Accumulation = 1, MaxLength = 256, Seed = 1, CheckpointEvery = 100,
+            Loss = new LossOptions { Kind = LossKind.Sft }, PromptTemplate = prompts.Draft,
+        };
+        await new Trainer(train, new ByteTokenizer()).RunAsync(SocietyModels.AgentCurriculum(questions, prompts), Path.Combine(folder, "agent"), "curriculum", ct: ct);
+        var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
+        var (agent, _) = Checkpoints.Load(Path.Combine(folder, "agent"));
+        return new SocietyModels(folder, agent, rater, new SocietyModelOptions { MaxNewTokens = 24 });
+    }
+
+    private static WebApplication App(Action<IServiceCollection> services, Dictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Bus:Transport"] = "InMemory", ["Storage:Provider"] = "Embedded" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddAllServices();
+        services(builder.Services);
+        var app = builder.Build();
+        app.MapAllServices();
+        return app;
+    }
+
+    [Fact]
+    public async Task Two_iterations_chain_run_dataset_checkpoint_and_scores_and_the_second_society_is_played_by_the_first_checkpoint_over_the_API()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("loop");
+        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
+        var options = new LoopOptions { Iterations = 2, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 24 };
+        var outDir = Path.Combine(folder, "loop");
+        var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+
+        Assert.Equal(2, state.Iterations.Count);
+        Assert.NotNull(state.BaseScores);
+        var (first, second) = (state.Iterations[0], state.Iterations[1]);
+        Assert.Equal(models.AgentCheckpoint, first.Checkpoint);
+        Assert.Equal(first.TrainedCheckpoint, second.Checkpoint);
+        Assert.Equal(first.Checkpoint, second.PreviousCheckpoint);
+        Assert.NotEqual(first.RunId, second.RunId);
+        foreach (var it in state.Iterations)
+        {
+            Assert.True(it.Done);
+            Assert.Equal(4, it.Interactions);
+            var folderOf = Path.Combine(outDir, $"iteration-{it.Iteration}");
+            // run → dataset: the manifest names the run; dataset → checkpoint: the checkpoint's state names the dataset.
+            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folderOf, "dataset", "manifest.json"), ct))!;
+            Assert.Equal(it.DatasetId, (string?)manifest["datasetId"]);
+            Assert.Equal(it.RunId!.Value.ToString(), (string?)manifest["runIds"]![0]);
+            Assert.Equal(it.DatasetId, Checkpoints.ReadState(it.TrainedCheckpoint!).DatasetId);
+            Assert.StartsWith(folderOf, it.TrainedCheckpoint, StringComparison.Ordinal);
+
+            // The drafts came through the model server: the records name the served model and carry its token counts.
+            using var store = new LiteDbStore(Path.Combine(folderOf, "store.db"));
+            var records = await store.ListByRunAsync(it.RunId!.Value, ct);
+            Assert.Equal(4, records.Count);
+            Assert.All(records, r =>
+            {
+                Assert.Equal($"loop-{it.Iteration - 1}", r.SocialModel);
+                Assert.Contains(r.Tokens, t => t.Model == $"loop-{it.Iteration - 1}" && t.PromptTokens > 0 && t.CompletionTokens > 0);
+            });
+        }
+
+        var report = await File.ReadAllTextAsync(Path.Combine(outDir, "loop-report.md"), ct);
+        Assert.Contains(second.RunId!.Value.ToString(), report, StringComparison.Ordinal);
+        Assert.Contains("Leaderboard over iterations", report, StringComparison.Ordinal);
+        Assert.True(new FileInfo(Path.Combine(outDir, "loop.png")).Length > 1000);
+
+        // The same command again finds everything done and changes nothing.
+        var again = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+        Assert.Equal(state.Iterations.Select(i => (i.RunId, i.DatasetId, i.TrainedCheckpoint)), again.Iterations.Select(i => (i.RunId, i.DatasetId, i.TrainedCheckpoint)));
+    }
+
+    [Fact]
+    public async Task A_loop_stopped_after_its_first_simulation_continues_from_the_dataset_with_the_same_run()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("loop-resume");
+        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
+        var options = new LoopOptions { Iterations = 1, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16 };
+        var outDir = Path.Combine(folder, "loop");
+        using var stopAtTraining = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var progress = new SynchronousProgress(s =>
+        {
+            if (s.Contains("training", StringComparison.Ordinal))
+            {
+                stopAtTraining.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SocietyLoop(models, outDir, options, App).RunAsync(progress, stopAtTraining.Token));
+        var stopped = SocietyLoop.ReadState(Path.Combine(outDir, "loop.json"))!;
+        Assert.True(stopped.Iterations[0].Simulated);
+        Assert.Null(stopped.Iterations[0].Scores);
+
+        var resumed = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+        Assert.Equal(stopped.Iterations[0].RunId, resumed.Iterations[0].RunId);
+        Assert.Equal(stopped.Iterations[0].DatasetId ?? resumed.Iterations[0].DatasetId, resumed.Iterations[0].DatasetId);
+        Assert.True(resumed.Iterations[0].Done);
+        Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { Grid = 3 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
+    }
+
+    private sealed class SynchronousProgress(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
+    }
+}
