@@ -23,7 +23,7 @@ public static class ServeModelCommand
             ["ModelServer:ApiKey"] = key,
         });
         await app.StartAsync(ct);
-        var served = app.Services.GetRequiredService<ServedModel>();
+        var served = app.Services.GetRequiredService<ModelRegistry>().Loaded.Single();
         Console.WriteLine($"Serving '{served.Id}' ({served.Path}) at {ModelServerHost.Endpoint(app)} — chat template: "
             + $"{(served.Template is null ? "raw" : served.Template.Replace("\n", "\\n", StringComparison.Ordinal))}; at most {maxBatch} sequences per batch (Ctrl+C to stop)");
         await app.WaitForShutdownAsync(ct);

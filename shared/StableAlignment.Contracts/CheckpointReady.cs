@@ -11,4 +11,10 @@ public sealed record CheckpointReady
     public required string DatasetId { get; init; }
     public required int Step { get; init; }
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The job's last checkpoint (its step is the job's last step).</summary>
+    public bool Final { get; init; }
+
+    /// <summary>The loop step of the TrainModel that made it, if any.</summary>
+    public LoopStep? Loop { get; init; }
 }

@@ -17,4 +17,10 @@ public sealed record StartSimulation
     /// <summary>The question feed, in order; round i takes the next GridSize² questions, wrapping around.</summary>
     public required IReadOnlyList<string> Questions { get; init; }
     public IReadOnlyList<PriorEntry> Prior { get; init; } = [];
+
+    /// <summary>The models of this run's social agents with their shares, by name on the SocialAgent role's endpoint; none: the configured society.</summary>
+    public IReadOnlyList<SocialAgentChoice>? SocialAgentModels { get; init; }
+
+    /// <summary>Set when the run is an iteration of a closed loop.</summary>
+    public LoopStep? Loop { get; init; }
 }

@@ -36,4 +36,7 @@ public sealed record TrainModel
     public double Warmup { get; init; } = 0.03;
     /// <summary>Pack a step's queries into forward passes of up to this many padded tokens (0: the device's default).</summary>
     public int TokensPerForward { get; init; }
+
+    /// <summary>The loop step this training belongs to, if any; copied onto its CheckpointReady messages.</summary>
+    public LoopStep? Loop { get; init; }
 }

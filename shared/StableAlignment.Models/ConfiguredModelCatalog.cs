@@ -59,6 +59,32 @@ public sealed class ConfiguredModelCatalog(
             }).ToList();
         })).ToList();
 
+    public IReadOnlyList<(ChatModel Model, double Share)> SocialAgents(IReadOnlyList<StableAlignment.Contracts.SocialAgentChoice>? choices)
+    {
+        if (choices is not { Count: > 0 })
+        {
+            return SocialAgents();
+        }
+
+        var role = options.Value.For(ModelRole.SocialAgent);
+        return [.. choices.Select(c =>
+        {
+            if (c.Share <= 0 || string.IsNullOrWhiteSpace(c.Model))
+            {
+                throw new InvalidOperationException($"SocialAgentModels: '{c.Model}' needs a name and a positive share.");
+            }
+
+            var chat = (ChatModel)_cache.GetOrAdd($"society-model:{c.Model}", _ =>
+            {
+                var o = new ModelEndpointOptions { Model = c.Model }.Over(role);
+                o.Temperature ??= role.Temperature;
+                o.MaxTokens ??= role.MaxTokens;
+                return CreateChat(Check(o, ModelRole.SocialAgent), ModelRole.SocialAgent);
+            });
+            return (chat, c.Share);
+        })];
+    }
+
     public EmbeddingModel Embedding() => (EmbeddingModel)_cache.GetOrAdd("embedding", _ =>
     {
         if (IsLocal(options.Value.For(ModelRole.Embedding)))

@@ -43,6 +43,15 @@ public sealed class ModelServerOptions
     /// <summary>When set, every request must send <c>Authorization: Bearer KEY</c>.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>Serve models by name from this folder (base models; see <see cref="ModelRegistry"/>).</summary>
+    public string? ModelsRoot { get; set; }
+
+    /// <summary>Serve checkpoints by name (<c>checkpoints/</c> + a location) from this folder: the trainer's root.</summary>
+    public string? CheckpointsRoot { get; set; }
+
+    /// <summary>Models kept loaded at most when serving by name.</summary>
+    public int MaxLoadedModels { get; set; } = 3;
+
     /// <summary>Threads for the CPU (0: the runtime's choice).</summary>
     public int Threads { get; set; }
 }

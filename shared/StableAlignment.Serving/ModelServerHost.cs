@@ -26,12 +26,19 @@ public static class ModelServerHost
         builder.Logging.SetMinimumLevel(minimum);
         builder.Services.AddOptions<ModelServerOptions>().BindConfiguration(ModelServerOptions.Section);
         var options = builder.Configuration.GetSection(ModelServerOptions.Section).Get<ModelServerOptions>() ?? new ModelServerOptions();
-        model ??= ServedModel.Load(options.Checkpoint ?? throw new InvalidOperationException("No model to serve: set ModelServer:Checkpoint (or pass --checkpoint DIR)."),
-            options.ModelId, options.Template, options.Threads);
+        if (model is null && options.Checkpoint is not null)
+        {
+            model = ServedModel.Load(options.Checkpoint, options.ModelId, options.Template, options.Threads);
+        }
+        else if (model is null && options.ModelsRoot is null && options.CheckpointsRoot is null)
+        {
+            throw new InvalidOperationException("No model to serve: set ModelServer:Checkpoint (or pass --checkpoint DIR), or ModelServer:ModelsRoot / ModelServer:CheckpointsRoot to serve models by name.");
+        }
+
         builder.Services.AddModelServer(model);
         var app = builder.Build();
         app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
-        app.MapGet("/health/ready", () => Results.Ok(new { status = "Healthy", model = model.Id }));
+        app.MapGet("/health/ready", (ModelRegistry r) => Results.Ok(new { status = "Healthy", models = r.Loaded.Select(m => m.Id) }));
         app.MapOpenAiApi();
         return app;
     }

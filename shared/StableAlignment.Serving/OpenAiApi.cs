@@ -22,11 +22,11 @@ public static class OpenAiApi
 {
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
 
-    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel model)
+    /// <param name="model">The one model served (every name maps to it), or null to serve models by name from the configured roots.</param>
+    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel? model)
     {
-        services.AddSingleton(model);
-        services.AddSingleton<GenerationScheduler>();
-        services.AddHostedService(sp => sp.GetRequiredService<GenerationScheduler>());
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IOptions<ModelServerOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), model));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
         return services;
     }
 
@@ -47,16 +47,16 @@ public static class OpenAiApi
 
             return await next(context);
         });
-        v1.MapGet("/models", (GenerationScheduler s) => Results.Json(new
+        v1.MapGet("/models", (ModelRegistry r) => Results.Json(new
         {
             @object = "list",
-            data = new[] { new { id = s.Model.Id, @object = "model", created = s.Model.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" } },
+            data = r.Loaded.Select(m => new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" }),
         }));
-        v1.MapGet("/models/{**id}", (string id, GenerationScheduler s) => id == s.Model.Id
-            ? Results.Json(new { id = s.Model.Id, @object = "model", created = s.Model.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" })
-            : Error(StatusCodes.Status404NotFound, $"The model '{id}' does not exist; this server serves '{s.Model.Id}'.", "invalid_request_error", "model", "model_not_found"));
-        v1.MapPost("/chat/completions", (HttpContext c, GenerationScheduler s, IOptions<ModelServerOptions> o) => CompleteAsync(c, s, o.Value, chat: true));
-        v1.MapPost("/completions", (HttpContext c, GenerationScheduler s, IOptions<ModelServerOptions> o) => CompleteAsync(c, s, o.Value, chat: false));
+        v1.MapGet("/models/{**id}", (string id, ModelRegistry r) => r.Loaded.FirstOrDefault(m => m.Id == id) is { } m
+            ? Results.Json(new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" })
+            : Error(StatusCodes.Status404NotFound, $"The model '{id}' is not loaded here.", "invalid_request_error", "model", "model_not_found"));
+        v1.MapPost("/chat/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: true));
+        v1.MapPost("/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: false));
         v1.MapPost("/embeddings", EmbedAsync);
         return app;
     }
@@ -67,11 +67,12 @@ public static class OpenAiApi
         public string? Param { get; } = param;
     }
 
-    private static async Task<IResult> CompleteAsync(HttpContext http, GenerationScheduler scheduler, ModelServerOptions o, bool chat)
+    private static async Task<IResult> CompleteAsync(HttpContext http, ModelRegistry registry, ModelServerOptions o, bool chat)
     {
         try
         {
             var body = await ReadAsync(http);
+            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
             var model = scheduler.Model;
             var prompts = chat ? [model.ChatPrompt(Messages(body))] : Prompts(body);
             if (prompts.Any(p => p.Length > o.MaxPromptCharacters))
@@ -120,14 +121,25 @@ public static class OpenAiApi
                     usage,
                 }, Json);
         }
-        catch (BadRequest e)
+        catch (Exception e) when (e is BadRequest or QueueFullException or ModelNotFoundException)
         {
-            return Error(StatusCodes.Status400BadRequest, e.Message, "invalid_request_error", e.Param, null);
+            return Failure(http, e);
         }
-        catch (QueueFullException e)
+    }
+
+    private static string? ModelName(JsonObject body) => body["model"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : null;
+
+    private static IResult Failure(HttpContext http, Exception e)
+    {
+        switch (e)
         {
-            http.Response.Headers.RetryAfter = "1";
-            return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+            case BadRequest bad:
+                return Error(StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, null);
+            case ModelNotFoundException:
+                return Error(StatusCodes.Status404NotFound, e.Message, "invalid_request_error", "model", "model_not_found");
+            default:
+                http.Response.Headers.RetryAfter = "1";
+                return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
         }
     }
 
@@ -173,11 +185,12 @@ public static class OpenAiApi
         await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
     }
 
-    private static async Task<IResult> EmbedAsync(HttpContext http, GenerationScheduler scheduler)
+    private static async Task<IResult> EmbedAsync(HttpContext http, ModelRegistry registry)
     {
         try
         {
             var body = await ReadAsync(http);
+            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
             var inputs = body["input"] switch
             {
                 JsonValue v when v.TryGetValue<string>(out var one) => [one],
@@ -209,14 +222,9 @@ public static class OpenAiApi
                 usage = new { prompt_tokens = tokens, total_tokens = tokens },
             }, Json);
         }
-        catch (BadRequest e)
+        catch (Exception e) when (e is BadRequest or QueueFullException or ModelNotFoundException)
         {
-            return Error(StatusCodes.Status400BadRequest, e.Message, "invalid_request_error", e.Param, null);
-        }
-        catch (QueueFullException e)
-        {
-            http.Response.Headers.RetryAfter = "1";
-            return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+            return Failure(http, e);
         }
     }
 

@@ -25,6 +25,8 @@ public sealed record SimulationSettings
     public int SeedMemories { get; init; }
     public string[] Questions { get; init; } = [];
     public PriorEntry[] Prior { get; init; } = [];
+    public SocialAgentChoice[]? SocialAgentModels { get; init; }
+    public LoopStep? Loop { get; init; }
 }
 
 /// <summary>A run groups the interactions that one pipeline or simulation produced.</summary>

@@ -112,7 +112,10 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             return baseModel;
         }
 
-        var folder = ConfinedPath.Resolve(options.Value.ModelsRoot, baseModel, "baseModel");
+        // A checkpoint this trainer wrote (what a closed loop trains from after its first iteration).
+        var folder = baseModel.StartsWith(LoopStep.CheckpointPrefix, StringComparison.Ordinal)
+            ? ConfinedPath.Resolve(options.Value.Root, baseModel[LoopStep.CheckpointPrefix.Length..], "baseModel")
+            : ConfinedPath.Resolve(options.Value.ModelsRoot, baseModel, "baseModel");
         return Directory.Exists(folder)
             ? folder
             : throw new DirectoryNotFoundException($"baseModel: '{baseModel}' is neither tiny, small nor a folder under Trainer:ModelsRoot ({options.Value.ModelsRoot}).");
@@ -278,7 +281,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             new CheckpointReady
             {
                 RunId = m.RunId, CheckpointId = checkpointId, Location = Path.GetRelativePath(Path.GetFullPath(options.Value.Root), folder), BaseModel = m.BaseModel,
-                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics,
+                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics, Final = state.Step >= state.TotalSteps, Loop = m.Loop,
             },
             c => c.MessageId = DeterministicGuid.Create($"checkpoint-ready/{checkpointId}"),
             ct);

@@ -148,7 +148,7 @@ public sealed class ModelServerTests : IAsyncLifetime
     [Fact]
     public async Task Requests_that_arrive_together_are_decoded_in_one_batch()
     {
-        var scheduler = _app.Services.GetRequiredService<GenerationScheduler>();
+        var scheduler = await _app.Services.GetRequiredService<ModelRegistry>().GetAsync(null, TestContext.Current.CancellationToken);
         var before = scheduler.Batches;
         var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
             PostAsync("completions", new { model = "tiny-test", prompt = $"Question {i}:", max_tokens = 8, temperature = 0 })));

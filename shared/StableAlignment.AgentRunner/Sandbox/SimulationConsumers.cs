@@ -43,6 +43,7 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
             GridSize = m.GridSize, Rounds = m.Rounds, InitialSetting = m.InitialSetting, Peers = m.Peers,
             GlobalInteraction = m.GlobalInteraction, Dropout = m.Dropout, Seed = m.Seed, SeedMemories = m.SeedMemories,
             Questions = [.. m.Questions], Prior = [.. m.Prior],
+            SocialAgentModels = m.SocialAgentModels is { Count: > 0 } chosen ? [.. chosen] : null, Loop = m.Loop,
         },
     };
 

@@ -109,7 +109,7 @@ public sealed class SimulationRunner(
         var s = run.Simulation ?? throw new InvalidOperationException($"Run {runId} is not a simulation.");
         await runs.SetStatusAsync(runId, RunStatus.Running, ct);
         var world = new World(s.GridSize, s.InitialSetting, s.Seed);
-        var society = models.SocialAgents();
+        var society = models.SocialAgents(s.SocialAgentModels);
         var assignment = world.AssignModels([.. society.Select(m => m.Share)]);
         ChatModel ModelOf(int agent) => society[assignment[agent]].Model;
         var total = world.AgentCount * s.Rounds;
