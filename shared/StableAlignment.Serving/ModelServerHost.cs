@@ -13,16 +13,22 @@ public static class ModelServerHost
 {
     /// <param name="settings">Configuration over the defaults (e.g. <c>ModelServer:Checkpoint</c>); null entries are ignored.</param>
     /// <param name="model">An already loaded model; otherwise <c>ModelServer:Checkpoint</c> is loaded.</param>
-    public static WebApplication Build(string urls, IDictionary<string, string?>? settings = null, ServedModel? model = null, string[]? args = null,
+    /// <param name="urls">Where to listen; null: the host's own configuration (ASPNETCORE_URLS, --urls).</param>
+    public static WebApplication Build(string? urls, IDictionary<string, string?>? settings = null, ServedModel? model = null, string[]? args = null,
         LogLevel minimum = LogLevel.Warning)
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Configuration.AddEnvironmentVariables();
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings.Where(kv => kv.Value is not null));
         }
 
-        builder.WebHost.UseUrls(urls);
+        if (urls is not null)
+        {
+            builder.WebHost.UseUrls(urls);
+        }
+
         builder.Logging.SetMinimumLevel(minimum);
         builder.Services.AddOptions<ModelServerOptions>().BindConfiguration(ModelServerOptions.Section);
         var options = builder.Configuration.GetSection(ModelServerOptions.Section).Get<ModelServerOptions>() ?? new ModelServerOptions();

@@ -275,42 +275,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         }
     }
 
-    /// <summary>Messages of one exchange that match, read with a plain AMQP client until disposed.</summary>
-    private async Task<AmqpWatch> SubscribeAsync(string exchange, Func<JsonNode, bool> match)
-    {
-        var connection = await new ConnectionFactory { Uri = new Uri(fixture.Infrastructure.RabbitMqUri) }.CreateConnectionAsync();
-        var channel = await connection.CreateChannelAsync();
-        var watch = new AmqpWatch(connection, channel);
-        var queue = (await channel.QueueDeclareAsync($"chaos-watch-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
-        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
-        await channel.QueueBindAsync(queue, exchange, string.Empty);
-        var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            var message = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(delivery.Body.Span))!["message"]!;
-            if (match(message))
-            {
-                watch.Messages.Enqueue(message);
-            }
-
-            return Task.CompletedTask;
-        };
-        await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
-        return watch;
-    }
-
-    private sealed class AmqpWatch(IConnection connection, IChannel channel) : IAsyncDisposable
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<JsonNode> Messages { get; } = new();
-
-        public int Count => Messages.Count;
-
-        public async ValueTask DisposeAsync()
-        {
-            await channel.DisposeAsync();
-            await connection.DisposeAsync();
-        }
-    }
+    private Task<AmqpWatch> SubscribeAsync(string exchange, Func<JsonNode, bool> match) => AmqpWatch.StartAsync(fixture.Infrastructure.RabbitMqUri, exchange, match);
 
     [Fact]
     public async Task A_dataset_build_on_a_full_disk_fails_visibly_and_announces_nothing()
