@@ -79,6 +79,9 @@ env_file="$state/.env"
   echo "SERVICE_CPUS=2"
   echo "GATEWAY_READ_KEY="
   echo "MODEL_API_KEY="
+  echo "SOCIAL_AGENT_ENDPOINT="
+  echo "SOCIAL_AGENT_MODEL="
+  echo "MODEL_SERVER_KEY="
 } > "$env_file"
 compose() { podman-compose -p "$project" -f "$state/docker-compose.yml" -f "$root/infra/compose-test/docker-compose.test.yml" "$@"; }
 teardown() {

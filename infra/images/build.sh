@@ -44,10 +44,10 @@ if ! "$engine" image exists "$base" 2> /dev/null && ! "$engine" image inspect "$
 fi
 
 declare -A names=([AgentRunner]=agent-runner [ObserverRater]=observer-rater [MemoryStore]=memory-store
-  [DatasetBuilder]=dataset-builder [Trainer]=trainer [Evaluator]=evaluator [Gateway]=gateway)
+  [DatasetBuilder]=dataset-builder [Trainer]=trainer [Evaluator]=evaluator [Gateway]=gateway [ModelServer]=model-server)
 # ONLY="evaluator rabbitmq" rebuilds just those images (the base must exist).
 wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
-for service in AgentRunner ObserverRater MemoryStore DatasetBuilder Trainer Evaluator Gateway; do
+for service in AgentRunner ObserverRater MemoryStore DatasetBuilder Trainer Evaluator Gateway ModelServer; do
   wanted "${names[$service]}" || continue
   out="$state/publish/$service"
   echo "${names[$service]}: publishing (self-contained, linux-x64)"
