@@ -20,22 +20,9 @@ public static class LoopCommand
         var clock = Stopwatch.StartNew();
         var outDir = output.FullName;
         Directory.CreateDirectory(outDir);
-        SocietyModels? models = null;
-        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async p =>
-            {
-                var task = p.AddTask("local models (cached after the first build)", maxValue: 1);
-                models = await SocietyModels.EnsureAsync(new SocietyModelOptions { Size = size }, new PromptOptions(),
-                    new Progress<StepMetrics>(m =>
-                    {
-                        task.MaxValue = m.TotalSteps;
-                        task.Value = m.Step;
-                        task.Description = $"pretraining the social agent: step {m.Step}/{m.TotalSteps}, loss {m.Loss:F3}";
-                    }), ct);
-                task.Value = task.MaxValue;
-            });
+        var models = await SocietyCommand.LocalModelsAsync(size, ct);
 
-        var loop = new SocietyLoop(models!, outDir, options, (services, settings) => AppFactory.Build(new ModelOverrides(null, null, null), "http://127.0.0.1:0", settings, services));
+        var loop = new SocietyLoop(models, outDir, options, (services, settings) => AppFactory.Build(new ModelOverrides(null, null, null), "http://127.0.0.1:0", settings, services));
         var resumed = SocietyLoop.ReadState(loop.StatePath) is { } before ? before.Iterations.Count(i => i.Done) : 0;
         if (resumed > 0)
         {

@@ -14,27 +14,14 @@ public static class SocietyCommand
         var clock = Stopwatch.StartNew();
         var outDir = (output ?? new DirectoryInfo(Path.Combine("artifacts", $"society-{DateTime.UtcNow:yyyyMMdd-HHmmss}"))).FullName;
         Directory.CreateDirectory(outDir);
-        SocietyModels? models = null;
-        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async p =>
-            {
-                var task = p.AddTask("local models (cached after the first build)", maxValue: 1);
-                models = await SocietyModels.EnsureAsync(new SocietyModelOptions { Size = size }, new PromptOptions(),
-                    new Progress<StepMetrics>(m =>
-                    {
-                        task.MaxValue = m.TotalSteps;
-                        task.Value = m.Step;
-                        task.Description = $"pretraining the social agent: step {m.Step}/{m.TotalSteps}, loss {m.Loss:F3}";
-                    }), ct);
-                task.Value = task.MaxValue;
-            });
+        var models = await LocalModelsAsync(size, ct);
 
         var questions = SocietyData.Questions();
         var held = questions.Where(q => q.Heldout).SelectMany(q => q.Answers).ToList();
-        var rho = Spearman.Correlation([.. held.Select(a => (double)models!.Rater.Rate(a.Text))], [.. held.Select(a => (double)a.Rating)]);
+        var rho = Spearman.Correlation([.. held.Select(a => (double)models.Rater.Rate(a.Text))], [.. held.Select(a => (double)a.Rating)]);
         Console.WriteLine($"observer agreement with held-out labels: Spearman {rho:F3} over {held.Count} answers");
 
-        var experiment = new MiniatureExperiment(models!, outDir, (services, settings) =>
+        var experiment = new MiniatureExperiment(models, outDir, (services, settings) =>
             AppFactory.Build(overrides, "http://127.0.0.1:0", settings, services));
         var results = new List<SeedResult>();
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
@@ -55,5 +42,25 @@ public static class SocietyCommand
         Console.WriteLine(table);
         Console.WriteLine($"report: {Path.Combine(outDir, "report.md")} ({clock.Elapsed.TotalMinutes:F1} min)");
         return 0;
+    }
+
+    /// <summary>The offline society's local models, pretrained the first time (with a progress bar) and cached under artifacts/models.</summary>
+    public static async Task<SocietyModels> LocalModelsAsync(string size, CancellationToken ct)
+    {
+        SocietyModels? models = null;
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async p =>
+            {
+                var task = p.AddTask("local models (cached after the first build)", maxValue: 1);
+                models = await SocietyModels.EnsureAsync(new SocietyModelOptions { Size = size }, new PromptOptions(),
+                    new Progress<StepMetrics>(m =>
+                    {
+                        task.MaxValue = m.TotalSteps;
+                        task.Value = m.Step;
+                        task.Description = $"pretraining the social agent: step {m.Step}/{m.TotalSteps}, loss {m.Loss:F3}";
+                    }), ct);
+                task.Value = task.MaxValue;
+            });
+        return models!;
     }
 }

@@ -45,18 +45,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var questions = SocietyData.Questions();
         var train = questions.Where(q => !q.Heldout).OrderBy(q => Hash($"{seed}/{q.Id}")).ToList();
         var prior = PriorFile.Load(Path.Combine(SocietyData.Folder, "prior.jsonl"));
-        await using var app = buildApp(s => s.AddSingleton<ILocalModelProvider>(models), new Dictionary<string, string?>
-        {
-            ["Models:Default:Provider"] = "Local",
-            ["Models:Default:Model"] = "society",
-            // A half-million-parameter byte model stays on its learned phrases only below temperature 1 (the paper's value for large models).
-            ["Models:Roles:SocialAgent:Temperature"] = "0.5",
-            ["Storage:EmbeddedPath"] = Path.Combine(folder, "store.db"),
-            ["Datasets:BuildOnRunCompleted"] = "false",
-            // The bundled questions and local models are not untrusted input; the original prompts go verbatim.
-            ["Prompts:DelimitUntrusted"] = "false",
-            ["Gateway:ApiKey"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
-        });
+        await using var app = buildApp(s => s.AddSingleton<ILocalModelProvider>(models), AppSettings(Path.Combine(folder, "store.db")));
         await app.StartAsync(ct);
 
         progress.Report($"seed {seed}: simulating a {Grid}×{Grid} society for {Rounds} rounds");
@@ -117,6 +106,20 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         return new SeedResult(seed, runId, records.Count, (int)summary["invalid_ratings"]!, manifest.Stats.KeptTrain.Values.Sum(), results, rounds);
     }
+
+    /// <summary>The one-process app's settings for the offline society: local models, its own store, the original prompts.</summary>
+    public static Dictionary<string, string?> AppSettings(string storePath) => new()
+    {
+        ["Models:Default:Provider"] = "Local",
+        ["Models:Default:Model"] = "society",
+        // A half-million-parameter byte model stays on its learned phrases only below temperature 1 (the paper's value for large models).
+        ["Models:Roles:SocialAgent:Temperature"] = "0.5",
+        ["Storage:EmbeddedPath"] = storePath,
+        ["Datasets:BuildOnRunCompleted"] = "false",
+        // The bundled questions and local models are not untrusted input; the original prompts go verbatim.
+        ["Prompts:DelimitUntrusted"] = "false",
+        ["Gateway:ApiKey"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
+    };
 
     /// <summary>The models compared with the base, all trained on the same data from the same base; Stable Alignment last.</summary>
     public static readonly (string Name, LossKind Kind)[] Baselines =

@@ -353,16 +353,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
 
     private WebApplication App(string folder, Dictionary<string, string?> extra)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Models:Default:Provider"] = "Local",
-            ["Models:Default:Model"] = "society",
-            ["Models:Roles:SocialAgent:Temperature"] = "0.5",
-            ["Storage:EmbeddedPath"] = Path.Combine(folder, "store.db"),
-            ["Datasets:BuildOnRunCompleted"] = "false",
-            ["Prompts:DelimitUntrusted"] = "false",
-            ["Gateway:ApiKey"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
-        };
+        var settings = MiniatureExperiment.AppSettings(Path.Combine(folder, "store.db"));
         foreach (var (k, v) in extra)
         {
             settings[k] = v;
