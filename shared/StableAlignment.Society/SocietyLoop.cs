@@ -479,6 +479,8 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         var society = done.Where(i => i.AlignmentBefore is { N: > 0 }).ToList();
         Line("society played by checkpoint k: alignment before revision", [.. society.Select(i => (double)(i.Iteration - 1))], [.. society.Select(i => i.AlignmentBefore!.Value)], Colors.Gray);
         Line("… after revision", [.. society.Select(i => (double)(i.Iteration - 1))], [.. society.Select(i => i.AlignmentAfter!.Value)], Colors.Green);
+        var ks = Enumerable.Range(0, (done.Count == 0 ? 0 : done.Max(i => i.Iteration)) + 1).ToArray();
+        plot.Axes.Bottom.SetTicks([.. ks.Select(k => (double)k)], [.. ks.Select(k => k == 0 ? "base" : k.ToString(CultureInfo.InvariantCulture))]);
         plot.Axes.Bottom.Label.Text = "checkpoint k (0: base; k: trained in iteration k)";
         plot.Title("The closed loop");
         plot.ShowLegend();

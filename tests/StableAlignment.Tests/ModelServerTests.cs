@@ -13,6 +13,7 @@ using Microsoft.SemanticKernel.Connectors.OpenAI;
 using OpenAI;
 using StableAlignment.Learning;
 using StableAlignment.Serving;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
@@ -191,5 +192,48 @@ public sealed class ModelServerTests : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
         return JsonNode.Parse(text)!.AsObject();
+    }
+}
+
+/// <summary><c>sa serve-model</c> as a user starts it: a trained checkpoint folder, a port, then an OpenAI client.</summary>
+public sealed class ServeModelCommandTests
+{
+    [Fact]
+    public async Task Sa_serve_model_serves_a_trained_checkpoint_with_its_recorded_template_until_stopped()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("serve-model");
+        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100, PromptTemplate = ServedModel.AlpacaTemplate },
+            new ByteTokenizer()).RunAsync([new RatedGroup(ServedModel.AlpacaTemplate.Replace("{question}", "Is honesty good?", StringComparison.Ordinal), ["Yes.", "No."], [7, 1])], folder, "ds-test", ct: ct);
+        var port = ServiceProcess.FreePort();
+        using var process = System.Diagnostics.Process.Start(SaProcess.StartInfo(folder, ["serve-model", "--checkpoint", folder, "--urls", $"http://127.0.0.1:{port}", "--name", "mine"]))!;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/v1/") };
+            var models = await Eventually.ReturnsAsync(async () =>
+            {
+                try
+                {
+                    return await http.GetStringAsync("models", ct);
+                }
+                catch (HttpRequestException)
+                {
+                    return string.Empty;
+                }
+            }, s => s.Length > 0, TimeSpan.FromSeconds(60));
+            Assert.Equal("mine", (string?)JsonNode.Parse(models)!["data"]![0]!["id"]);
+            var chat = new OpenAIChatCompletionService("mine", new OpenAIClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = http.BaseAddress }));
+            var history = new ChatHistory();
+            history.AddUserMessage("Is honesty good?");
+            var reply = await chat.GetChatMessageContentAsync(history, new OpenAIPromptExecutionSettings { MaxTokens = 4 }, cancellationToken: ct);
+            var usage = Assert.IsType<OpenAI.Chat.ChatTokenUsage>(reply.Metadata!["Usage"]);
+            // The recorded Alpaca template wraps the question: "### Instruction:\n" + 16 bytes + "\n\n### Response:", plus the start token.
+            Assert.Equal(1 + ServedModel.AlpacaTemplate.Replace("{question}", "Is honesty good?", StringComparison.Ordinal).Length, usage.InputTokenCount);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(ct);
+        }
     }
 }
