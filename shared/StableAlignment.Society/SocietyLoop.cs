@@ -312,7 +312,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
                 while (!wait.IsCompleted)
                 {
                     progress.Report($"{name}: simulating ({watch.Stored.Completed + watch.Stored.Failed}/{total} interactions) with {Short(it.Checkpoint)} served over the OpenAI API");
-                    await Task.WhenAny(wait, Task.Delay(500, ct));
+                    await Task.WhenAny(wait, Task.Delay(200, ct));
                 }
 
                 if (await wait is not { } done)

@@ -96,32 +96,78 @@ public sealed class SocietyLoopTests
         Assert.Equal(state.Iterations.Select(i => (i.RunId, i.DatasetId, i.TrainedCheckpoint)), again.Iterations.Select(i => (i.RunId, i.DatasetId, i.TrainedCheckpoint)));
     }
 
-    [Fact]
-    public async Task A_loop_stopped_after_its_first_simulation_continues_from_the_dataset_with_the_same_run()
+    [Theory]
+    [InlineData("simulating (")]
+    [InlineData("training")]
+    public async Task A_loop_stopped_mid_phase_continues_with_the_same_run_and_stores_each_interaction_once(string stopAt)
     {
         var ct = TestContext.Current.CancellationToken;
         var folder = TestConfiguration.TempPath("loop-resume");
         var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
-        var options = new LoopOptions { Iterations = 1, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16 };
+        var options = new LoopOptions { Iterations = 1, Grid = 3, Rounds = 2, TrainEpochs = 1, MaxNewTokens = 24 };
         var outDir = Path.Combine(folder, "loop");
-        using var stopAtTraining = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new SynchronousProgress(s =>
         {
-            if (s.Contains("training", StringComparison.Ordinal))
+            // Mid-simulation: once some interaction is stored and before the last one is.
+            var at = s.IndexOf(stopAt, StringComparison.Ordinal);
+            if (at >= 0 && (stopAt != "simulating (" || s[(at + stopAt.Length)..].Split('/')[0] is not ("0" or "18")))
             {
-                stopAtTraining.Cancel();
+                stop.Cancel();
             }
         });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SocietyLoop(models, outDir, options, App).RunAsync(progress, stopAtTraining.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SocietyLoop(models, outDir, options, App).RunAsync(progress, stop.Token));
         var stopped = SocietyLoop.ReadState(Path.Combine(outDir, "loop.json"))!;
-        Assert.True(stopped.Iterations[0].Simulated);
+        Assert.NotNull(stopped.Iterations[0].RunId);
         Assert.Null(stopped.Iterations[0].Scores);
 
         var resumed = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
-        Assert.Equal(stopped.Iterations[0].RunId, resumed.Iterations[0].RunId);
-        Assert.Equal(stopped.Iterations[0].DatasetId ?? resumed.Iterations[0].DatasetId, resumed.Iterations[0].DatasetId);
-        Assert.True(resumed.Iterations[0].Done);
-        Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { Grid = 3 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
+        var it = resumed.Iterations.Single();
+        Assert.Equal(stopped.Iterations[0].RunId, it.RunId);
+        Assert.True(it.Done);
+        Assert.Equal(18, it.Interactions);
+        using (var store = new LiteDbStore(Path.Combine(outDir, "iteration-1", "store.db")))
+        {
+            var records = await store.ListByRunAsync(it.RunId!.Value, ct);
+            Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
+            Assert.Equal(18, records.Count);
+        }
+
+        Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { Grid = 4 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public async Task An_external_model_plays_its_share_of_the_society_and_the_report_shows_each_model()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("loop-mixed");
+        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
+        await using var external = await StubModelServer.StartAsync();
+        var options = new LoopOptions { Iterations = 1, Grid = 3, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, ExternalEndpoint = external.Endpoint, ExternalModel = "external-api", ExternalShare = 0.4 };
+        Assert.Null(options.Problem());
+        var outDir = Path.Combine(folder, "loop");
+        var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+
+        var groups = state.Iterations.Single().Groups.ToDictionary(g => g.Model, g => g.Interactions);
+        Assert.Equal(["external-api", "loop-0"], groups.Keys.Order());
+        Assert.Equal(9, groups.Values.Sum());
+        Assert.True(groups["external-api"] is >= 1 and <= 8, $"the external model played {groups["external-api"]} of 9 agents");
+        Assert.True(external.Requests > 0);
+        var report = await File.ReadAllTextAsync(Path.Combine(outDir, "loop-report.md"), ct);
+        Assert.Contains("The mixed society, by the model playing each agent", report, StringComparison.Ordinal);
+        Assert.Contains("| 1 | external-api |", report, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 0.0, 0.0, "--iterations")]
+    [InlineData(2, 1.0, 0.0, "--previous-share")]
+    [InlineData(2, 0.6, 0.5, "leave a share")]
+    [InlineData(2, 0.0, 0.3, "--external-endpoint")]
+    public void Loop_options_that_cannot_work_are_named(int iterations, double previous, double external, string named)
+    {
+        var problem = new LoopOptions { Iterations = iterations, PreviousShare = previous, ExternalShare = external, ExternalEndpoint = external > 0 && named != "--external-endpoint" ? "http://x/v1" : null }.Problem();
+        Assert.NotNull(problem);
+        Assert.Contains(named, problem, StringComparison.Ordinal);
     }
 
     private sealed class SynchronousProgress(Action<string> report) : IProgress<string>
