@@ -31,6 +31,8 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
     private Entry? _fixed;
     private long _clock;
 
+    public ModelServerOptions Options => options.Value;
+
     public IEnumerable<ServedModel> Loaded =>
         (_fixed is null ? [] : new[] { _fixed.Scheduler.Model }).Concat(_models.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result.Scheduler.Model));
 

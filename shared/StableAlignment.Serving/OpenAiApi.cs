@@ -121,11 +121,14 @@ public static class OpenAiApi
                     usage,
                 }, Json);
         }
-        catch (Exception e) when (e is BadRequest or QueueFullException or ModelNotFoundException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             return Failure(http, e);
         }
     }
+
+    /// <summary>Texts per embeddings request at most (OpenAI's own limit).</summary>
+    public const int MaxEmbeddingInputs = 2048;
 
     private static string? ModelName(JsonObject body) => body["model"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : null;
 
@@ -137,9 +140,12 @@ public static class OpenAiApi
                 return Error(StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, null);
             case ModelNotFoundException:
                 return Error(StatusCodes.Status404NotFound, e.Message, "invalid_request_error", "model", "model_not_found");
-            default:
+            case QueueFullException:
                 http.Response.Headers.RetryAfter = "1";
                 return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+            default:
+                // A failed batch (out of memory, a broken checkpoint): logged by the worker; the client gets the API's error shape.
+                return Error(StatusCodes.Status500InternalServerError, $"The model failed: {e.Message}", "server_error", null, null);
         }
     }
 
@@ -175,7 +181,19 @@ public static class OpenAiApi
             first = false;
         }
 
-        var result = await done;
+        BatchResult result;
+        try
+        {
+            result = await done;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The status line is sent already: the failure goes as an error event, as OpenAI's servers do mid-stream.
+            await Send(new { error = new { message = $"The model failed: {e.Message}", type = "server_error", param = (string?)null, code = (string?)null } });
+            await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+            return;
+        }
+
         await Send(new { id, @object = kind, created, model, choices = new[] { Choice(chat ? null : string.Empty, result.FinishReason, false) } });
         if (includeUsage)
         {
@@ -202,6 +220,11 @@ public static class OpenAiApi
                 throw new BadRequest("'input' must not be empty.", "input");
             }
 
+            if (inputs.Count > MaxEmbeddingInputs || inputs.Any(i => i.Length > registry.Options.MaxPromptCharacters))
+            {
+                throw new BadRequest($"'input' takes at most {MaxEmbeddingInputs} texts of at most {registry.Options.MaxPromptCharacters} characters each.", "input");
+            }
+
             var format = body["encoding_format"] switch
             {
                 null => "float",
@@ -222,7 +245,7 @@ public static class OpenAiApi
                 usage = new { prompt_tokens = tokens, total_tokens = tokens },
             }, Json);
         }
-        catch (Exception e) when (e is BadRequest or QueueFullException or ModelNotFoundException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             return Failure(http, e);
         }

@@ -237,3 +237,45 @@ public sealed class ServeModelCommandTests
         }
     }
 }
+
+/// <summary>The model-server's by-name mode: names resolve under its roots only, are loaded on first use, and a bad name is a 404.</summary>
+public sealed class ModelServerByNameTests
+{
+    [Fact]
+    public async Task Models_load_by_name_from_the_roots_and_names_that_leave_them_are_not_found()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var root = TestConfiguration.TempPath("model-roots");
+        var models = Path.Combine(root, "models");
+        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 1, Accumulation = 1, MaxLength = 64, CheckpointEvery = 100 }, new ByteTokenizer())
+            .RunAsync([new RatedGroup("Q", ["a", "b"], [7, 1])], Path.Combine(models, "agent"), "ds", ct: ct);
+        await using var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?>
+        {
+            ["ModelServer:ModelsRoot"] = models, ["ModelServer:CheckpointsRoot"] = Path.Combine(root, "jobs"),
+        });
+        await app.StartAsync(ct);
+        using var http = new HttpClient { BaseAddress = new Uri(ModelServerHost.Endpoint(app) + "/") };
+        async Task<(HttpStatusCode Status, JsonObject Body)> Complete(string model)
+        {
+            using var response = await http.PostAsJsonAsync("completions", new { model, prompt = "Hi", max_tokens = 2 }, ct);
+            return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!);
+        }
+
+        Assert.Empty((await http.GetFromJsonAsync<JsonObject>("models", ct))!["data"]!.AsArray());
+        var (status, body) = await Complete("agent");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("agent", (string?)body["model"]);
+        Assert.Equal("agent", (string?)(await http.GetFromJsonAsync<JsonObject>("models", ct))!["data"]![0]!["id"]);
+        foreach (var name in new[] { "missing", "../models/agent", "/etc", "checkpoints/../../models/agent", "checkpoints/job-none" })
+        {
+            (status, body) = await Complete(name);
+            Assert.Equal(HttpStatusCode.NotFound, status);
+            Assert.Equal("model_not_found", (string?)body["error"]!["code"]);
+        }
+
+        using var tooMany = await http.PostAsJsonAsync("embeddings", new { model = "agent", input = Enumerable.Repeat("x", OpenAiApi.MaxEmbeddingInputs + 1).ToArray() }, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        using var empty = await http.PostAsJsonAsync("embeddings", new { model = "agent", input = Array.Empty<string>() }, ct);
+        Assert.Equal("input", (string?)(await empty.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!["param"]);
+    }
+}
