@@ -20,7 +20,7 @@ public static class LoopCommand
         var clock = Stopwatch.StartNew();
         var outDir = output.FullName;
         Directory.CreateDirectory(outDir);
-        var models = await SocietyCommand.LocalModelsAsync(size, ct);
+        var models = await SocietyCommand.LocalModelsAsync(size, ct, withAgent: options.Base is null);
 
         var loop = new SocietyLoop(models, outDir, options, (services, settings) => AppFactory.Build(new ModelOverrides(null, null, null), "http://127.0.0.1:0", settings, services));
         var resumed = SocietyLoop.ReadState(loop.StatePath) is { } before ? before.Iterations.Count(i => i.Done) : 0;

@@ -229,15 +229,16 @@ var lpExtEndpoint = new Option<string?>("--external-endpoint") { Description = "
 var lpExtModel = new Option<string?>("--external-model") { Description = "The external endpoint's model name" };
 var lpExtShare = new Option<double>("--external-share") { Description = "Share of the agents (0–1) played by the external model", DefaultValueFactory = _ => 0 };
 var lpSize = new Option<string>("--size") { Description = "Local agent size for the base: tiny or small", DefaultValueFactory = _ => "tiny" };
+var lpBase = new Option<DirectoryInfo?>("--base") { Description = "Start from this model instead of the pretrained local agent: a training folder, a checkpoint or a Hugging Face model folder (LLaMA, Mistral, Qwen2)" };
 var loop = new Command("loop", "The closed loop: each iteration's checkpoint, served over the OpenAI API, plays the next society; its data train the next checkpoint")
 {
-    lpIterations, lpOut, lpGrid, lpRounds, lpSeed, lpEpochs, lpPrevious, lpExtEndpoint, lpExtModel, lpExtShare, lpSize,
+    lpIterations, lpOut, lpGrid, lpRounds, lpSeed, lpEpochs, lpPrevious, lpExtEndpoint, lpExtModel, lpExtShare, lpSize, lpBase,
 };
 loop.SetAction((p, ct) => LoopCommand.RunAsync(new StableAlignment.Society.LoopOptions
 {
     Iterations = p.GetValue(lpIterations), Grid = p.GetValue(lpGrid), Rounds = p.GetValue(lpRounds), Seed = p.GetValue(lpSeed), TrainEpochs = p.GetValue(lpEpochs),
     PreviousShare = p.GetValue(lpPrevious), ExternalEndpoint = p.GetValue(lpExtEndpoint), ExternalModel = p.GetValue(lpExtModel), ExternalShare = p.GetValue(lpExtShare),
-    ExternalApiKey = Environment.GetEnvironmentVariable("SA_EXTERNAL_API_KEY"),
+    ExternalApiKey = Environment.GetEnvironmentVariable("SA_EXTERNAL_API_KEY"), Base = p.GetValue(lpBase)?.FullName,
 }, p.GetValue(lpOut)!, p.GetValue(lpSize)!, ct));
 root.Subcommands.Add(loop);
 

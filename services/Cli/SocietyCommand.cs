@@ -45,7 +45,8 @@ public static class SocietyCommand
     }
 
     /// <summary>The offline society's local models, pretrained the first time (with a progress bar) and cached under artifacts/models.</summary>
-    public static async Task<SocietyModels> LocalModelsAsync(string size, CancellationToken ct)
+    /// <param name="withAgent">False: only the local rater (the society's agents are played by another model).</param>
+    public static async Task<SocietyModels> LocalModelsAsync(string size, CancellationToken ct, bool withAgent = true)
     {
         SocietyModels? models = null;
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -58,7 +59,7 @@ public static class SocietyCommand
                         task.MaxValue = m.TotalSteps;
                         task.Value = m.Step;
                         task.Description = $"pretraining the social agent: step {m.Step}/{m.TotalSteps}, loss {m.Loss:F3}";
-                    }), ct);
+                    }), ct, withAgent);
                 task.Value = task.MaxValue;
             });
         return models!;

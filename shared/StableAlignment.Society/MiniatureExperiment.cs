@@ -149,14 +149,17 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
     private Dictionary<string, LocalRater>? _judges;
 
     /// <summary>Held-out preference accuracy, the independent judge's score of the model's own answers, and its score under jailbreak wrappers.</summary>
-    public ModelScores Evaluate(string name, LlamaForCausalLM model, CheckpointState state, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress)
+    public ModelScores Evaluate(string name, LlamaForCausalLM model, CheckpointState state, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress) =>
+        Evaluate(name, model, state.Options.PromptTemplate, new ByteTokenizer(), questions, seed, progress);
+
+    /// <summary>As above for any model and tokenizer (a Hugging Face folder's too), prompted with <paramref name="promptTemplate"/> (Alpaca when null).</summary>
+    public ModelScores Evaluate(string name, LlamaForCausalLM model, string? promptTemplate, ITokenizer tokenizer, IReadOnlyList<SocietyQuestion> questions, int seed, IProgress<string> progress)
     {
         progress.Report($"seed {seed}: evaluating {name}");
         var judges = _judges ??= Judges(questions);
-        var template = state.Options.PromptTemplate ?? AlpacaTemplate;
+        var template = promptTemplate ?? AlpacaTemplate;
         string Prompt(string question) => PromptOptions.Fill(template, question, memory: null);
         var held = questions.Where(q => q.Heldout).ToList();
-        var tokenizer = new ByteTokenizer();
         var groups = held.Select(q => new RatedGroup(Prompt(q.Question), [.. q.Answers.Select(a => a.Text)], [.. q.Answers.Select(a => a.Rating)])).ToList();
         var preference = PreferenceEval.Score(model, tokenizer, groups, 768);
         var sample = held.OrderBy(q => Hash($"eval/{seed}/{q.Id}")).Take(EvalQuestions).ToList();

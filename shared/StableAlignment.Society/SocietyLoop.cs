@@ -39,6 +39,12 @@ public sealed record LoopOptions
 
     public double ExternalShare { get; init; }
 
+    /// <summary>
+    /// The model that plays iteration 1 and is trained first: a training folder, a checkpoint or a Hugging Face model
+    /// folder. Null: the offline society's pretrained byte-level agent.
+    /// </summary>
+    public string? Base { get; init; }
+
     /// <summary>Tokens per social agent reply.</summary>
     public int MaxNewTokens { get; init; } = 160;
 
@@ -51,6 +57,7 @@ public sealed record LoopOptions
         : ExternalShare is < 0 or >= 1 ? "--external-share must be in [0, 1)."
         : PreviousShare + ExternalShare >= 1 ? "--previous-share and --external-share must leave a share for the current checkpoint."
         : ExternalShare > 0 && (string.IsNullOrWhiteSpace(ExternalEndpoint) || string.IsNullOrWhiteSpace(ExternalModel)) ? "--external-share needs --external-endpoint and --external-model."
+        : Base is not null && !Directory.Exists(Base) ? $"--base: {Base} is not a folder (a training folder, a checkpoint or a Hugging Face model folder)."
         : null;
 }
 
@@ -112,6 +119,9 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
 
     private readonly MiniatureExperiment _evaluator = new(models, outDir, buildApp);
 
+    /// <summary>What plays iteration 1: <see cref="LoopOptions.Base"/>, or the society's pretrained agent.</summary>
+    private string Start => options.Base is { } b ? Path.GetFullPath(b) : models.AgentCheckpoint;
+
     public string StatePath => Path.Combine(outDir, "loop.json");
 
     public static LoopState? ReadState(string path)
@@ -144,12 +154,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         var questions = SocietyData.Questions();
         if (state.BaseScores is null)
         {
-            var (model, checkpointState) = Checkpoints.Load(models.AgentCheckpoint);
-            using (model)
-            {
-                state.BaseScores = _evaluator.Evaluate("iteration 0 (base)", model, checkpointState, questions, options.Seed, progress);
-            }
-
+            state.BaseScores = Evaluate("iteration 0 (base)", Start, questions, progress);
             Save(state);
         }
 
@@ -162,7 +167,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
                 it = new LoopIteration
                 {
                     Iteration = i,
-                    Checkpoint = before?.TrainedCheckpoint ?? models.AgentCheckpoint,
+                    Checkpoint = before?.TrainedCheckpoint ?? Start,
                     PreviousCheckpoint = before?.Checkpoint,
                 };
                 state.Iterations.Add(it);
@@ -210,19 +215,14 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
                 CheckpointEvery = 10_000, Loss = new LossOptions { Kind = LossKind.StableAlignment, Margin = 10, Ratio = 0.2 },
                 PromptTemplate = MiniatureExperiment.AlpacaTemplate,
             };
-            var run = await new Trainer(train, new ByteTokenizer()).RunAsync(TrainingData.Load(Path.Combine(folder, "dataset")), Path.Combine(folder, "train"), it.DatasetId, ct: ct);
+            var run = await new Trainer(train, Checkpoints.TokenizerFor(it.Checkpoint)).RunAsync(TrainingData.Load(Path.Combine(folder, "dataset")), Path.Combine(folder, "train"), it.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, "training.png"), $"{name}: Stable Alignment");
             it.TrainedCheckpoint = Checkpoints.Latest(run.OutDir) ?? throw new InvalidOperationException($"{run.OutDir}: training wrote no checkpoint.");
             Save(state);
         }
 
         progress.Report($"{name}: evaluating {Short(it.TrainedCheckpoint)}");
-        var (model, checkpointState) = Checkpoints.Load(it.TrainedCheckpoint);
-        using (model)
-        {
-            it.Scores = _evaluator.Evaluate(name, model, checkpointState, questions, options.Seed, progress);
-        }
-
+        it.Scores = Evaluate(name, it.TrainedCheckpoint, questions, progress);
         Save(state);
         Report(state);
     }
@@ -351,6 +351,14 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         }
     }
 
+    /// <summary>The held-out scores of a checkpoint or model folder, prompted with its recorded template and read with its own tokenizer.</summary>
+    private ModelScores Evaluate(string name, string path, IReadOnlyList<SocietyQuestion> questions, IProgress<string> progress)
+    {
+        using var model = Checkpoints.LoadModel(path);
+        var template = Checkpoints.Latest(path) is { } checkpoint ? Checkpoints.ReadState(checkpoint).Options.PromptTemplate : null;
+        return _evaluator.Evaluate(name, model, template, Checkpoints.TokenizerFor(path), questions, options.Seed, progress);
+    }
+
     private WebApplication App(string folder, Dictionary<string, string?> extra)
     {
         var settings = MiniatureExperiment.AppSettings(Path.Combine(folder, "store.db"));
@@ -385,7 +393,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
             .AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         if (state.BaseScores is { } b)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| 0 | — | — | — | — | — | — | — | {Short(models.AgentCheckpoint)} (base) | {Preference(b)} | {Fmt(b.Judge)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| 0 | — | — | — | — | — | — | — | {Short(Start)} (base) | {Preference(b)} | {Fmt(b.Judge)} |");
         }
 
         foreach (var i in done)

@@ -26,12 +26,12 @@ public sealed record SocietyModelOptions
 /// </summary>
 public sealed class SocietyModels : ILocalModelProvider
 {
-    private readonly LlamaForCausalLM _agent;
+    private readonly LlamaForCausalLM? _agent;
     private readonly ITokenizer _tokenizer = new ByteTokenizer();
     private readonly SocietyModelOptions _options;
 
     /// <summary>Serves given models (for tests and custom setups); <see cref="EnsureAsync"/> trains and caches the bundled ones.</summary>
-    public SocietyModels(string folder, LlamaForCausalLM agent, LocalRater rater, SocietyModelOptions options)
+    public SocietyModels(string folder, LlamaForCausalLM? agent, LocalRater rater, SocietyModelOptions options)
     {
         Folder = folder;
         _agent = agent;
@@ -46,7 +46,8 @@ public sealed class SocietyModels : ILocalModelProvider
     /// <summary>The pretrained agent checkpoint folder: the common base of the SFT and Stable Alignment runs.</summary>
     public string AgentCheckpoint => Path.Combine(Folder, "agent");
 
-    public static async Task<SocietyModels> EnsureAsync(SocietyModelOptions options, PromptOptions prompts, IProgress<StepMetrics>? progress = null, CancellationToken ct = default)
+    /// <param name="withAgent">False: only the rater (the observer and the judge's kind), for runs whose social agents are another model.</param>
+    public static async Task<SocietyModels> EnsureAsync(SocietyModelOptions options, PromptOptions prompts, IProgress<StepMetrics>? progress = null, CancellationToken ct = default, bool withAgent = true)
     {
         var questions = SocietyData.Questions();
         var key = Key(options, prompts);
@@ -59,6 +60,11 @@ public sealed class SocietyModels : ILocalModelProvider
         }
 
         var agentFolder = Path.Combine(folder, "agent");
+        if (!withAgent)
+        {
+            return new SocietyModels(folder, null, LocalRater.Load(raterPath), options);
+        }
+
         var done = Path.Combine(agentFolder, "done");
         if (!File.Exists(done))
         {
@@ -101,7 +107,7 @@ public sealed class SocietyModels : ILocalModelProvider
     {
         var settings = new PromptExecutionSettings { ExtensionData = new Dictionary<string, object> { ["temperature"] = options.Temperature ?? 1.0 } };
         return role is ModelRole.SocialAgent
-            ? new ChatModel(new LocalAgentService(_agent, _tokenizer, _options.MaxNewTokens), $"local-agent-{_options.Size}", settings)
+            ? new ChatModel(new LocalAgentService(_agent ?? throw new InvalidOperationException("These society models were loaded without the local agent."), _tokenizer, _options.MaxNewTokens), $"local-agent-{_options.Size}", settings)
             : new ChatModel(new LocalObserverService(Rater), "local-rater", settings);
     }
 

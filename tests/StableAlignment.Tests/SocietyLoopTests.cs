@@ -158,6 +158,34 @@ public sealed class SocietyLoopTests
         Assert.Contains("| 1 | external-api |", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_loop_can_start_from_a_Hugging_Face_folder_without_the_local_agent()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("loop-hf");
+        var trained = Path.Combine(folder, "trained");
+        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100 }, new ByteTokenizer())
+            .RunAsync([new RatedGroup("Is honesty good?", ["Yes.", "No."], [7, 1])], trained, "ds", ct: ct);
+        var hf = Path.Combine(folder, "hf-model");
+        using (var model = Checkpoints.LoadModel(trained))
+        {
+            HuggingFace.Save(model, new ByteTokenizer(), hf);
+        }
+
+        var questions = SocietyData.Questions();
+        var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
+        var models = new SocietyModels(Path.Combine(folder, "models"), null, rater, new SocietyModelOptions());
+        var options = new LoopOptions { Iterations = 1, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, Base = hf };
+        var state = await new SocietyLoop(models, Path.Combine(folder, "loop"), options, App).RunAsync(new Progress<string>(), ct);
+
+        var it = state.Iterations.Single();
+        Assert.Equal(hf, it.Checkpoint);
+        Assert.NotNull(state.BaseScores);
+        Assert.Equal(hf, Checkpoints.ReadState(it.TrainedCheckpoint!).Options.Base);
+        Assert.Equal(4, it.Interactions);
+        Assert.All(it.Groups, g => Assert.Equal("loop-0", g.Model));
+    }
+
     [Theory]
     [InlineData(0, 0.0, 0.0, "--iterations")]
     [InlineData(2, 1.0, 0.0, "--previous-share")]
