@@ -56,22 +56,22 @@ public static class BatchedGeneration
                 using (var scope = NewDisposeScope())
                 {
                     var ids = new long[rows * width];
-                    var positions = new long[rows * width];
-                    var mask = new bool[rows * width * width];
                     for (var r = 0; r < rows; r++)
                     {
                         for (var i = 0; i < width; i++)
                         {
                             ids[(r * width) + i] = i < pads[r] ? tokenizer.PadId : prompts[r][i - pads[r]];
-                            positions[(r * width) + i] = Math.Max(0, i - pads[r]);
-                            for (var j = 0; j <= i; j++)
-                            {
-                                mask[(((r * width) + i) * width) + j] = j >= pads[r] || j == i;
-                            }
                         }
                     }
 
-                    var layout = new BatchLayout(tensor(positions, [rows, width], device: device), tensor(mask, [rows, 1, width, width], device: device));
+                    // Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real
+                    // tokens and itself (a pad position only itself).
+                    var pad = tensor(pads.Select(p => (long)p).ToArray(), [rows, 1], device: device);
+                    var index = arange(width, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+                    var real = (index >= pad).unsqueeze(1);
+                    var causal = ones(width, width, dtype: ScalarType.Bool, device: device).tril();
+                    var self = eye(width, dtype: ScalarType.Bool, device: device);
+                    var layout = new BatchLayout((index - pad).clamp_min(0), (causal & (real | self)).unsqueeze(1));
                     logits = model.Forward(tensor(ids, [rows, width], device: device), cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
                 }
 
@@ -132,17 +132,11 @@ public static class BatchedGeneration
                     var kv = (int)cache.Length;
                     // The token fed now sits right after the row's prompt and the tokens before it.
                     var positions = survivors.Select(r => (long)(width - pads[r] + generated[r].Count - 1)).ToArray();
-                    var mask = new bool[survivors.Count * (kv + 1)];
-                    for (var s = 0; s < survivors.Count; s++)
-                    {
-                        for (var j = 0; j <= kv; j++)
-                        {
-                            mask[(s * (kv + 1)) + j] = j >= pads[survivors[s]];
-                        }
-                    }
+                    var keys = arange(kv + 1, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+                    var mask = (keys >= tensor(survivors.Select(r => (long)pads[r]).ToArray(), [survivors.Count, 1], device: device)).view(survivors.Count, 1, 1, kv + 1);
 
                     var input = tensor(keep.Select(k => next[k]).ToArray(), [survivors.Count, 1], device: device);
-                    var decodeLayout = new BatchLayout(tensor(positions, [survivors.Count, 1], device: device), tensor(mask, [survivors.Count, 1, 1, kv + 1], device: device));
+                    var decodeLayout = new BatchLayout(tensor(positions, [survivors.Count, 1], device: device), mask);
                     logits = model.Forward(input, cache, decodeLayout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
                     active = survivors;
                 }

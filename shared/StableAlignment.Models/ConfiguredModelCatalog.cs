@@ -44,19 +44,9 @@ public sealed class ConfiguredModelCatalog(
                 return new List<(ChatModel, double)> { (Chat(ModelRole.SocialAgent), 1.0) };
             }
 
-            var role = options.Value.For(ModelRole.SocialAgent);
-            return entries.Select(e =>
-            {
-                var o = new ModelEndpointOptions { Endpoint = e.Endpoint, Model = e.Model, ApiKey = e.ApiKey }.Over(role);
-                o.Temperature ??= role.Temperature;
-                o.MaxTokens ??= role.MaxTokens;
-                if (e.Share <= 0)
-                {
-                    throw new InvalidOperationException($"Models:SocialAgents: the share of '{o.Model}' must be positive.");
-                }
-
-                return (CreateChat(Check(o, ModelRole.SocialAgent), ModelRole.SocialAgent), e.Share);
-            }).ToList();
+            return entries.Select(e => e.Share > 0
+                ? (SocietyMember(new ModelEndpointOptions { Endpoint = e.Endpoint, Model = e.Model, ApiKey = e.ApiKey }), e.Share)
+                : throw new InvalidOperationException($"Models:SocialAgents: the share of '{e.Model}' must be positive.")).ToList();
         })).ToList();
 
     public IReadOnlyList<(ChatModel Model, double Share)> SocialAgents(IReadOnlyList<StableAlignment.Contracts.SocialAgentChoice>? choices)
@@ -66,24 +56,14 @@ public sealed class ConfiguredModelCatalog(
             return SocialAgents();
         }
 
-        var role = options.Value.For(ModelRole.SocialAgent);
-        return [.. choices.Select(c =>
-        {
-            if (c.Share <= 0 || string.IsNullOrWhiteSpace(c.Model))
-            {
-                throw new InvalidOperationException($"SocialAgentModels: '{c.Model}' needs a name and a positive share.");
-            }
-
-            var chat = (ChatModel)_cache.GetOrAdd($"society-model:{c.Model}", _ =>
-            {
-                var o = new ModelEndpointOptions { Model = c.Model }.Over(role);
-                o.Temperature ??= role.Temperature;
-                o.MaxTokens ??= role.MaxTokens;
-                return CreateChat(Check(o, ModelRole.SocialAgent), ModelRole.SocialAgent);
-            });
-            return (chat, c.Share);
-        })];
+        return [.. choices.Select(c => c.Share > 0 && !string.IsNullOrWhiteSpace(c.Model)
+            ? ((ChatModel)_cache.GetOrAdd($"society-model:{c.Model}", _ => SocietyMember(new ModelEndpointOptions { Model = c.Model })), c.Share)
+            : throw new InvalidOperationException($"SocialAgentModels: '{c.Model}' needs a name and a positive share."))];
     }
+
+    /// <summary>One model of a society: its own fields over the SocialAgent role's (endpoint, key, temperature, max tokens).</summary>
+    private ChatModel SocietyMember(ModelEndpointOptions own) =>
+        CreateChat(Check(own.Over(options.Value.For(ModelRole.SocialAgent)), ModelRole.SocialAgent), ModelRole.SocialAgent);
 
     public EmbeddingModel Embedding() => (EmbeddingModel)_cache.GetOrAdd("embedding", _ =>
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,10 +65,6 @@ public sealed class QueueFullException() : Exception("The model server's queue i
 /// </summary>
 public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServerOptions> options, ILogger<GenerationScheduler> logger) : BackgroundService
 {
-    public static readonly Meter Meter = new("StableAlignment.ModelServer");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("sa.model_server.batch_size", description: "Sequences decoded together");
-    private static readonly Counter<long> Tokens = Meter.CreateCounter<long>("sa.model_server.completion_tokens", "{token}");
-
     private abstract record Work(CancellationToken Cancel);
 
     private sealed record GenerateWork(BatchRequest Request, Action<string>? OnText, TaskCompletionSource<BatchResult> Done, CancellationToken Cancel) : Work(Cancel);
@@ -202,8 +197,6 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
             var tokens = results.Sum(r => r.CompletionTokens);
             Interlocked.Increment(ref _batches);
             Volatile.Write(ref _largest, Math.Max(_largest, batch.Count));
-            BatchSize.Record(batch.Count);
-            Tokens.Add(tokens);
             logger.LogDebug("Decoded {Count} sequences together: {Tokens} tokens in {Ms:F0} ms", batch.Count, tokens, watch.Elapsed.TotalMilliseconds);
         }
         catch (Exception e)

@@ -140,7 +140,7 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
     private IEnumerable<Entry> All() =>
         (_fixed is null ? [] : new[] { _fixed }).Concat(_models.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result));
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         foreach (var entry in All())
         {
@@ -151,6 +151,6 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
         _models.Clear();
         _stopping.Dispose();
         _loading.Dispose();
-        await Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 }

@@ -80,8 +80,7 @@ public static class OpenAiApi
                 throw new BadRequest($"The prompt is longer than {o.MaxPromptCharacters} characters.", chat ? "messages" : "prompt");
             }
 
-            var n = Int(body, "n", 1, 1, 1);
-            _ = n;
+            Int(body, "n", 1, 1, 1); // one choice per prompt: anything else is refused
             var maxTokens = Int(body, chat && body["max_completion_tokens"] is not null ? "max_completion_tokens" : "max_tokens", o.DefaultMaxTokens, 1, o.MaxTokensLimit);
             var temperature = Number(body, "temperature", 1.0, 0, 2);
             var topP = Number(body, "top_p", 1.0, 0, 1);
