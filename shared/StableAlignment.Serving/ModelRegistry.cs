@@ -18,7 +18,8 @@ public sealed class ModelNotFoundException(string message) : Exception(message);
 /// <see cref="ModelServerOptions.MaxLoadedModels"/> stay loaded (the least recently used is unloaded). Names cannot
 /// leave their root.
 /// </summary>
-public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerFactory logs, ServedModel? fixedModel = null) : IHostedService, IAsyncDisposable
+/// <param name="ownsFixed">Dispose <paramref name="fixedModel"/> with the registry (models loaded by name always are).</param>
+public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerFactory logs, ServedModel? fixedModel = null, bool ownsFixed = false) : IHostedService, IAsyncDisposable
 {
     private sealed record Entry(GenerationScheduler Scheduler)
     {
@@ -145,7 +146,10 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
         foreach (var entry in All())
         {
             entry.Scheduler.Dispose();
-            entry.Scheduler.Model.Dispose();
+            if (entry != _fixed || ownsFixed)
+            {
+                entry.Scheduler.Model.Dispose();
+            }
         }
 
         _models.Clear();

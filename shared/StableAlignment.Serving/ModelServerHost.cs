@@ -12,10 +12,11 @@ namespace StableAlignment.Serving;
 public static class ModelServerHost
 {
     /// <param name="settings">Configuration over the defaults (e.g. <c>ModelServer:Checkpoint</c>); null entries are ignored.</param>
-    /// <param name="model">An already loaded model; otherwise <c>ModelServer:Checkpoint</c> is loaded.</param>
+    /// <param name="model">An already loaded model, which stays the caller's (not disposed with the app) unless
+    /// <paramref name="ownsModel"/>; otherwise <c>ModelServer:Checkpoint</c> is loaded and disposed with the app.</param>
     /// <param name="urls">Where to listen; null: the host's own configuration (ASPNETCORE_URLS, --urls).</param>
     public static WebApplication Build(string? urls, IDictionary<string, string?>? settings = null, ServedModel? model = null, string[]? args = null,
-        LogLevel minimum = LogLevel.Warning)
+        LogLevel minimum = LogLevel.Warning, bool ownsModel = false)
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Configuration.AddEnvironmentVariables();
@@ -35,13 +36,14 @@ public static class ModelServerHost
         if (model is null && options.Checkpoint is not null)
         {
             model = ServedModel.Load(options.Checkpoint, options.ModelId, options.Template, options.Threads);
+            ownsModel = true;
         }
         else if (model is null && options.ModelsRoot is null && options.CheckpointsRoot is null)
         {
             throw new InvalidOperationException("No model to serve: set ModelServer:Checkpoint (or pass --checkpoint DIR), or ModelServer:ModelsRoot / ModelServer:CheckpointsRoot to serve models by name.");
         }
 
-        builder.Services.AddModelServer(model);
+        builder.Services.AddModelServer(model, ownsModel);
         var app = builder.Build();
         app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
         app.MapGet("/health/ready", (ModelRegistry r) => Results.Ok(new { status = "Healthy", models = r.Loaded.Select(m => m.Id) }));

@@ -23,9 +23,10 @@ public static class OpenAiApi
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
 
     /// <param name="model">The one model served (every name maps to it), or null to serve models by name from the configured roots.</param>
-    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel? model)
+    /// <param name="ownsModel">Dispose <paramref name="model"/> with the server; false when the caller keeps using it.</param>
+    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel? model, bool ownsModel = false)
     {
-        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IOptions<ModelServerOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), model));
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IOptions<ModelServerOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), model, ownsModel));
         services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
         return services;
     }

@@ -237,7 +237,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         {
             async Task<(Uri Endpoint, string Id)> Serve(string checkpoint, string id)
             {
-                var app = ModelServerHost.Build("http://127.0.0.1:0", null, ServedModel.Load(checkpoint, id, ChatTemplate.Raw));
+                var app = ModelServerHost.Build("http://127.0.0.1:0", null, ServedModel.Load(checkpoint, id, ChatTemplate.Raw), ownsModel: true);
                 await app.StartAsync(ct);
                 servers.Add((app, id));
                 return (ModelServerHost.Endpoint(app), id);

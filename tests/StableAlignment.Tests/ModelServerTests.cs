@@ -24,6 +24,7 @@ namespace StableAlignment.Tests;
 public sealed class ModelServerTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
+    private ServedModel _model = null!;
     private HttpClient _http = null!;
     private Uri _endpoint = null!;
     private const string Key = "test-server-key";
@@ -31,8 +32,8 @@ public sealed class ModelServerTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         TorchRuntime.Initialize(0);
-        var model = ServedModel.From("tiny-test", new LlamaForCausalLM(LlamaConfig.Tiny, seed: 5), new ByteTokenizer(), ServedModel.AlpacaTemplate);
-        _app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:ApiKey"] = Key, ["ModelServer:BatchWindowMilliseconds"] = "50" }, model);
+        _model = ServedModel.From("tiny-test", new LlamaForCausalLM(LlamaConfig.Tiny, seed: 5), new ByteTokenizer(), ServedModel.AlpacaTemplate);
+        _app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:ApiKey"] = Key, ["ModelServer:BatchWindowMilliseconds"] = "50" }, _model);
         await _app.StartAsync(TestContext.Current.CancellationToken);
         _endpoint = ModelServerHost.Endpoint(_app);
         _http = new HttpClient { BaseAddress = new Uri(_endpoint.ToString().TrimEnd('/') + "/") };
@@ -43,6 +44,21 @@ public sealed class ModelServerTests : IAsyncLifetime
     {
         _http.Dispose();
         await _app.DisposeAsync();
+        _model.Dispose();
+    }
+
+    [Fact]
+    public async Task A_model_handed_to_the_server_stays_usable_after_the_server_is_gone()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 2; i++)
+        {
+            await using var app = ModelServerHost.Build("http://127.0.0.1:0", null, _model);
+            await app.StartAsync(ct);
+            using var http = new HttpClient { BaseAddress = new Uri(ModelServerHost.Endpoint(app) + "/") };
+            using var response = await http.PostAsJsonAsync("completions", new { prompt = "Hi", max_tokens = 2, temperature = 0 }, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
     }
 
     private OpenAIClient Client() => new(new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = _endpoint });
