@@ -8,9 +8,13 @@ state="$root/.state/test"
 rm -rf "$state"
 mkdir -p "$state/results"
 
+# The tests' scratch folders (models, checkpoints, stores: several GB in all) live in one temporary folder of this
+# run, removed at the end with the installed tool, so repeated runs do not fill the disk; results and logs stay.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/stable-alignment-test.XXXXXX")
 cleanup() {
   infra/rabbitmq/stop.sh "$state/rabbitmq" >/dev/null 2>&1
   infra/mongo-emulator/stop.sh "$state/mongo" >/dev/null 2>&1
+  rm -rf "$scratch" "$state/tool/package" "$state/tool/bin" "$state/tool/train"
 }
 trap cleanup EXIT INT TERM
 
@@ -45,7 +49,7 @@ status=0
 for project in tests/*.Tests tests/*.IntegrationTests; do
   [ -f "$project/$(basename "$project").csproj" ] || continue
   name=$(basename "$project")
-  dotnet test "$project" -c Release --no-build --nologo \
+  TMPDIR="$scratch" dotnet test "$project" -c Release --no-build --nologo \
     --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" || status=1
 done
 
