@@ -25,7 +25,7 @@ public static class DatasetCommand
         try
         {
             options = new BuildOptions(a.NoSampling ? null : BuildOptions.ParseRatios(a.Ratios), a.Seed, a.Holdout);
-            formats = [.. a.Formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseFormat)];
+            formats = [.. a.Formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(DatasetFormats.Parse)];
         }
         catch (FormatException e)
         {
@@ -98,14 +98,6 @@ public static class DatasetCommand
         Print(StableAlignment.Storage.JsonLines.ReadJson<DatasetStats>(path, DatasetBuild.Json));
         return 0;
     }
-
-    private static DatasetFormat ParseFormat(string text) => text.ToLowerInvariant() switch
-    {
-        "authors" => DatasetFormat.Authors,
-        "alpaca" => DatasetFormat.Alpaca,
-        "trl" => DatasetFormat.Trl,
-        _ => throw new FormatException($"Unknown format '{text}' (use authors, alpaca, trl)."),
-    };
 
     private static void Print(DatasetStats s)
     {

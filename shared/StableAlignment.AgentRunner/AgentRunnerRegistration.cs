@@ -124,10 +124,17 @@ public sealed record StartSimulationRequest
     public List<string> Questions { get; init; } = [];
     public List<PriorEntry> Prior { get; init; } = [];
 
+    /// <summary>The models of the social agents with their shares (a mixed society); none: the configured society.</summary>
+    public List<SocialAgentChoice>? SocialAgentModels { get; init; }
+
+    /// <summary>Makes the run the first step of a closed loop: its dataset trains a checkpoint that plays the next run.</summary>
+    public LoopStep? Loop { get; init; }
+
     public StartSimulation ToMessage() => new()
     {
         RunId = RunId is { } id && id != Guid.Empty ? id : NewId.NextGuid(),
         GridSize = GridSize, Rounds = Rounds, InitialSetting = InitialSetting, Peers = Peers, GlobalInteraction = GlobalInteraction,
         Dropout = Dropout, Seed = Seed, SeedMemories = SeedMemories, Questions = Questions, Prior = Prior,
+        SocialAgentModels = SocialAgentModels, Loop = Loop,
     };
 }

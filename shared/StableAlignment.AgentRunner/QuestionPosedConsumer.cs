@@ -47,9 +47,11 @@ public sealed class QuestionPosedConsumer(
 
         var social = models.Chat(ModelRole.SocialAgent);
         string draft;
+        ModelReply reply;
         try
         {
-            draft = (await social.CompleteAsync(prompts.Value.Render(prompts.Value.Draft, q.Text), ct)).Trim();
+            reply = await social.ReplyAsync(prompts.Value.Render(prompts.Value.Draft, q.Text), ct);
+            draft = reply.Text.Trim();
         }
         catch (Exception e) when (IsModelFailure(e, ct))
         {
@@ -69,7 +71,7 @@ public sealed class QuestionPosedConsumer(
             Question = q.Text, Draft = draft, Model = social.ModelId,
         }, ct);
 
-        Rating alignment, engagement;
+        AnswerRated alignment, engagement;
         try
         {
             var ratings = await Task.WhenAll(
@@ -86,12 +88,14 @@ public sealed class QuestionPosedConsumer(
         await context.Publish(new InteractionCompleted
         {
             RunId = q.RunId, InteractionId = q.QuestionId, Round = q.Round, AgentId = q.AgentId, Question = q.Text,
-            Draft = draft, SocialModel = social.ModelId, DraftAlignment = alignment, DraftEngagement = engagement,
+            Draft = draft, SocialModel = social.ModelId, DraftAlignment = alignment.Rating, DraftEngagement = engagement.Rating,
+            // The tokens of every call, as a simulated interaction records them (the observer's from its replies).
+            Tokens = [reply.Usage("social-agent"), .. new[] { alignment.Tokens, engagement.Tokens }.OfType<TokenUsage>()],
             CompletedAt = DateTime.UtcNow,
         }, ct);
         logger.LogInformation(
             "Interaction {InteractionId} of run {RunId} drafted and rated {Alignment}/{Engagement}",
-            q.QuestionId, q.RunId, alignment.Score, engagement.Score);
+            q.QuestionId, q.RunId, alignment.Rating.Score, engagement.Rating.Score);
     }
 
     /// <summary>
@@ -111,14 +115,14 @@ public sealed class QuestionPosedConsumer(
         }
     }
 
-    private async Task<Rating> Rate(QuestionPosed q, RatingAspect aspect, string answer, CancellationToken ct)
+    private async Task<AnswerRated> Rate(QuestionPosed q, RatingAspect aspect, string answer, CancellationToken ct)
     {
         var response = await rater.GetResponse<AnswerRated>(new RateAnswer
         {
             RunId = q.RunId, InteractionId = q.QuestionId, Aspect = aspect, Stage = AnswerStage.Draft,
             Question = q.Text, Answer = answer,
         }, ct);
-        return response.Message.Rating;
+        return response.Message;
     }
 
     private Task Fail(ConsumeContext<QuestionPosed> context, string reason)

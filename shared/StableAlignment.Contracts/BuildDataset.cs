@@ -9,4 +9,10 @@ public sealed record BuildDataset
     public double Holdout { get; init; } = 0.1;
     public int Seed { get; init; }
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>More runs pooled with <see cref="RunId"/> into one dataset (as <c>sa dataset build --run A --run B</c>).</summary>
+    public IReadOnlyList<Guid> PoolRuns { get; init; } = [];
+
+    /// <summary>authors, alpaca, trl; null writes all three. The authors form is always written: training reads it.</summary>
+    public IReadOnlyList<string>? Formats { get; init; }
 }

@@ -13,6 +13,18 @@ public enum DatasetFormat
     Trl,
 }
 
+public static class DatasetFormats
+{
+    /// <summary>authors, alpaca or trl (any case); a <see cref="FormatException"/> naming the choices otherwise.</summary>
+    public static DatasetFormat Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "authors" => DatasetFormat.Authors,
+        "alpaca" => DatasetFormat.Alpaca,
+        "trl" => DatasetFormat.Trl,
+        _ => throw new FormatException($"Unknown format '{text}' (use authors, alpaca, trl)."),
+    };
+}
+
 /// <summary>Names of a dataset folder's files, as dataset-builder writes them and the trainer reads them.</summary>
 public static class DatasetFiles
 {

@@ -45,9 +45,12 @@ public sealed class BuildDatasetConsumer(
             throw new InvalidMessageException($"BuildDataset: {problem}");
         }
 
-        if (await CompletedCountAsync(memoryStore, m.RunId, ct) == 0)
+        foreach (var runId in Runs(m))
         {
-            throw new InvalidMessageException($"BuildDataset: memory-store holds no completed interaction of run {m.RunId}.");
+            if (await CompletedCountAsync(memoryStore, runId, ct) == 0)
+            {
+                throw new InvalidMessageException($"BuildDataset: memory-store holds no completed interaction of run {runId}.");
+            }
         }
 
         var build = Options(m);
@@ -91,6 +94,20 @@ public sealed class BuildDatasetConsumer(
             return $"holdout: {m.Holdout} is outside [0, 1) (a share of the questions, e.g. 0.1)";
         }
 
+        if (m.PoolRuns is null || m.PoolRuns.Count > MaxPooledRuns || m.PoolRuns.Any(r => r == Guid.Empty))
+        {
+            return $"poolRuns: at most {MaxPooledRuns} run ids, none empty";
+        }
+
+        try
+        {
+            _ = Formats(m);
+        }
+        catch (FormatException e)
+        {
+            return $"formats: {e.Message}";
+        }
+
         try
         {
             _ = m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios);
@@ -102,6 +119,17 @@ public sealed class BuildDatasetConsumer(
         }
     }
 
+    public const int MaxPooledRuns = 100;
+
+    /// <summary>The runs a request pools, the first one first, each once.</summary>
+    public static IReadOnlyList<Guid> Runs(BuildDataset m) => [.. new[] { m.RunId }.Concat(m.PoolRuns ?? []).Distinct()];
+
+    /// <summary>The files a request writes: the authors form always (training reads it), then those asked for.</summary>
+    public static IReadOnlyList<DatasetFormat> Formats(BuildDataset m) =>
+        [.. new[] { DatasetFormat.Authors }.Concat(m.Formats is null ? [DatasetFormat.Alpaca, DatasetFormat.Trl] : m.Formats.Select(DatasetFormats.Parse)).Distinct()];
+
+    private static string Source(BuildDataset m) => string.Join("+", Runs(m).Select(r => $"run:{r}"));
+
     public const int MaxBatchSize = 10_000;
 
     /// <summary>How many completed interactions memory-store holds for the run.</summary>
@@ -109,17 +137,16 @@ public sealed class BuildDatasetConsumer(
         (await memoryStore.GetResponse<InteractionsListed>(new ListInteractions { RunId = runId, Take = 1 }, ct)).Message.Total;
 
     /// <summary>The dataset id a valid request builds: it follows from the run and the parameters.</summary>
-    public static string IdFor(BuildDataset m) => DatasetBuild.IdFor($"run:{m.RunId}", Options(m));
+    public static string IdFor(BuildDataset m) => DatasetBuild.IdFor(Source(m), Options(m));
 
     private static BuildOptions Options(BuildDataset m) => new(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
 
     private async Task BuildAndPublishAsync(ConsumeContext context, BuildDataset m, string id, string folder, BuildOptions build, CancellationToken ct)
     {
-        var source = $"run:{m.RunId}";
-
-        var manifest = await DatasetBuild.RunAsync(
-            RecordSources.FromMemoryStoreAsync(memoryStore, m.RunId, ct), build, [DatasetFormat.Authors, DatasetFormat.Alpaca, DatasetFormat.Trl],
-            folder, source, [m.RunId], ct);
+        // Several runs pool into one dataset, in the order given, as the command line's repeated --run does.
+        var runs = Runs(m);
+        var records = RecordSources.Concat(runs.Select(r => RecordSources.FromMemoryStoreAsync(memoryStore, r, ct)));
+        var manifest = await DatasetBuild.RunAsync(records, build, Formats(m), folder, Source(m), runs, ct);
         var count = TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
         var index = 0;
         var batch = new List<TripletGroup>(m.BatchSize);
@@ -223,9 +250,13 @@ public static class DatasetBuilderRegistration
 
             try
             {
-                if (await BuildDatasetConsumer.CompletedCountAsync(memoryStore, request.RunId, ct) == 0)
+                foreach (var runId in BuildDatasetConsumer.Runs(request))
                 {
-                    return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"runId: memory-store holds no completed interaction of run {request.RunId}.");
+                    if (await BuildDatasetConsumer.CompletedCountAsync(memoryStore, runId, ct) == 0)
+                    {
+                        var field = runId == request.RunId ? "runId" : $"poolRuns[{request.PoolRuns.ToList().IndexOf(runId)}]";
+                        return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"{field}: memory-store holds no completed interaction of run {runId}.");
+                    }
                 }
             }
             catch (RequestTimeoutException)

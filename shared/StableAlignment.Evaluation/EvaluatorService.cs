@@ -75,7 +75,10 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         Directory.CreateDirectory(Folder(request.CheckpointId));
         AtomicFile.WriteAllText(Path.Combine(Folder(request.CheckpointId), "request.json"), JsonSerializer.Serialize(request, Reports.Json));
         WriteStatus(request.CheckpointId, "queued", null);
-        _queue.Writer.TryWrite(confined);
+        if (_queue.Writer.TryWrite(confined))
+        {
+            Telemetry.Queued("evaluation", 1);
+        }
     }
 
     /// <summary>The evaluations a previous run of this service accepted and did not finish.</summary>
@@ -93,7 +96,10 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                 {
                     var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
                     logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
-                    _queue.Writer.TryWrite(Confine(accepted, options.Value));
+                    if (_queue.Writer.TryWrite(Confine(accepted, options.Value)))
+                    {
+                        Telemetry.Queued("evaluation", 1);
+                    }
                 }
             }
             catch (Exception e) when (e is InvalidDataException or PathEscapeException)
@@ -133,7 +139,39 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             benchmarks.Add($"{spec![..colon]}:{ConfinedPath.Resolve(options.BenchmarksRoot, spec[(colon + 1)..], $"benchmarks[{i}]")}");
         }
 
-        return request with { Location = ConfinedPath.Resolve(options.CheckpointsRoot, request.Location, "location"), Benchmarks = benchmarks };
+        if (Problem(request) is { } problem)
+        {
+            throw new PathEscapeException(problem.Field, problem.Value, problem.Reason);
+        }
+
+        return request with
+        {
+            Location = ConfinedPath.Resolve(options.CheckpointsRoot, request.Location, "location"), Benchmarks = benchmarks,
+            Wrappers = request.Wrappers is null ? null : ConfinedPath.Resolve(options.BenchmarksRoot, request.Wrappers, "wrappers"),
+            Baseline = request.Baseline is null ? null : ConfinedPath.Resolve(options.CheckpointsRoot, request.Baseline, "baseline"),
+        };
+    }
+
+    public const int MaxRepeats = 100;
+    public const int MaxNewTokensLimit = 4096;
+
+    /// <summary>An option of the request out of its range, as (field, value, reason); null when all are usable.</summary>
+    public static (string Field, string Value, string Reason)? Problem(EvaluateCheckpoint r) =>
+        r.Repeats is < 1 or > MaxRepeats ? ("repeats", $"{r.Repeats}", $"it must be within 1–{MaxRepeats}")
+        : r.Limit is < 1 ? ("limit", $"{r.Limit}", "it must be at least 1")
+        : r.MaxNewTokens is < 1 or > MaxNewTokensLimit ? ("maxNewTokens", $"{r.MaxNewTokens}", $"it must be within 1–{MaxNewTokensLimit}")
+        : null;
+
+    /// <summary>The suite a request runs: its own options where it gives them, the configured ones otherwise.</summary>
+    public static EvaluationOptions Suite(EvaluateCheckpoint request, EvaluatorOptions o)
+    {
+        var adversarial = request.Adversarial ?? o.Adversarial;
+        return new EvaluationOptions
+        {
+            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = adversarial,
+            Wrappers = adversarial ? Wrappers.Load(request.Wrappers ?? o.WrappersFile) : [], Repeats = request.Repeats ?? o.Repeats,
+            Limit = request.Limit ?? o.Limit, Generation = new GenerationOptions(MaxNewTokens: request.MaxNewTokens ?? new GenerationOptions().MaxNewTokens),
+        };
     }
 
     public string Folder(string checkpointId) =>
@@ -144,6 +182,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         Requeue();
         await foreach (var request in _queue.Reader.ReadAllAsync(stoppingToken))
         {
+            Telemetry.Queued("evaluation", -1);
             // Competing evaluators on a shared folder: the one holding the claim runs it; the others pass.
             using var claim = JobClaim.TryAcquire(Folder(request.CheckpointId));
             if (claim is null || Status(request.CheckpointId) is { State: "done" })
@@ -197,14 +236,19 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         var (model, state) = Checkpoints.Load(request.Location);
         using var loaded = model; // native memory: released when the evaluation ends
         var tokenizer = Checkpoints.TokenizerFor(request.Location);
-        var suite = new EvaluationOptions
+        var suite = Suite(request, o);
+        LlamaForCausalLM? baselineModel = null;
+        IAnswerer? baseline = null;
+        if (request.Baseline is { } b)
         {
-            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = o.Adversarial,
-            Wrappers = o.Adversarial ? Wrappers.Load(o.WrappersFile) : [], Repeats = o.Repeats, Limit = o.Limit,
-        };
+            baselineModel = Checkpoints.Load(b).Model;
+            baseline = new LocalAnswerer(baselineModel, Checkpoints.TokenizerFor(b), suite.Generation, Path.GetFileName(Path.TrimEndingDirectorySeparator(b)));
+        }
+
+        using var loadedBaseline = baselineModel;
         var judges = services.GetService<IModelCatalog>();
         var report = await new EvaluationRunner(suite, judges).RunAsync(
-            request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), null,
+            request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), baseline,
             Folder(request.CheckpointId), state.Step, request.Location, ct: ct);
 
         foreach (var (benchmark, score) in report.Scores)
@@ -293,6 +337,16 @@ public static class EvaluatorRegistration
                 if (confined.Benchmarks.Select((b, i) => (path: b[(b.IndexOf(':') + 1)..], i)).FirstOrDefault(b => !File.Exists(b.path) && !Directory.Exists(b.path)) is { path: not null } missing)
                 {
                     return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"benchmarks[{missing.i}]: '{request.Benchmarks[missing.i]}' names no file under Evaluator:BenchmarksRoot.");
+                }
+
+                if (confined.Wrappers is { } wrappers && !File.Exists(wrappers))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"wrappers: '{request.Wrappers}' names no file under Evaluator:BenchmarksRoot.");
+                }
+
+                if (confined.Baseline is { } baseline && !Directory.Exists(baseline))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"baseline: '{request.Baseline}' is not a folder under Evaluator:CheckpointsRoot.");
                 }
             }
             catch (PathEscapeException e)

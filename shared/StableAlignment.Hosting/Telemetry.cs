@@ -28,6 +28,9 @@ public static class Telemetry
     public static readonly Counter<long> Tokens =
         Meter.CreateCounter<long>("sa.model.tokens", "{token}", "Model tokens of stored interactions, by model, role and kind (prompt, completion)");
 
+    public static readonly Counter<double> Cost =
+        Meter.CreateCounter<double>("sa.model.cost", "{currency}", "Cost of the model tokens of stored interactions at the configured Models:Prices, by model and role");
+
     public static readonly Histogram<double> TrainingLoss =
         Meter.CreateHistogram<double>("sa.training.loss", null, "Stable Alignment loss per optimiser step");
 
@@ -36,6 +39,13 @@ public static class Telemetry
 
     public static readonly Histogram<double> EvaluationScore =
         Meter.CreateHistogram<double>("sa.evaluation.score", null, "Benchmark scores of evaluated checkpoints, by benchmark");
+
+    public static readonly UpDownCounter<long> QueueDepth =
+        Meter.CreateUpDownCounter<long>("sa.queue.depth", "{item}",
+            "Accepted work waiting, by queue: generation (requests waiting for a model-server batch, by model), evaluation (checkpoints waiting for the evaluator)");
+
+    public static void Queued(string queue, long delta, string? model = null) =>
+        QueueDepth.Add(delta, new KeyValuePair<string, object?>("queue", queue), new KeyValuePair<string, object?>("model", model));
 
     public static void RecordRating(string role, bool valid) =>
         Ratings.Add(1, new KeyValuePair<string, object?>("role", role), new KeyValuePair<string, object?>("valid", valid));

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
+using StableAlignment.Models;
 using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
@@ -16,6 +17,7 @@ namespace StableAlignment.MemoryStore;
 public sealed class InteractionCompletedConsumer(
     IInteractionRepository interactions,
     IAgentMemoryRepository memory,
+    ModelPrices prices,
     ILogger<InteractionCompletedConsumer> logger) : IConsumer<InteractionCompleted>
 {
     public async Task Consume(ConsumeContext<InteractionCompleted> context)
@@ -30,7 +32,7 @@ public sealed class InteractionCompletedConsumer(
         var record = InteractionRecord.From(m);
         if (await interactions.TrySaveAsync(record, ct))
         {
-            Count(m);
+            Count(m, prices);
         }
         else
         {
@@ -51,7 +53,7 @@ public sealed class InteractionCompletedConsumer(
     }
 
     /// <summary>The project counters of a newly stored record (a repeat is not counted again).</summary>
-    private static void Count(InteractionCompleted m)
+    private static void Count(InteractionCompleted m, ModelPrices prices)
     {
         Telemetry.InteractionsCompleted.Add(1);
         foreach (var peer in m.Peers)
@@ -72,6 +74,10 @@ public sealed class InteractionCompletedConsumer(
             var tags = new TagList { { "model", t.Model }, { "role", t.Role } };
             Telemetry.Tokens.Add(t.PromptTokens, [.. tags, new("kind", "prompt")]);
             Telemetry.Tokens.Add(t.CompletionTokens, [.. tags, new("kind", "completion")]);
+            if (prices.Cost(t.Model, t.PromptTokens, t.CompletionTokens) is { } cost)
+            {
+                Telemetry.Cost.Add(cost, tags);
+            }
         }
     }
 

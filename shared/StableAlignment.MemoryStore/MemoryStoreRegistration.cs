@@ -1,5 +1,8 @@
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using StableAlignment.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,6 +15,9 @@ public static class MemoryStoreRegistration
     public static IServiceCollection AddMemoryStore(this IServiceCollection services)
     {
         services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        // Only the price table of the Models section: memory-store counts cost (sa.model.cost) but calls no model.
+        services.TryAddSingleton(sp => new ModelPrices(
+            sp.GetRequiredService<IConfiguration>().GetSection($"{ModelsOptions.Section}:{nameof(ModelsOptions.Prices)}").Get<Dictionary<string, ModelPrice>>() ?? []));
         return services;
     }
 

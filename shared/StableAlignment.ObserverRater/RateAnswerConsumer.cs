@@ -41,7 +41,7 @@ public sealed class RateAnswerConsumer(IModelCatalog models, IOptions<PromptOpti
         await context.RespondAsync(new AnswerRated
         {
             RunId = m.RunId, InteractionId = m.InteractionId, Stage = m.Stage, Rating = rating,
-            Tokens = new TokenUsage { Role = "observer", Model = reply.Model, PromptTokens = reply.PromptTokens, CompletionTokens = reply.CompletionTokens },
+            Tokens = reply.Usage("observer"),
         });
     }
 }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StableAlignment.Hosting;
 using StableAlignment.Learning;
 using static TorchSharp.torch;
 
@@ -107,6 +108,8 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         {
             throw new QueueFullException();
         }
+
+        Telemetry.Queued("generation", 1, served.Id);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -122,7 +125,16 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
             Work first;
             try
             {
-                first = _held ?? await _queue.Reader.ReadAsync(stop);
+                if (_held is null)
+                {
+                    first = await _queue.Reader.ReadAsync(stop);
+                    Telemetry.Queued("generation", -1, served.Id);
+                }
+                else
+                {
+                    first = _held;
+                }
+
                 _held = null;
             }
             catch (OperationCanceledException)
@@ -158,6 +170,7 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
 
             while (batch.Count < _o.MaxBatch && _queue.Reader.TryRead(out var more))
             {
+                Telemetry.Queued("generation", -1, served.Id);
                 if (more.Cancel.IsCancellationRequested)
                 {
                     Cancel(more);
@@ -178,6 +191,7 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
 
         while (_queue.Reader.TryRead(out var left))
         {
+            Telemetry.Queued("generation", -1, served.Id);
             Cancel(left);
         }
     }

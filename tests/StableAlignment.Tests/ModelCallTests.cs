@@ -25,6 +25,25 @@ public sealed class ModelCallTests
     }
 
     [Fact]
+    public async Task Calls_beyond_an_endpoints_slots_wait_and_are_counted_as_waiting_until_they_run()
+    {
+        var endpoint = $"http://throttle-{Guid.NewGuid():N}.test/v1";
+        using var meters = new MeterWatch((name, tags) => name == "sa.model.calls.waiting" && (string?)tags.GetValueOrDefault("endpoint") == endpoint);
+        var throttle = new EndpointThrottle(Microsoft.Extensions.Options.Options.Create(new ModelsOptions { MaxConcurrentCalls = 1 }));
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = throttle.RunAsync(endpoint, () => release.Task, TestContext.Current.CancellationToken);
+        var second = throttle.RunAsync(endpoint, () => Task.FromResult(2), TestContext.Current.CancellationToken);
+
+        await Eventually.ReturnsAsync(() => Task.FromResult(meters.Sum("sa.model.calls.waiting")), n => n == 1, TimeSpan.FromSeconds(5));
+        Assert.False(second.IsCompleted);
+        release.SetResult(1);
+        int[] results = await Task.WhenAll(first, second);
+        Assert.Equal([1, 2], results);
+        Assert.Equal(0, meters.Sum("sa.model.calls.waiting"));
+        Assert.Equal(1, meters.Peak("sa.model.calls.waiting"));
+    }
+
+    [Fact]
     public void The_client_deadline_covers_every_attempt_of_the_retry_pipeline()
     {
         using var provider = Models(new() { ["Models:TimeoutSeconds"] = "120" });

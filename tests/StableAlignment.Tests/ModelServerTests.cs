@@ -165,6 +165,7 @@ public sealed class ModelServerTests : IAsyncLifetime
     [Fact]
     public async Task Requests_that_arrive_together_are_decoded_in_one_batch()
     {
+        using var meters = new MeterWatch((name, tags) => name == "sa.queue.depth" && tags.GetValueOrDefault("model") is "tiny-test");
         var scheduler = await _app.Services.GetRequiredService<ModelRegistry>().GetAsync(null, TestContext.Current.CancellationToken);
         var before = scheduler.Batches;
         var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
@@ -172,6 +173,10 @@ public sealed class ModelServerTests : IAsyncLifetime
         Assert.All(replies, r => Assert.Equal(8, (int)r["usage"]!["completion_tokens"]!));
         Assert.True(scheduler.Batches - before < 8, $"8 concurrent requests took {scheduler.Batches - before} batches");
         Assert.True(scheduler.LargestBatch > 1);
+
+        // The queue-depth gauge saw the requests wait for the batch and saw them all leave.
+        Assert.True(meters.Peak("sa.queue.depth") >= 2, $"queue depth peaked at {meters.Peak("sa.queue.depth")}");
+        Assert.Equal(0, meters.Sum("sa.queue.depth"));
     }
 
     [Theory]

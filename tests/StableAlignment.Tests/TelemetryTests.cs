@@ -71,6 +71,27 @@ public sealed class TelemetryTests : SingleProcessTest
         await Eventually.ReturnsAsync(() => Task.FromResult(measured.GetValueOrDefault("sa.interactions.completed")), n => n >= 1, TimeSpan.FromSeconds(10));
 
         Assert.True(measured.GetValueOrDefault("sa.ratings") >= 2, "the observer's two draft ratings were not counted");
+        Assert.True(measured.GetValueOrDefault("sa.model.tokens") > 0, "the model tokens of the stored record were not counted");
+    }
+
+    [Fact]
+    public async Task Tokens_of_a_priced_model_are_counted_as_cost_by_model_and_role()
+    {
+        // Models:Prices in the configuration, as an operator sets it: 1 per 1,000 prompt tokens, 2 per 1,000 completion tokens.
+        await using var app = await SingleProcessApp.StartAsync(Stub, new Dictionary<string, string?>
+        {
+            ["Models:Prices:stub-model:PromptPer1K"] = "1", ["Models:Prices:stub-model:CompletionPer1K"] = "2",
+        });
+        using var meters = new MeterWatch((name, tags) => name is "sa.model.cost" or "sa.model.tokens" && tags.GetValueOrDefault("model") is "stub-model");
+        using var posted = await app.Client.PostAsJsonAsync("/api/questions", new { text = "Should I tell my friend the truth about the gift?" }, TestContext.Current.CancellationToken);
+        var runId = (await posted.Content.ReadFromJsonAsync<PostQuestionsResponse>(TestContext.Current.CancellationToken))!.RunId;
+        var stored = await Eventually.InteractionsAsync(app.Client, runId, 1);
+
+        // The cost is the record's own token counts at those prices (only this app has prices, so only its records cost).
+        var expected = stored.SelectMany(r => r.Tokens).Where(t => t.Model == "stub-model")
+            .Sum(t => (t.PromptTokens / 1000.0) + (2 * t.CompletionTokens / 1000.0));
+        Assert.True(expected > 0, "the stub reported no tokens");
+        await Eventually.ReturnsAsync(() => Task.FromResult(meters.Sum("sa.model.cost")), c => Math.Abs(c - expected) < 1e-9, TimeSpan.FromSeconds(10));
     }
 
     private static string Kebab(string type) =>

@@ -138,8 +138,7 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
     private string? Hint(MemoryRecalled recalled) =>
         recalled.Found ? prompts.Value.Render(prompts.Value.MemoryHint, recalled.Question!, recalled.Answer) : null;
 
-    private static TokenUsage Usage(string role, ModelReply reply) =>
-        new() { Role = role, Model = reply.Model, PromptTokens = reply.PromptTokens, CompletionTokens = reply.CompletionTokens };
+    private static TokenUsage Usage(string role, ModelReply reply) => reply.Usage(role);
 }
 
 /// <summary>A model answered, but with nothing usable.</summary>

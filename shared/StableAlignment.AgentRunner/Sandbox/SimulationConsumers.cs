@@ -113,9 +113,52 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
             return $"question {bad.i}: {bad.p}";
         }
 
+        if (SocietyProblem(m) is { } society)
+        {
+            return society;
+        }
+
         var world = new World(m.GridSize, m.InitialSetting, m.Seed);
         return (m.GlobalInteraction ? world.GlobalPeerProblem(m.Peers, m.Dropout) : null)
             ?? (m.Prior.Count > 0 ? world.SeedMemoryProblem(m.Prior, m.SeedMemories) : null);
+    }
+
+    public const int MaxSocietyModels = 16;
+
+    /// <summary>What makes the run's own society (models and shares) or its loop step unusable; null when fine.</summary>
+    private static string? SocietyProblem(StartSimulation m)
+    {
+        static bool BadName(string? name) => string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl);
+        if (m.SocialAgentModels is { } models)
+        {
+            if (models.Count > MaxSocietyModels)
+            {
+                return $"socialAgentModels: {models.Count} models; at most {MaxSocietyModels}.";
+            }
+
+            var bad = models.ToList().FindIndex(c => c is null || BadName(c.Model) || !double.IsFinite(c.Share) || c.Share <= 0);
+            if (bad >= 0)
+            {
+                return $"socialAgentModels[{bad}]: each entry needs a model name (at most 200 characters) and a positive share (shares are weights).";
+            }
+        }
+
+        if (m.Loop is not { } loop)
+        {
+            return null;
+        }
+
+        return loop.LoopId == Guid.Empty ? "loop.loopId is missing."
+            : loop.Iterations is < 1 or > 100 ? $"loop.iterations {loop.Iterations} is outside 1–100."
+            : loop.Iteration < 1 || loop.Iteration > loop.Iterations ? $"loop.iteration {loop.Iteration} is outside 1–{loop.Iterations}."
+            : BadName(loop.Checkpoint) ? "loop.checkpoint: the model that plays the society is missing."
+            : loop.PreviousCheckpoint is { } previous && BadName(previous) ? "loop.previousCheckpoint: not a usable model name."
+            : !double.IsFinite(loop.PreviousShare) || loop.PreviousShare is < 0 or >= 1 ? $"loop.previousShare {loop.PreviousShare} is outside [0, 1)."
+            : loop.TrainEpochs is < 1 or > 1000 ? $"loop.trainEpochs {loop.TrainEpochs} is outside 1–1000."
+            : loop.TrainMaxSteps is < 1 ? "loop.trainMaxSteps must be at least 1."
+            : loop.TrainAccumulation is < 1 or > 1024 ? $"loop.trainAccumulation {loop.TrainAccumulation} is outside 1–1024."
+            : !double.IsFinite(loop.TrainLearningRate) || loop.TrainLearningRate <= 0 || loop.TrainLearningRate > 1 ? $"loop.trainLearningRate {loop.TrainLearningRate} is outside (0, 1]."
+            : null;
     }
 }
 

@@ -68,7 +68,7 @@ public static class SimulationExport
             tokens[$"{g.Key.Role}/{g.Key.Model}"] = new JsonObject { ["calls"] = g.Count(), ["prompt"] = prompt, ["completion"] = completion };
             if (cost is not null && prices!.Prices.TryGetValue(g.Key.Model, out var price))
             {
-                cost += (prompt * price.PromptPer1K / 1000) + (completion * price.CompletionPer1K / 1000);
+                cost += price.Cost(prompt, completion);
             }
         }
 
