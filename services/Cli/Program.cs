@@ -256,6 +256,34 @@ foreach (var command in new Command[] { tokenize, logitsCommand, loss })
 
 // An example per command in its --help.
 void Example(Command command, string example) => command.Description += $"\n\nExample:\n  {example}";
+
+// Options that make others meaningless refuse them (exit 2 naming both). An option counts as given when its value
+// differs from its default, so a config.resolved.yaml, which lists every option, repeats a run without tripping this.
+static bool Given(System.CommandLine.Parsing.CommandResult r, Option o)
+{
+    if (r.GetResult(o) is not { Implicit: false } given)
+    {
+        return false;
+    }
+
+    var value = given.GetValueOrDefault<object?>();
+    var @default = o.HasDefaultValue ? o.GetDefaultValue() : o.ValueType.IsValueType && Nullable.GetUnderlyingType(o.ValueType) is null ? Activator.CreateInstance(o.ValueType) : null;
+    return value is FileSystemInfo f && @default is FileSystemInfo d ? f.FullName != d.FullName : !object.Equals(value, @default);
+}
+
+void Excludes(Command command, Option lead, string why, params Option[] others) => command.Validators.Add(r =>
+{
+    if (Given(r, lead))
+    {
+        foreach (var other in others.Where(o => Given(r, o)))
+        {
+            r.AddError($"{other.Name} cannot be combined with {lead.Name}: {why}.");
+        }
+    }
+});
+Excludes(simulate, resume, "a resumed run keeps the settings it was started with", simQuestions, grid, rounds, init, peers, global, dropout, prior, seed, seedMemories, keepPartial);
+Excludes(dsBuild, dsNoSampling, "it keeps every sample, so there are no ratios to sample by", dsRatios);
+Excludes(eval, evRemote, "--remote answers with the configured SocialAgent model, --checkpoint with a local one; give one of them", evCheckpoint);
 Example(run, "sa run --endpoint http://localhost:11434/v1 --model llama3.1 --limit 5");
 Example(serveModel, "sa serve-model --checkpoint artifacts/train/sa --urls http://127.0.0.1:8000   (then: --endpoint http://127.0.0.1:8000/v1 --model NAME)");
 Example(loop, "sa loop --iterations 3 --out artifacts/loop   (again after a crash: the same command continues)");

@@ -62,6 +62,7 @@ public static class SimulateCommand
         if (start is null && await runs.GetAsync(runId, ct) is not { Simulation: not null })
         {
             Console.Error.WriteLine($"No simulation run {runId} in this store.");
+            await app.StopAsync(CancellationToken.None); // stopped before disposal: the background services end quietly
             return 2;
         }
 

@@ -117,6 +117,26 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task A_resolved_config_lists_every_option_and_still_repeats_a_build_that_excludes_others()
+    {
+        // config.resolved.yaml names --ratios at its default beside --no-sampling: only a ratio other than the default
+        // conflicts with --no-sampling, so the repeat is not refused.
+        var export = OriginalExport();
+        var work = Directory.CreateDirectory(TestConfiguration.TempPath("cli-resolved")).FullName;
+        var (exit, first, err) = await Sa(work, "dataset", "build", "--from-export", export, "--no-sampling", "--out", "one");
+        Assert.True(exit == 0, $"exit {exit}: {err}");
+        Assert.Contains("ratios: '5:1:1'", await File.ReadAllTextAsync(Path.Combine(work, "one", "config.resolved.yaml")), StringComparison.Ordinal);
+        (exit, var second, err) = await Sa(work, "dataset", "build", "--config", Path.Combine(work, "one", "config.resolved.yaml"), "--out", "two");
+        Assert.True(exit == 0, $"exit {exit}: {err}");
+        string Id(string output) => output.Split('\n').Single(l => l.StartsWith("dataset ", StringComparison.Ordinal)).Split(' ')[1].TrimEnd(':');
+        Assert.Equal(Id(first), Id(second));
+
+        (exit, _, err) = await Sa(work, "dataset", "build", "--config", Path.Combine(work, "one", "config.resolved.yaml"), "--ratios", "3:1:1", "--out", "three");
+        Assert.Equal(2, exit);
+        Assert.Contains("--ratios cannot be combined with --no-sampling", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Dataset_from_an_original_export_has_the_expected_samples_in_every_format()
     {
         var export = OriginalExport();

@@ -136,6 +136,9 @@ case("store-garbage", "store", ["runs"], ["stable-alignment.db"], {"artifacts/st
 
 # ---- command line
 case("cli-gateway-unparseable", "cli", ["runs", "--gateway", "not a url"], ["gateway"], {}, "--gateway that is not a URL")
+case("cli-resume-with-grid", "cli", ["simulate", "--resume", "11111111-1111-1111-1111-111111111111", "--grid", "5"], ["--grid", "--resume"], {}, "--resume with settings of a new run")
+case("cli-no-sampling-with-ratios", "cli", ["dataset", "build", "--from-export", "no-such-export", "--no-sampling", "--ratios", "3:1:1"], ["--ratios", "--no-sampling"], {}, "--no-sampling with ratios")
+case("cli-remote-with-checkpoint", "cli", ["eval", "--remote", "--checkpoint", "no-such-checkpoint", "--benchmarks", "bigbench:x.json", "--out", "no-such-out"], ["--checkpoint", "--remote"], {}, "--remote and a checkpoint")
 case("cli-markup-folder", "cli", ["dataset", "stats", "{case}/[red] x"], ["[red] x"], {"[red] x/README": "a folder whose name is Spectre markup\n"}, "folder named like console markup")
 
 # ---- HTTP bodies (single-process app): status and a word the problem must contain
@@ -148,6 +151,9 @@ http("http-run-grid-huge", "POST", "/api/agents/runs", '{"gridSize": 100000, "qu
 http("http-run-no-questions", "POST", "/api/agents/runs", '{"gridSize": 2}', 400, ["questions"], "empty feed")
 http("http-run-not-json", "POST", "/api/agents/runs", "gridSize=2", 400, [], "form data")
 http("http-dataset-holdout", "POST", "/api/datasets", '{"runId": "' + "1" * 8 + '-1111-1111-1111-111111111111", "holdout": 5}', 400, ["holdout"], "holdout 5")
+http("http-dataset-format", "POST", "/api/datasets", '{"runId": "11111111-1111-1111-1111-111111111111", "formats": ["csv"]}', 400, ["formats"], "unknown format")
+http("http-evaluation-repeats", "POST", "/api/evaluations", '{"runId": "11111111-1111-1111-1111-111111111111", "checkpointId": "c", "location": "x", "repeats": 0}', 400, ["repeats"], "zero repeats")
+http("http-run-society-share", "POST", "/api/agents/runs", '{"gridSize": 2, "questions": ["Q?"], "socialAgentModels": [{"model": "m", "share": 0}]}', 400, ["socialAgentModels"], "a society model with no share")
 http("http-training-loss", "POST", "/api/training", '{"runId": "11111111-1111-1111-1111-111111111111", "datasetId": "ds-1", "loss": "bogus"}', 400, ["loss"], "unknown loss")
 http("http-training-escape", "POST", "/api/training", '{"runId": "11111111-1111-1111-1111-111111111111", "datasetId": "ds-1", "baseModel": "../../etc"}', 400, ["baseModel"], "base model outside the root")
 http("http-evaluation-escape", "POST", "/api/evaluations", '{"runId": "11111111-1111-1111-1111-111111111111", "checkpointId": "c", "location": "/etc"}', 400, ["location"], "checkpoint outside the root")
