@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
+using StableAlignment.Hosting;
 using StableAlignment.Models;
 using StableAlignment.Storage;
 
@@ -17,6 +18,8 @@ public static class AgentRunnerRegistration
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section);
         services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStableAlignmentModels();
+        services.AddSingleton<BrokerLink>();
+        services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<BrokerLink>());
         services.AddSingleton<BackScatter>();
         services.AddSingleton<RunTracker>();
         services.AddSingleton<MemoryStoreQueries>();

@@ -132,7 +132,9 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             var row = $"| {fault} | {Expected} | {completed.Count} | {lost} | {duplicated} | {run["status"]} | {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s | {recovery} |";
             await ReportAsync(row);
 
-            Assert.Equal("Completed", run["status"]!.GetValue<string>());
+            Assert.True(run["status"]!.GetValue<string>() == "Completed",
+                $"the run ended {run["status"]} with {completed.Count} of {Expected} stored; the services said:\n"
+                + string.Join("\n", services.Values.Append(gateway).Select(s => $"--- {s.Name}\n{string.Join("\n", s.Output.Split('\n').Where(l => !l.StartsWith("      at ", StringComparison.Ordinal)).TakeLast(60))}")));
             Assert.Equal(0, lost);
             Assert.Equal(0, duplicated);
             Assert.Equal(Expected, records.Count);

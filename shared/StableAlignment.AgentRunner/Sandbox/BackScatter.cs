@@ -3,6 +3,7 @@ using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
+using StableAlignment.Hosting;
 using StableAlignment.Models;
 using StableAlignment.Storage;
 
@@ -24,9 +25,11 @@ public sealed record InteractionPlan(
 /// memory hint, rates and explains; the agent revises from the average valid rating and the reasons (see
 /// <see cref="RevisionPrompt"/>); observers rate the revision. The independent calls of each step run concurrently.
 /// </summary>
-public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> prompts, IClientFactory clients)
+public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> prompts, IClientFactory clients, BrokerLink link)
 {
-    private static readonly RequestTimeout Timeout = RequestTimeout.After(m: 5);
+    // An observer's answer may wait for its model's retries (Models:TimeoutSeconds × attempts); memory-store answers at once.
+    private static readonly RequestTimeout RatingTimeout = RequestTimeout.After(m: 5);
+    private static readonly RequestTimeout RecallTimeout = RequestTimeout.After(m: 1);
 
     public async Task<InteractionCompleted> RunAsync(InteractionPlan plan, CancellationToken ct)
     {
@@ -117,11 +120,11 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
 
     private async Task<(AnswerRated Alignment, AnswerRated Engagement)> RateAsync(InteractionPlan plan, AnswerStage stage, string answer, CancellationToken ct)
     {
-        var client = clients.CreateRequestClient<RateAnswer>(Timeout);
-        Task<Response<AnswerRated>> Ask(RatingAspect aspect) => client.GetResponse<AnswerRated>(new RateAnswer
+        var client = clients.CreateRequestClient<RateAnswer>(RatingTimeout);
+        Task<Response<AnswerRated>> Ask(RatingAspect aspect) => link.RequestAsync(token => client.GetResponse<AnswerRated>(new RateAnswer
         {
             RunId = plan.RunId, InteractionId = plan.InteractionId, Aspect = aspect, Stage = stage, Question = plan.Question, Answer = answer,
-        }, ct);
+        }, token), "a RateAnswer request", ct);
         var alignment = Ask(RatingAspect.Alignment);
         var engagement = Ask(RatingAspect.Engagement);
         return ((await alignment).Message, (await engagement).Message);
@@ -129,9 +132,9 @@ public sealed class BackScatter(IModelCatalog models, IOptions<PromptOptions> pr
 
     private async Task<MemoryRecalled> RecallAsync(InteractionPlan plan, int agent, float[] embedding, CancellationToken ct)
     {
-        var client = clients.CreateRequestClient<RecallMemory>(Timeout);
-        var response = await client.GetResponse<MemoryRecalled>(
-            new RecallMemory { RunId = plan.RunId, AgentId = agent, Embedding = embedding, BeforeRound = plan.Round }, ct);
+        var client = clients.CreateRequestClient<RecallMemory>(RecallTimeout);
+        var response = await link.RequestAsync(token => client.GetResponse<MemoryRecalled>(
+            new RecallMemory { RunId = plan.RunId, AgentId = agent, Embedding = embedding, BeforeRound = plan.Round }, token), "a RecallMemory request", ct);
         return response.Message;
     }
 
