@@ -16,7 +16,7 @@ public enum DatasetFormat
 public static class DatasetFormats
 {
     /// <summary>authors, alpaca or trl (any case); a <see cref="FormatException"/> naming the choices otherwise.</summary>
-    public static DatasetFormat Parse(string text) => text.Trim().ToLowerInvariant() switch
+    public static DatasetFormat Parse(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         "authors" => DatasetFormat.Authors,
         "alpaca" => DatasetFormat.Alpaca,

@@ -139,11 +139,6 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             benchmarks.Add($"{spec![..colon]}:{ConfinedPath.Resolve(options.BenchmarksRoot, spec[(colon + 1)..], $"benchmarks[{i}]")}");
         }
 
-        if (Problem(request) is { } problem)
-        {
-            throw new PathEscapeException(problem.Field, problem.Value, problem.Reason);
-        }
-
         return request with
         {
             Location = ConfinedPath.Resolve(options.CheckpointsRoot, request.Location, "location"), Benchmarks = benchmarks,
@@ -155,11 +150,11 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     public const int MaxRepeats = 100;
     public const int MaxNewTokensLimit = 4096;
 
-    /// <summary>An option of the request out of its range, as (field, value, reason); null when all are usable.</summary>
-    public static (string Field, string Value, string Reason)? Problem(EvaluateCheckpoint r) =>
-        r.Repeats is < 1 or > MaxRepeats ? ("repeats", $"{r.Repeats}", $"it must be within 1–{MaxRepeats}")
-        : r.Limit is < 1 ? ("limit", $"{r.Limit}", "it must be at least 1")
-        : r.MaxNewTokens is < 1 or > MaxNewTokensLimit ? ("maxNewTokens", $"{r.MaxNewTokens}", $"it must be within 1–{MaxNewTokensLimit}")
+    /// <summary>An option of the request out of its range, as "field: reason" (checked by the API before 202 and by the consumer); null when all are usable.</summary>
+    public static string? Problem(EvaluateCheckpoint r) =>
+        r.Repeats is < 1 or > MaxRepeats ? $"repeats: {r.Repeats} is outside 1–{MaxRepeats}"
+        : r.Limit is < 1 ? $"limit: {r.Limit} must be at least 1"
+        : r.MaxNewTokens is < 1 or > MaxNewTokensLimit ? $"maxNewTokens: {r.MaxNewTokens} is outside 1–{MaxNewTokensLimit}"
         : null;
 
     /// <summary>The suite a request runs: its own options where it gives them, the configured ones otherwise.</summary>
@@ -170,7 +165,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         {
             Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = adversarial,
             Wrappers = adversarial ? Wrappers.Load(request.Wrappers ?? o.WrappersFile) : [], Repeats = request.Repeats ?? o.Repeats,
-            Limit = request.Limit ?? o.Limit, Generation = new GenerationOptions(MaxNewTokens: request.MaxNewTokens ?? new GenerationOptions().MaxNewTokens),
+            Limit = request.Limit ?? o.Limit, Generation = request.MaxNewTokens is { } tokens ? new GenerationOptions(MaxNewTokens: tokens) : new GenerationOptions(),
         };
     }
 
@@ -281,6 +276,11 @@ public sealed class EvaluateCheckpointConsumer(EvaluationQueue queue) : IConsume
     /// <summary>Queues the request; one whose paths leave the configured roots faults (no retry) with the reason.</summary>
     internal static Task EnqueueAsync(EvaluationQueue queue, EvaluateCheckpoint request, string messageType)
     {
+        if (EvaluationQueue.Problem(request) is { } problem)
+        {
+            throw new InvalidMessageException($"{messageType}: {problem}");
+        }
+
         try
         {
             queue.Enqueue(request);
@@ -326,6 +326,11 @@ public static class EvaluatorRegistration
             Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped))));
         app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IPublishEndpoint publish, CancellationToken ct) =>
         {
+            if (EvaluationQueue.Problem(request) is { } problem)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: problem);
+            }
+
             try
             {
                 var confined = EvaluationQueue.Confine(request, options.Value);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using StableAlignment.Gateway.Core;
 using StableAlignment.Hosting;
@@ -51,27 +50,15 @@ public sealed class TelemetryTests : SingleProcessTest
     [Fact]
     public async Task Storing_an_interaction_moves_the_interaction_rating_and_token_counters()
     {
-        var measured = new ConcurrentDictionary<string, long>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == Telemetry.Name)
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => measured.AddOrUpdate(instrument.Name, value, (_, v) => v + value));
-        listener.Start();
+        using var measured = new MeterWatch();
 
         using var posted = await App.Client.PostAsJsonAsync("/api/questions", new { text = "May I keep a wallet I found?" }, TestContext.Current.CancellationToken);
         var runId = (await posted.Content.ReadFromJsonAsync<PostQuestionsResponse>(TestContext.Current.CancellationToken))!.RunId;
         await Eventually.InteractionsAsync(App.Client, runId, 1);
-        await Eventually.ReturnsAsync(() => Task.FromResult(measured.GetValueOrDefault("sa.interactions.completed")), n => n >= 1, TimeSpan.FromSeconds(10));
+        await Eventually.ReturnsAsync(() => Task.FromResult(measured.Sum("sa.interactions.completed")), n => n >= 1, TimeSpan.FromSeconds(10));
 
-        Assert.True(measured.GetValueOrDefault("sa.ratings") >= 2, "the observer's two draft ratings were not counted");
-        Assert.True(measured.GetValueOrDefault("sa.model.tokens") > 0, "the model tokens of the stored record were not counted");
+        Assert.True(measured.Sum("sa.ratings") >= 2, "the observer's two draft ratings were not counted");
+        Assert.True(measured.Sum("sa.model.tokens") > 0, "the model tokens of the stored record were not counted");
     }
 
     [Fact]

@@ -152,6 +152,7 @@ http("http-run-no-questions", "POST", "/api/agents/runs", '{"gridSize": 2}', 400
 http("http-run-not-json", "POST", "/api/agents/runs", "gridSize=2", 400, [], "form data")
 http("http-dataset-holdout", "POST", "/api/datasets", '{"runId": "' + "1" * 8 + '-1111-1111-1111-111111111111", "holdout": 5}', 400, ["holdout"], "holdout 5")
 http("http-dataset-format", "POST", "/api/datasets", '{"runId": "11111111-1111-1111-1111-111111111111", "formats": ["csv"]}', 400, ["formats"], "unknown format")
+http("http-dataset-format-null", "POST", "/api/datasets", '{"runId": "11111111-1111-1111-1111-111111111111", "formats": [null]}', 400, ["formats"], "a null format")
 http("http-evaluation-repeats", "POST", "/api/evaluations", '{"runId": "11111111-1111-1111-1111-111111111111", "checkpointId": "c", "location": "x", "repeats": 0}', 400, ["repeats"], "zero repeats")
 http("http-run-society-share", "POST", "/api/agents/runs", '{"gridSize": 2, "questions": ["Q?"], "socialAgentModels": [{"model": "m", "share": 0}]}', 400, ["socialAgentModels"], "a society model with no share")
 http("http-training-loss", "POST", "/api/training", '{"runId": "11111111-1111-1111-1111-111111111111", "datasetId": "ds-1", "loss": "bogus"}', 400, ["loss"], "unknown loss")
