@@ -19,7 +19,7 @@ endif
 test:
 	@infra/test.sh
 
-## chaos: every fault of the fault-injection suite (make test runs a short form); the table lands in bench/results/
+## chaos: every fault of the fault-injection suite (make test runs a short form; FAULTS="restart RabbitMQ" picks); the table lands in bench/results/
 chaos:
 	@infra/chaos.sh
 

@@ -71,6 +71,16 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     for result in root.iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
         message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
         print(f"skipped: {result.get('testName')}: {(message.text or '').strip() if message is not None else ''}")
+# Failures again, last, with their messages: a project's own output may have scrolled far above.
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    root = ET.parse(path).getroot()
+    for result in root.iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
+        message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+        trace = result.find("t:Output/t:ErrorInfo/t:StackTrace", ns)
+        print(f"FAILED: {result.get('testName')} ({result.get('duration')})")
+        for text in (message, trace):
+            if text is not None and text.text:
+                print("\n".join("    " + line for line in text.text.strip().splitlines()[:15]))
 PY
 
 # Total the TRX counters of every project: dotnet test prints one summary per project only.

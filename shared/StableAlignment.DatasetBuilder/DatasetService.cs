@@ -32,6 +32,7 @@ public sealed class DatasetOptions
 public sealed class BuildDatasetConsumer(
     IRequestClient<ListInteractions> memoryStore,
     IOptions<DatasetOptions> options,
+    ShutdownGrace shutdown,
     ILogger<BuildDatasetConsumer> logger) : IConsumer<BuildDataset>
 {
     private const string PublishedMarker = "published";
@@ -39,7 +40,10 @@ public sealed class BuildDatasetConsumer(
     public async Task Consume(ConsumeContext<BuildDataset> context)
     {
         var m = context.Message;
-        var ct = context.CancellationToken;
+        // A build that starts during a stop ends with it: its requests to memory-store would otherwise wait out their
+        // timeout (and the retries) against a memory-store that stopped with it in the same process, for minutes.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, shutdown.Token);
+        var ct = stopping.Token;
         if (Problem(m) is { } problem)
         {
             throw new InvalidMessageException($"BuildDataset: {problem}");
@@ -68,6 +72,11 @@ public sealed class BuildDatasetConsumer(
         {
             await BuildAndPublishAsync(context, m, id, folder, build, ct);
             status.Write("done", null);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            status.Write("failed", "stopped: the service shut down before the build finished (over RabbitMQ the request is delivered again; otherwise request it again)");
+            throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -8,6 +8,9 @@ namespace StableAlignment.Hosting;
 
 public static class BusServiceCollectionExtensions
 {
+    /// <summary>How long a stop waits for messages being consumed before cancelling their tokens.</summary>
+    public static readonly TimeSpan ConsumerStopTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// MassTransit on the configured transport, with kebab-case endpoints, start-up that waits for the broker,
     /// and raw JSON accepted beside the MassTransit envelope so that plain AMQP clients can publish.
@@ -24,6 +27,7 @@ public static class BusServiceCollectionExtensions
                 o => o.Transport != BusTransport.RabbitMq || Uri.TryCreate(o.RabbitMqUri, UriKind.Absolute, out _),
                 "Bus:RabbitMqUri must be an absolute amqp:// URI when Bus:Transport is RabbitMq.")
             .ValidateOnStart();
+        services.AddSingleton<ShutdownGrace>();
         var bus = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
 
         services.AddMassTransit(x =>
@@ -51,6 +55,9 @@ public static class BusServiceCollectionExtensions
             o.WaitUntilStarted = true;
             o.StartTimeout = TimeSpan.FromSeconds(60);
             o.StopTimeout = TimeSpan.FromSeconds(30);
+            // Consumers still busy 5 s into a stop see their message's token cancelled: the message goes back to the
+            // queue (delivered again after the restart) instead of holding the stop until the host kills the process.
+            o.ConsumerStopTimeout = ConsumerStopTimeout;
         });
         return services;
     }

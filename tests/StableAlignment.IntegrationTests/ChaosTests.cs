@@ -27,10 +27,22 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
 
     private static readonly string[] Short = ["kill agent-runner", "duplicate delivery", "restart MongoDB"];
 
-    public static TheoryData<string> Faults() =>
-        [.. System.Environment.GetEnvironmentVariable("CHAOS") == "full"
-            ? ["kill agent-runner", "kill memory-store", "kill observer-rater", "restart RabbitMQ", "restart MongoDB", "30% model failures", "duplicate delivery"]
-            : Short];
+    /// <summary>The faults to inject: the short form, every fault under <c>CHAOS=full</c>, or only those named in
+    /// <c>CHAOS_FAULTS</c> (comma-separated, e.g. <c>make chaos FAULTS="restart RabbitMQ"</c>).</summary>
+    public static TheoryData<string> Faults()
+    {
+        string[] all = ["kill agent-runner", "kill memory-store", "kill observer-rater", "restart RabbitMQ", "restart MongoDB", "30% model failures", "duplicate delivery"];
+        if (System.Environment.GetEnvironmentVariable("CHAOS_FAULTS") is { Length: > 0 } named)
+        {
+            var chosen = named.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var unknown = chosen.Except(all).ToList();
+            return unknown.Count == 0
+                ? [.. chosen]
+                : throw new ArgumentException($"CHAOS_FAULTS names unknown faults ({string.Join(", ", unknown)}); known: {string.Join(", ", all)}");
+        }
+
+        return [.. System.Environment.GetEnvironmentVariable("CHAOS") == "full" ? all : Short];
+    }
 
     [Theory]
     [MemberData(nameof(Faults))]
@@ -147,6 +159,15 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         {
             await gateway.DisposeAsync();
             await Task.WhenAll(services.Values.Select(s => s.DisposeAsync().AsTask()));
+            // make chaos keeps every service's output of every fault, failed or not, for reading afterwards.
+            if (System.Environment.GetEnvironmentVariable("CHAOS_LOGS") is { Length: > 0 } logs)
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(logs, $"{DateTime.UtcNow:HHmmss}-{fault.Replace(' ', '-').Replace("%", "pct", StringComparison.Ordinal)}")).FullName;
+                foreach (var s in services.Values.Append(gateway))
+                {
+                    await File.WriteAllTextAsync(Path.Combine(folder, s.Name + ".log"), s.Output);
+                }
+            }
         }
     }
 

@@ -410,13 +410,13 @@ public sealed class CliTests
         // A model endpoint that accepts connections and never answers.
         using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         silent.Start();
-        var held = new List<System.Net.Sockets.TcpClient>();
+        var held = new System.Collections.Concurrent.ConcurrentQueue<System.Net.Sockets.TcpClient>();
         using var accepting = new CancellationTokenSource();
         _ = Task.Run(async () =>
         {
             while (!accepting.IsCancellationRequested)
             {
-                held.Add(await silent.AcceptTcpClientAsync(accepting.Token));
+                held.Enqueue(await silent.AcceptTcpClientAsync(accepting.Token));
             }
         });
         var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli")).FullName;
@@ -424,7 +424,8 @@ public sealed class CliTests
         using var process = Process.Start(StartInfo(folder, ["simulate", "--grid", "2", "--endpoint", endpoint, "--model", "m"]))!;
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        // Until the simulation has called the model: then it is past start-up and handles SIGTERM itself.
+        await Eventually.ReturnsAsync(() => Task.FromResult(held.Count > 0 || process.HasExited), called => called, TimeSpan.FromSeconds(60));
         Assert.False(process.HasExited);
 
         var clock = Stopwatch.StartNew();
