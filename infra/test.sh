@@ -53,34 +53,33 @@ for project in tests/*.Tests tests/*.IntegrationTests; do
     --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" || status=1
 done
 
-# The bad-input corpus tests report how many cases they ran: show it.
+# From the results of every project: the bad-input corpus counts, the skipped tests with their reasons, and last the
+# failed tests with their messages (a project's own output may have scrolled far above).
 /usr/bin/python3 - "$state/results" <<'PY'
 import glob, re, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+roots = [ET.parse(path).getroot() for path in sorted(glob.glob(sys.argv[1] + "/*.trx"))]
 total = 0
-for path in glob.glob(sys.argv[1] + "/*.trx"):
-    for out in ET.parse(path).getroot().iterfind(".//t:UnitTestResult/t:Output/t:StdOut", ns):
+for root in roots:
+    for out in root.iterfind(".//t:UnitTestResult/t:Output/t:StdOut", ns):
         for line in (out.text or "").splitlines():
             if line.startswith("bad-input corpus:"):
                 print(line)
                 total += int(re.search(r": (\d+) ", line).group(1))
 if total:
     print(f"bad-input corpus: {total} cases in all")
-for path in glob.glob(sys.argv[1] + "/*.trx"):
-    root = ET.parse(path).getroot()
+def text(result, name):
+    node = result.find(f"t:Output/t:ErrorInfo/t:{name}", ns)
+    return (node.text or "").strip() if node is not None else ""
+for root in roots:
     for result in root.iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
-        message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
-        print(f"skipped: {result.get('testName')}: {(message.text or '').strip() if message is not None else ''}")
-# Failures again, last, with their messages: a project's own output may have scrolled far above.
-for path in glob.glob(sys.argv[1] + "/*.trx"):
-    root = ET.parse(path).getroot()
+        print(f"skipped: {result.get('testName')}: {text(result, 'Message')}")
+for root in roots:
     for result in root.iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
-        message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
-        trace = result.find("t:Output/t:ErrorInfo/t:StackTrace", ns)
         print(f"FAILED: {result.get('testName')} ({result.get('duration')})")
-        for text in (message, trace):
-            if text is not None and text.text:
-                print("\n".join("    " + line for line in text.text.strip().splitlines()[:15]))
+        for part in (text(result, "Message"), text(result, "StackTrace")):
+            if part:
+                print("\n".join("    " + line for line in part.splitlines()[:15]))
 PY
 
 # Total the TRX counters of every project: dotnet test prints one summary per project only.

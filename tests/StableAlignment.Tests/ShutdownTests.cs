@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Contracts;
 using StableAlignment.Storage;
