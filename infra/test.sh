@@ -45,55 +45,26 @@ echo "broker: ${RABBITMQ_URI:-Testcontainers}  database: ${MONGODB_URI:-Testcont
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MASSTRANSIT_USAGE_TELEMETRY=false
 dotnet build StableAlignment.sln -c Release -nologo -clp:ErrorsOnly || fail "build failed"
 
+# Each project's exit code and console log go beside its results: a crashed host, a missing results file or a hung
+# test (stopped by --blame-hang-timeout, which names it) counts as a failure in the totals (infra/test-totals.py).
 status=0
+: > "$state/results/projects.tsv"
 for project in tests/*.Tests tests/*.IntegrationTests; do
   [ -f "$project/$(basename "$project").csproj" ] || continue
   name=$(basename "$project")
+  log="$state/results/$name.log"
   TMPDIR="$scratch" dotnet test "$project" -c Release --no-build --nologo \
-    --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" || status=1
+    --blame-hang-timeout "${TEST_HANG_TIMEOUT:-15m}" --blame-hang-dump-type none \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" 2>&1 | tee "$log"
+  code=${PIPESTATUS[0]}
+  [ "$code" -eq 0 ] || status=1
+  printf '%s\t%s\t%s\n' "$name" "$code" "$log" >> "$state/results/projects.tsv"
 done
 
-# From the results of every project: the bad-input corpus counts, the skipped tests with their reasons, and last the
-# failed tests with their messages (a project's own output may have scrolled far above).
-/usr/bin/python3 - "$state/results" <<'PY'
-import glob, re, sys, xml.etree.ElementTree as ET
-ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-roots = [ET.parse(path).getroot() for path in sorted(glob.glob(sys.argv[1] + "/*.trx"))]
-total = 0
-for root in roots:
-    for out in root.iterfind(".//t:UnitTestResult/t:Output/t:StdOut", ns):
-        for line in (out.text or "").splitlines():
-            if line.startswith("bad-input corpus:"):
-                print(line)
-                total += int(re.search(r": (\d+) ", line).group(1))
-if total:
-    print(f"bad-input corpus: {total} cases in all")
-def text(result, name):
-    node = result.find(f"t:Output/t:ErrorInfo/t:{name}", ns)
-    return (node.text or "").strip() if node is not None else ""
-for root in roots:
-    for result in root.iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
-        print(f"skipped: {result.get('testName')}: {text(result, 'Message')}")
-for root in roots:
-    for result in root.iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
-        print(f"FAILED: {result.get('testName')} ({result.get('duration')})")
-        for part in (text(result, "Message"), text(result, "StackTrace")):
-            if part:
-                print("\n".join("    " + line for line in part.splitlines()[:15]))
-PY
-
-# Total the TRX counters of every project: dotnet test prints one summary per project only.
-read -r passed failed skipped < <(/usr/bin/python3 - "$state/results" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-p = f = s = 0
-for path in glob.glob(sys.argv[1] + "/*.trx"):
-    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
-    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
-    s += int(c.get("total", 0)) - int(c.get("executed", 0))
-print(p, f, s)
-PY
-)
+# The corpus counts, the skipped tests with their reasons and last the failures with their messages (a project's own
+# output may have scrolled far above), then the totals.
+/usr/bin/python3 infra/test-totals.py "$state/results" "$state/totals" || { echo "the test totals could not be read" >&2; echo "0 passed, 1 failed"; exit 1; }
+read -r passed failed skipped < "$state/totals"
 # sa as a .NET tool: packed, installed from the local package with dotnet tool install, and run (a short training
 # from examples/train.yaml, libtorch included), counted as one more test.
 tool="$state/tool"

@@ -6,12 +6,18 @@ namespace StableAlignment.Learning;
 /// <summary>
 /// Prepares libtorch once per process: OpenMP waits passively (spinning makes steps up to 10× slower on a busy
 /// small machine) — set through libc so that the native library sees it, which Environment.SetEnvironmentVariable
-/// does not achieve — and the thread count is fixed.
+/// does not achieve — and the thread count is fixed. The thread count is process-wide in libtorch, and CPU reductions
+/// are bit-stable only while it stays the same: a process that runs several trainings at once (a test host, a server
+/// with several jobs) pins it with <see cref="PinThreads"/>, after which <see cref="Initialize"/> keeps the pinned count.
 /// </summary>
 public static partial class TorchRuntime
 {
     private static readonly Lock Gate = new();
     private static bool _ready;
+    private static int _pinned;
+
+    /// <summary>The pinned thread count, or 0 when each caller of <see cref="Initialize"/> sets its own.</summary>
+    public static int PinnedThreads => _pinned;
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);
@@ -30,8 +36,20 @@ public static partial class TorchRuntime
                 _ready = true;
             }
 
-            torch.set_num_threads(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount));
+            torch.set_num_threads(_pinned > 0 ? _pinned : threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount));
         }
+    }
+
+    /// <summary>Fixes the thread count for the rest of the process; later <see cref="Initialize"/> calls keep it.</summary>
+    public static void PinThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        lock (Gate)
+        {
+            _pinned = threads;
+        }
+
+        Initialize(threads);
     }
 
     /// <summary>CUDA when the libtorch build and the machine have it, else the CPU.</summary>

@@ -44,6 +44,21 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         return [.. System.Environment.GetEnvironmentVariable("CHAOS") == "full" ? all : Short];
     }
 
+    /// <summary>
+    /// Waits until 10 interactions are stored, then slows the model so that the run cannot finish in the moments before
+    /// the fault, and asserts that it is still running with interactions left: the fault strikes a run in flight, on a
+    /// fast machine too. The caller restores the model's latency once the fault has struck.
+    /// </summary>
+    private static async Task StillRunningAsync(StubModelServer stub, HttpClient http, string location)
+    {
+        await Eventually.ReturnsAsync(() => CompletedAsync(http, location), n => n >= 10, TimeSpan.FromSeconds(120));
+        stub.Latency = TimeSpan.FromSeconds(1);
+        var run = JsonNode.Parse(await http.GetStringAsync(location))!;
+        var stored = await CompletedAsync(http, location);
+        Assert.True(run["status"]?.GetValue<string>() == "Running" && stored < Expected,
+            $"the fault would strike a run that is no longer running ({run["status"]}, {stored} of {Expected} stored)");
+    }
+
     [Theory]
     [MemberData(nameof(Faults))]
     public async Task A_run_survives_the_fault_with_every_interaction_stored_once(string fault)
@@ -110,17 +125,19 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             if (fault.StartsWith("kill ", StringComparison.Ordinal))
             {
                 var name = fault["kill ".Length..] switch { "agent-runner" => "AgentRunner", "memory-store" => "MemoryStore", _ => "ObserverRater" };
-                await Eventually.ReturnsAsync(() => CompletedAsync(http, location), n => n >= 10, TimeSpan.FromSeconds(120));
+                await StillRunningAsync(stub, http, location);
                 faultAt = clock.Elapsed;
                 await services[name].KillAsync();
+                stub.Latency = TimeSpan.FromMilliseconds(50);
                 await Task.Delay(TimeSpan.FromSeconds(2));
                 services[name] = await services[name].RestartAsync();
             }
             else if (server is not null)
             {
-                await Eventually.ReturnsAsync(() => CompletedAsync(http, location), n => n >= 10, TimeSpan.FromSeconds(120));
+                await StillRunningAsync(stub, http, location);
                 faultAt = clock.Elapsed;
                 await server.KillAsync();
+                stub.Latency = TimeSpan.FromMilliseconds(50);
                 await Task.Delay(TimeSpan.FromSeconds(5));
                 await server.StartAgainAsync();
             }
@@ -200,6 +217,8 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
             await Eventually.ReturnsAsync(() => Task.FromResult(checkpoints.Count), n => n >= 2, TimeSpan.FromSeconds(180));
             var faultAt = clock.Elapsed;
             await trainer.KillAsync();
+            var announcedAtKill = checkpoints.Messages.Select(m => m["step"]!.GetValue<int>()).DefaultIfEmpty().Max();
+            Assert.True(announcedAtKill < 120, $"the job had announced its last checkpoint (step {announcedAtKill}) before the kill");
             await Task.Delay(TimeSpan.FromSeconds(2));
             trainer = await trainer.RestartAsync();
             using var again = new HttpClient { BaseAddress = trainer.BaseAddress };

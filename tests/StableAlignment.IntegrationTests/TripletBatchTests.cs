@@ -76,9 +76,13 @@ public sealed class TripletBatchTests(InfrastructureFixture fixture) : IAsyncLif
         Assert.Equal(expected, collector.Received(dataset.DatasetId));
         Assert.Equal(dataset.Groups, collector.Groups(dataset.DatasetId).Count);
 
-        // Rebuilding with the same parameters: same dataset, nothing published again.
+        // Rebuilding with the same parameters: same dataset, nothing published again. The rebuild's consume has
+        // finished (so whatever it published has been counted) before the counts are read.
+        using var watch = new BusWatch(_app.Bus);
         await _app.Bus.Publish(request);
-        await Task.Delay(1500);
+        await watch.WaitConsumedAsync<BuildDataset>(1, TimeSpan.FromSeconds(60));
+        Assert.Equal(0, watch.Published<DatasetBuilt>());
+        Assert.Equal(0, watch.Published<TripletBatchReady>());
         Assert.Single(built);
         Assert.Equal(expected + 1, arrivals.Count);
         await handle.StopAsync();

@@ -17,13 +17,8 @@ public static class Simulations
     public static async Task<(RunRecord Run, IReadOnlyList<InteractionRecord> Records)> WaitAsync(IServiceProvider services, Guid runId, TimeSpan? timeout = null)
     {
         var runs = services.GetRequiredService<IRunRepository>();
-        var run = await Eventually.ReturnsAsync(() => runs.GetAsync(runId), r => r is { Status: not RunStatus.Running }, timeout ?? TimeSpan.FromSeconds(90));
-        if (run is null or { Status: RunStatus.Running })
-        {
-            throw new TimeoutException($"Run {runId} did not finish.");
-        }
-
-        return (run, await services.GetRequiredService<IInteractionRepository>().ListByRunAsync(runId));
+        var run = await Eventually.ReturnsAsync(() => runs.GetAsync(runId), r => r is { Status: not RunStatus.Running }, timeout ?? TimeSpan.FromSeconds(90), $"run {runId} to finish");
+        return (run!, await services.GetRequiredService<IInteractionRepository>().ListByRunAsync(runId));
     }
 
     public static async Task<(RunRecord Run, IReadOnlyList<InteractionRecord> Records)> RunAsync(SingleProcessApp app, StartSimulation message, TimeSpan? timeout = null)

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
@@ -92,22 +93,57 @@ public sealed class SingleProcessApp : IAsyncDisposable
 /// <summary>Polling helpers for eventually-consistent checks, bounded in time.</summary>
 public static class Eventually
 {
-    public static async Task<T> ReturnsAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? timeout = null)
+    /// <summary>
+    /// Probes until <paramref name="done"/> holds and returns that value. At the deadline it throws a
+    /// <see cref="TimeoutException"/> that names the condition (its source text, or <paramref name="what"/>) and the
+    /// last value seen: a wait that ends without its condition is a failure, never a silent return.
+    /// </summary>
+    public static async Task<T> ReturnsAsync<T>(
+        Func<Task<T>> probe, Func<T, bool> done, TimeSpan? timeout = null, string? what = null,
+        [CallerArgumentExpression(nameof(done))] string condition = "")
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + limit;
         while (true)
         {
             var value = await probe();
-            if (done(value) || DateTime.UtcNow > deadline)
+            if (done(value))
             {
                 return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Waited {limit.TotalSeconds:0.#} s for {what ?? condition}; the last value was {Describe(value)}.");
             }
 
             await Task.Delay(50);
         }
     }
 
-    /// <summary>The run's interactions read over HTTP, once <paramref name="count"/> of them exist (or the timeout passes).</summary>
+    private static string Describe<T>(T value)
+    {
+        string text;
+        try
+        {
+            text = value switch
+            {
+                null => "null",
+                string s => s,
+                System.Collections.IEnumerable items => JsonSerializer.Serialize(items, TestConfiguration.Json),
+                _ when value.GetType().IsPrimitive => value.ToString() ?? "",
+                _ => JsonSerializer.Serialize(value, TestConfiguration.Json),
+            };
+        }
+        catch (NotSupportedException)
+        {
+            text = value?.ToString() ?? "null";
+        }
+
+        return text.Length <= 600 ? text : text[..600] + "…";
+    }
+
+    /// <summary>The run's interactions read over HTTP, once <paramref name="count"/> of them exist (a <see cref="TimeoutException"/> otherwise).</summary>
     public static Task<List<InteractionRecord>> InteractionsAsync(HttpClient client, Guid runId, int count, TimeSpan? timeout = null) =>
         ReturnsAsync(
             async () =>
@@ -118,7 +154,8 @@ public static class Eventually
                     : [];
             },
             list => list.Count >= count,
-            timeout);
+            timeout,
+            $"{count} stored interactions of run {runId}");
 }
 
 /// <summary>A test class with a fresh stub model server and a single-process app around it for each test.</summary>

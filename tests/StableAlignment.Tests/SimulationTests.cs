@@ -96,12 +96,15 @@ public sealed class SimulationTests : SingleProcessTest
     [Fact]
     public async Task Publishing_the_same_start_twice_runs_one_simulation()
     {
+        using var watch = new BusWatch(App.Bus);
         var message = Simulations.Message(2, 1, Questions);
         await App.Bus.Publish(message);
         await App.Bus.Publish(message);
+        // Both starts consumed (the second refused as a repeat) before the run is read, instead of a fixed wait.
+        await watch.WaitConsumedAsync<StartSimulation>(2, TimeSpan.FromSeconds(90));
         var (_, records) = await Simulations.WaitAsync(App.Services, message.RunId);
-        await Task.Delay(500);
         Assert.Equal(4, records.Count);
+        Assert.Equal(4, watch.Published<InteractionCompleted>());
         Assert.Equal(4, (await App.Interactions.ListByRunAsync(message.RunId)).Count);
     }
 
@@ -146,10 +149,13 @@ public sealed class SimulationTests : SingleProcessTest
         Assert.All(records.Where(r => r.Status == InteractionStatus.Failed), r => Assert.False(string.IsNullOrEmpty(r.FailureReason)));
 
         // What exhausted its retries is recovered by resuming (the failure rate stays at a fifth).
+        using var watch = new BusWatch(app.Bus);
         for (var attempt = 0; attempt < 3 && records.Any(r => r.Status == InteractionStatus.Failed); attempt++)
         {
+            // The resume's consume has set the run running again before the wait for its end begins (a resume of a
+            // few interactions can be over before a poll would ever see it running).
             await app.Bus.Publish(new ResumeSimulation { RunId = message.RunId });
-            await Eventually.ReturnsAsync(() => app.Services.GetRequiredService<IRunRepository>().GetAsync(message.RunId), r => r!.Status == RunStatus.Running, TimeSpan.FromSeconds(5));
+            await watch.WaitConsumedAsync<ResumeSimulation>(attempt + 1);
             (run, records) = await Simulations.WaitAsync(app.Services, message.RunId, TimeSpan.FromMinutes(3));
         }
 

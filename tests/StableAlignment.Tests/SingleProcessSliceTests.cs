@@ -64,6 +64,7 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [Fact]
     public async Task Question_published_twice_is_stored_once()
     {
+        using var watch = new BusWatch(App.Bus);
         var message = new QuestionPosed { RunId = Guid.NewGuid(), QuestionId = Guid.NewGuid(), Text = "Should I return a lost wallet?" };
         await App.Bus.Publish(message);
         await Eventually.InteractionsAsync(App.Client, message.RunId, 1);
@@ -72,8 +73,12 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
         var marker = new QuestionPosed { RunId = message.RunId, QuestionId = Guid.NewGuid(), Text = "marker" };
         await App.Bus.Publish(marker);
 
+        // Every question consumed (the first, both repeats, the marker) and every completed interaction stored:
+        // nothing that the repeats could have caused is still on its way.
+        await watch.WaitConsumedAsync<QuestionPosed>(4);
         var stored = await Eventually.InteractionsAsync(App.Client, message.RunId, 2);
-        await Task.Delay(300);
+        await Eventually.ReturnsAsync(() => Task.FromResult(watch.Consumed<InteractionCompleted>()), n => n == watch.Published<InteractionCompleted>());
+        Assert.Equal(2, watch.Published<InteractionCompleted>());
         stored = await Eventually.InteractionsAsync(App.Client, message.RunId, 2);
         Assert.Equal(2, stored.Count);
         Assert.Equal("Should I return a lost wallet?", stored.Single(s => s.Id == message.QuestionId).Question);

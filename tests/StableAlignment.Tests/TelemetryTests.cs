@@ -36,12 +36,14 @@ public sealed class TelemetryTests : SingleProcessTest
 
         var request = Assert.Single(activities, a => a.Source.Name == "Microsoft.AspNetCore" && a.TraceId == traceId && a.ParentSpanId == callerSpan);
         string Describe(Activity a) => $"{a.DisplayName} {string.Join(' ', a.TagObjects.Select(t => t.Value))}";
+        string[] types = ["QuestionPosed", "RateAnswer", "InteractionCompleted", "InteractionStored"];
+        bool InTrace(List<string> t, string type) => t.Any(d => d.Contains(type, StringComparison.Ordinal) || d.Contains(Kebab(type), StringComparison.Ordinal));
         var trace = await Eventually.ReturnsAsync(
             () => Task.FromResult(activities.Where(a => a.TraceId == request.TraceId && a.Source.Name == "MassTransit").Select(Describe).ToList()),
-            t => new[] { "QuestionPosed", "RateAnswer", "InteractionCompleted", "InteractionStored" }
-                .All(type => t.Any(d => d.Contains(type, StringComparison.Ordinal) || d.Contains(Kebab(type), StringComparison.Ordinal))),
-            TimeSpan.FromSeconds(10));
-        Assert.NotEmpty(trace);
+            t => types.All(type => InTrace(t, type)),
+            TimeSpan.FromSeconds(10),
+            "the four messages of the question in its trace");
+        Assert.All(types, type => Assert.True(InTrace(trace, type), $"{type} is not in the question's trace: {string.Join(" | ", trace)}"));
         // The model calls (HTTP to the model server) are in the same trace too.
         Assert.True(activities.Count(a => a.Source.Name == "Microsoft.AspNetCore" && a.TraceId == traceId) > 1, "the model server's requests are not in the question's trace");
         Assert.Contains(activities, a => a.TraceId == traceId && a.Source.Name == "MassTransit" && a.ParentSpanId == request.SpanId);
@@ -78,7 +80,8 @@ public sealed class TelemetryTests : SingleProcessTest
         var expected = stored.SelectMany(r => r.Tokens).Where(t => t.Model == "stub-model")
             .Sum(t => (t.PromptTokens / 1000.0) + (2 * t.CompletionTokens / 1000.0));
         Assert.True(expected > 0, "the stub reported no tokens");
-        await Eventually.ReturnsAsync(() => Task.FromResult(meters.Sum("sa.model.cost")), c => Math.Abs(c - expected) < 1e-9, TimeSpan.FromSeconds(10));
+        var cost = await Eventually.ReturnsAsync(() => Task.FromResult(meters.Sum("sa.model.cost")), c => Math.Abs(c - expected) < 1e-9, TimeSpan.FromSeconds(10));
+        Assert.Equal(expected, cost, 1e-9);
     }
 
     private static string Kebab(string type) =>

@@ -119,6 +119,7 @@ public sealed class TrainerTests
         await File.AppendAllTextAsync(Path.Combine(resumed, "metrics.jsonl"), "{\"step\":4,\"loss\":1.2");
         var b = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), resumed, "ds-test");
 
+        // Exact: the test process pins libtorch's thread count (TorchThreads), so both runs reduce in the same order.
         Assert.Equal(a.Metrics.Select(m => m.Loss), b.Metrics.Select(m => m.Loss));
         var (ma, _) = Checkpoints.Load(whole);
         var (mb, _) = Checkpoints.Load(resumed);
@@ -160,6 +161,7 @@ public sealed class TrainerTests
     {
         var first = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-a"), "ds");
         var second = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-b"), "ds");
+        // Exact: the thread count is pinned for the test process (TorchThreads), so the same seed is the same arithmetic.
         Assert.Equal(first.Metrics.Select(m => m.Loss), second.Metrics.Select(m => m.Loss));
         Assert.True(first.Metrics[^1].Sft < first.Metrics[0].Sft, "the best responses' NLL should fall");
     }

@@ -28,6 +28,7 @@ gz = gzz(good_lines.encode())
 feed("feed-empty", "feed.txt", b"", ["holds no question"], "zero-byte feed")
 feed("feed-blank", "feed.txt", "\n   \n\t\n", ["holds no question"], "only blank lines")
 feed("feed-invalid-utf8", "feed.txt", b"Is it fine?\nBad \xff\xfe bytes?\n", ["line 2", "UTF-8"], "invalid UTF-8 on line 2")
+feed("feed-control-byte", "feed.txt", b"\x1f", ["line 1", "control character U+001F"], "the first byte of a gzip file alone: binary data, not a question")
 feed("feed-truncated-gzip", "feed.txt.gz", gz[: len(gz) // 2], ["truncated", "--keep-partial"], "gzip cut in half (a broken download)")
 feed("feed-corrupt-gzip", "feed.txt.gz", gz[:10] + bytes(random.Random(1).randrange(256) for _ in range(300)), ["gzip"], "gzip header followed by garbage")
 feed("feed-gzip-empty", "feed.txt.gz", gzz(b""), ["holds no question"], "valid gzip of nothing")
@@ -168,6 +169,32 @@ amqp("amqp-start-grid", "StartSimulation", "start-simulation_error", json.dumps(
 amqp("amqp-build-holdout", "BuildDataset", "build-dataset_error", json.dumps({"runId": "41111111-1111-1111-1111-111111111111", "holdout": 5}), ["holdout"], "holdout 5")
 amqp("amqp-train-escape", "TrainModel", "train-model_error", json.dumps({"runId": "51111111-1111-1111-1111-111111111111", "datasetId": "ds", "baseModel": "/etc"}), ["baseModel"], "absolute base model")
 amqp("amqp-seed-empty-embedding", "SeedMemories", "seed-memories_error", json.dumps({"runId": "61111111-1111-1111-1111-111111111111", "entries": [{"agentId": 0, "question": "Q?", "answer": "A.", "embedding": []}]}), ["embedding"], "seed memory without an embedding")
+
+# The reason each of these cases' one error line must give, beside the file it names: naming the file alone would
+# pass an error that names the file for the wrong reason.
+REASONS = {
+    "export-no-agent-files": "files in", "export-invalid-utf8": "record 0: unreadable text", "export-empty-file": "not a JSON array of records",
+    "train-object": 'no "instruction"', "train-nan": "invalid start of a value", "train-invalid-utf8": "not valid UTF-8 text",
+    "train-folder-without-data": "Training data not found", "bench-bigbench-not-json": "not valid JSON", "bench-moral-stories-empty": "no records",
+    "bench-ethics-bad-label": "label not 0 or 1", "bench-missing": "Benchmark file not found",
+    "hf-safetensors-huge-claim": "past the end of the file", "hf-safetensors-header-too-long": "is not a safetensors file (header length",
+    "hf-safetensors-not-json": "the safetensors header is not valid JSON", "hf-safetensors-empty": "shorter than its header",
+    "hf-config-zero-heads": '"num_attention_heads" is 0; it must be positive', "hf-config-garbage": "is not valid JSON",
+    "hf-config-unknown-type": "model_type 'gpt_neox' is not supported", "hf-tokenizer-no-vocab": "Missing vocab/merges",
+    "hf-tokenizer-garbage": "not valid JSON", "hf-tokenizer-duplicate-added": "not a tokenizer file the tokenizers library can read",
+    "ckpt-state-garbage": "not a readable checkpoint state", "ckpt-state-empty": "not a readable checkpoint state",
+    "ckpt-weights-truncated": "the safetensors header is not valid JSON", "stats-corrupt": "not a readable DatasetStats",
+    "stats-wrong-types": "not a readable DatasetStats", "report-corrupt": "not a readable EvaluationReport",
+    "store-truncated": "less than one LiteDB page", "store-garbage": "not a readable store file",
+    "cli-gateway-unparseable": "is not an http(s) URL", "cli-markup-folder": "is it a dataset folder",
+}
+for c in cases:
+    expect = list(dict.fromkeys(c["expect"]))
+    if c["id"] in REASONS and REASONS[c["id"]] not in expect:
+        expect.append(REASONS[c["id"]])
+    c["expect"] = expect
+    if c["channel"] not in ("http", "amqp") and len(expect) < 2:
+        raise SystemExit(f"{c['id']}: a command-line case must expect the file and a reason")
 
 with open(os.path.join(root, "cases.json"), "w") as f:
     json.dump(cases, f, indent=1, ensure_ascii=False)
