@@ -72,7 +72,13 @@ public static class EvalCommand
 
             AnsiConsole.Write(table);
             Console.WriteLine($"report: {Path.Combine(a.Out.FullName, "report.md")}");
-            return 0;
+            foreach (var (name, reason) in report.Failures)
+            {
+                Console.Error.WriteLine($"error: {name} was not scored: {reason}");
+            }
+
+            // The other benchmarks' results are in the report; a benchmark that could not be scored still fails the command.
+            return report.Failures.Count == 0 ? 0 : 1;
         }
         catch (Exception e) when (e is BenchmarkFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException or InvalidOperationException)
         {

@@ -73,6 +73,14 @@ public static class TrainCommands
                     result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
                 });
         }
+        catch (TrainingFolderConflictException e)
+        {
+            // Continuing another run's folder with other settings would mix two trainings (and claim the new settings).
+            Console.Error.WriteLine($"error: {a.Out.FullName} already holds a training run with other settings: "
+                + string.Join(", ", e.Differences.Select(d => $"{OptionName(d.Field)} {d.Requested} (that run: {d.Saved})"))
+                + "; use another --out, or repeat that run's options (--config its config.resolved.yaml) to continue it.");
+            return 2;
+        }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
         {
             // A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json).
@@ -84,6 +92,19 @@ public static class TrainCommands
         Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
         return 0;
     }
+
+    /// <summary>The command-line option of a training setting.</summary>
+    private static string OptionName(string field) => field switch
+    {
+        "learningRate" => "--lr",
+        "ratingScale" => "--rating-scale",
+        "maxFlow" => "--max-flow",
+        "numComp" => "--num-comp",
+        "weightDecay" => "--weight-decay",
+        "maxLength" => "--max-length",
+        "promptTemplate" => "the prompt template",
+        _ => "--" + field,
+    };
 
     /// <summary>
     /// The loss of every group of a data file under a model (all responses, fp32, length-normalised NLLs with the

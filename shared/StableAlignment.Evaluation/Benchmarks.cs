@@ -225,7 +225,10 @@ public static class BenchmarkFiles
         set.Items.Count > 0 ? set : throw new BenchmarkFormatException(path, "whole file",
             set.Skipped.Count == 0 ? $"no {rows}" : $"no usable {rows} ({string.Join("; ", set.Skipped.Select(s => $"{s.Value} {s.Key}"))})");
 
-    /// <summary>dataset-builder's held-out split: a dataset folder (its <c>heldout.authors.json</c>) or the file itself.</summary>
+    /// <summary>
+    /// dataset-builder's held-out split: a dataset folder (its <c>heldout.authors.json</c>) or the file itself. Every
+    /// group is returned; the evaluation skips (and counts) those that order no pair of responses.
+    /// </summary>
     public static List<RatedGroup> Heldout(string path)
     {
         var file = Directory.Exists(path) ? Path.Combine(path, DatasetFiles.FileName(DatasetFormat.Authors, heldout: true)) : path;
@@ -234,7 +237,7 @@ public static class BenchmarkFiles
             throw new FileNotFoundException($"Held-out split not found: {file}", file);
         }
 
-        return TrainingData.Load(file).Where(g => g.Scores.Distinct().Count() > 1).ToList();
+        return TrainingData.Load(file);
     }
 
     /// <summary>Questions: one per line, or JSON Lines (question/text, FastChat's question.jsonl turns, HH-RLHF dialogues).</summary>

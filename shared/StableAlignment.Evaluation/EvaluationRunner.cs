@@ -36,6 +36,8 @@ public sealed record EvaluationReport
     public int Step { get; init; }
     public string? JudgeModel { get; init; }
     public required Dictionary<string, BenchmarkScore> Scores { get; init; }
+    /// <summary>Benchmarks of the call that could not be scored, with the reason: one failing never loses the others.</summary>
+    public Dictionary<string, string> Failures { get; init; } = [];
     public DateTime CreatedAt { get; init; }
 }
 
@@ -45,6 +47,9 @@ public sealed record EvaluationReport
 /// </summary>
 public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? judges = null)
 {
+    /// <summary>What <c>heldout:</c> measures: the data's ratings are the observer's, so agreement is all it can show.</summary>
+    public const string HeldoutMetric = "pairwise agreement with the observer's labels";
+
     /// <summary>
     /// Reads every benchmark file of <paramref name="specs"/> once, before anything is written: a missing or malformed
     /// file fails here, naming it, instead of after a report folder was started.
@@ -70,12 +75,50 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
     {
         Directory.CreateDirectory(Path.Combine(outDir, "samples"));
         var scores = new Dictionary<string, BenchmarkScore>();
+        var failures = new Dictionary<string, string>();
         string? judgeModel = null;
         foreach (var spec in options.Benchmarks)
         {
             var (kind, path) = Split(spec);
             var name = $"{kind}:{Path.GetFileNameWithoutExtension(path.TrimEnd('/'))}";
             progress?.Report(name);
+            try
+            {
+                judgeModel = await RunOneAsync(kind, path, spec, name, scores, model, tokenizer, answerer, baseline, outDir, ct) ?? judgeModel;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                failures[name] = e.Message;
+                foreach (var partial in scores.Keys.Where(k => k == name || k.StartsWith(name + "+", StringComparison.Ordinal) || k.StartsWith(name + "-", StringComparison.Ordinal)).ToList())
+                {
+                    scores.Remove(partial);
+                }
+            }
+
+            // A benchmark with nothing it could score has no number to report (and NaN has no JSON form).
+            foreach (var (key, score) in scores.Where(kv => double.IsNaN(kv.Value.Score.Value)).ToList())
+            {
+                scores.Remove(key);
+                failures[key] = "no item could be scored" + (score.Details.Count > 0
+                    ? $" ({string.Join(", ", score.Details.Where(d => d.Key.StartsWith("skipped", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"))})" : "");
+            }
+        }
+
+        var report = new EvaluationReport
+        {
+            CheckpointId = checkpointId, Location = location, Step = step, JudgeModel = judgeModel, Scores = scores, Failures = failures, CreatedAt = DateTime.UtcNow,
+        };
+        Reports.Write(report, outDir);
+        return report;
+    }
+
+    /// <summary>Scores one benchmark into <paramref name="scores"/>; returns the judge model it used, if any.</summary>
+    private async Task<string?> RunOneAsync(
+        string kind, string path, string spec, string name, Dictionary<string, BenchmarkScore> scores, LlamaForCausalLM? model, ITokenizer? tokenizer,
+        IAnswerer? answerer, IAnswerer? baseline, string outDir, CancellationToken ct)
+    {
+        string? judgeModel = null;
+        {
             switch (kind)
             {
                 case var choice when BenchmarkFiles.ChoiceKinds.Contains(choice):
@@ -128,12 +171,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
             }
         }
 
-        var report = new EvaluationReport
-        {
-            CheckpointId = checkpointId, Location = location, Step = step, JudgeModel = judgeModel, Scores = scores, CreatedAt = DateTime.UtcNow,
-        };
-        Reports.Write(report, outDir);
-        return report;
+        return judgeModel;
     }
 
     private IModelCatalog Judges() => judges ?? throw new InvalidOperationException("Judge benchmarks need a judge model: configure the Judge role (--endpoint/--model).");
@@ -205,24 +243,32 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         return new BenchmarkScore("normalised probability of the true answers", Estimate.Mean([.. items.Select(i => cache.Get(i.Id)!["true_mass"]!.GetValue<double>())]), []);
     }
 
-    private async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> groups, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    /// <summary>
+    /// How often the model's likelihood orders two responses of a held-out group as the data's ratings do. The ratings
+    /// are the observers' who rated the run, so this is agreement with the observer's labels, not accuracy against a
+    /// truth. A group with one response, or with every response rated alike, orders nothing: it is skipped and counted.
+    /// </summary>
+    private async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> all, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
     {
+        var oneResponse = all.Count(g => g.Responses.Count < 2);
+        var alike = all.Count(g => g.Responses.Count >= 2 && g.Scores.Distinct().Count() == 1);
+        // Samples keep the group's index in the file, so that an interrupted evaluation continues whatever is skipped.
+        var groups = all.Select((group, index) => (Id: $"{index}", Group: group))
+            .Where(g => g.Group.Responses.Count >= 2 && g.Group.Scores.Distinct().Count() > 1).ToList();
         var cache = await SampleCache.OpenAsync(outDir, name, ct);
-        for (var g = 0; g < groups.Count; g++)
+        foreach (var (id, group) in groups.Where(g => !cache.Has(g.Id)))
         {
-            if (!cache.Has($"{g}"))
-            {
-                var nll = Likelihood.Nll(model, tokenizer, groups[g].Query, groups[g].Responses, options.MaxLength);
-                await cache.AddAsync($"{g}", new JsonObject { ["nll"] = new JsonArray([.. nll.Select(v => (JsonNode)v)]), ["scores"] = new JsonArray([.. groups[g].Scores.Select(s => (JsonNode)s)]) }, ct);
-            }
+            ct.ThrowIfCancellationRequested();
+            var nll = Likelihood.Nll(model, tokenizer, group.Query, group.Responses, options.MaxLength);
+            await cache.AddAsync(id, new JsonObject { ["nll"] = new JsonArray([.. nll.Select(v => (JsonNode)v)]), ["scores"] = new JsonArray([.. group.Scores.Select(s => (JsonNode)s)]) }, ct);
         }
 
         int pairs = 0, right = 0;
         var taus = new List<double>();
-        for (var g = 0; g < groups.Count; g++)
+        foreach (var (id, group) in groups)
         {
-            var nll = cache.Get($"{g}")!["nll"]!.AsArray().Select(v => v!.GetValue<double>()).ToList();
-            var ratings = groups[g].Scores.Select(s => (double)s).ToList();
+            var nll = cache.Get(id)!["nll"]!.AsArray().Select(v => v!.GetValue<double>()).ToList();
+            var ratings = group.Scores.Select(s => (double)s).ToList();
             for (var i = 0; i < nll.Count; i++)
             {
                 for (var j = 0; j < nll.Count; j++)
@@ -243,7 +289,23 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         }
 
         var kendall = Estimate.Mean(taus);
-        return new BenchmarkScore("pairwise accuracy", Estimate.Proportion(right, pairs), new() { ["kendall_tau"] = kendall.Value, ["kendall_tau_low"] = kendall.Low, ["kendall_tau_high"] = kendall.High, ["groups"] = groups.Count });
+        var details = new Dictionary<string, double> { ["groups"] = groups.Count };
+        if (taus.Count > 0)
+        {
+            (details["kendall_tau"], details["kendall_tau_low"], details["kendall_tau_high"]) = (kendall.Value, kendall.Low, kendall.High);
+        }
+
+        if (oneResponse > 0)
+        {
+            details["skipped: one response"] = oneResponse;
+        }
+
+        if (alike > 0)
+        {
+            details["skipped: every response rated alike"] = alike;
+        }
+
+        return new BenchmarkScore(HeldoutMetric, Estimate.Proportion(right, pairs), details);
     }
 
     private async Task<BenchmarkScore> GradeAsync(string name, IReadOnlyList<string> questions, IAnswerer answerer, ChatModel judge, string outDir, CancellationToken ct)

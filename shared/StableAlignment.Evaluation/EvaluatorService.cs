@@ -205,7 +205,9 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                     },
                     c => c.MessageId = DeterministicGuid.Create($"evaluation-completed/{request.CheckpointId}/{report.CreatedAt:O}"),
                     stoppingToken);
-                WriteStatus(request.CheckpointId, "done", null);
+                // Done, with the benchmarks that could not be scored named (the others' scores are in the report).
+                WriteStatus(request.CheckpointId, "done", report.Failures.Count == 0 ? null
+                    : "not scored: " + string.Join("; ", report.Failures.Select(f => $"{f.Key}: {f.Value}")));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

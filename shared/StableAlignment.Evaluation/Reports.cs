@@ -28,6 +28,15 @@ public static class Reports
             md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {s.Metric} | {s.Score.Value:0.000} | {s.Score.Low:0.000}–{s.Score.High:0.000} | {s.Score.N} | {details} |");
         }
 
+        if (report.Failures.Count > 0)
+        {
+            md.AppendLine().AppendLine("Not scored:").AppendLine();
+            foreach (var (name, reason) in report.Failures)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {name}: {reason}");
+            }
+        }
+
         md.AppendLine().AppendLine("Per-sample results: `samples/*.jsonl`. Chart: `scores.png`.");
         File.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         Bars(report, Path.Combine(outDir, "scores.png"));

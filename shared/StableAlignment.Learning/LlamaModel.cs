@@ -9,12 +9,17 @@ namespace StableAlignment.Learning;
 public sealed class RmsNorm : Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
-    private readonly double _eps;
+
+    // The scalars live as long as the module: a Scalar made on the fly for `tensor + eps` is unreachable once its handle
+    // is read, and a finalizer that frees it during the native call left garbage in the add's alpha (seen once under
+    // parallel tests: "toFloat … Expected false to be true").
+    private readonly Scalar _eps;
+    private readonly Scalar _one = 1.0.ToScalar();
 
     public RmsNorm(int size, double eps) : base("RmsNorm")
     {
         weight = Parameter(ones(size));
-        _eps = eps;
+        _eps = eps.ToScalar();
         RegisterComponents();
     }
 
@@ -23,7 +28,7 @@ public sealed class RmsNorm : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         // As Hugging Face's: normalise in fp32, cast back, then scale, so bf16 runs round the same way.
         var xf = x.to(ScalarType.Float32);
-        var normed = xf * rsqrt(xf.pow(2).mean([-1], keepdim: true) + _eps);
+        var normed = xf * rsqrt(xf.square().mean([-1], keepdim: true).add(_eps, _one));
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -73,6 +73,36 @@ public sealed record TrainOptions
     }
 
     /// <summary>
+    /// The settings in which this request differs from <paramref name="saved"/>, the options of the run a folder already
+    /// holds, as (field, the folder's value, the requested value). Continuing that run with any of them changed would
+    /// mix two trainings in one folder. Threads, the step budget (maxSteps), the checkpoint interval and the packing
+    /// budget may change: they decide how far and how fast the same training goes, not what it computes.
+    /// </summary>
+    public IReadOnlyList<(string Field, string Saved, string Requested)> DifferencesFrom(TrainOptions saved)
+    {
+        static string Text(object? v) => v switch
+        {
+            null => "none",
+            double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            _ => v.ToString() ?? "",
+        };
+        (string, object?, object?)[] fields =
+        [
+            ("base", BaseKey(saved.Base), BaseKey(Base)), ("loss", saved.Loss.Kind, Loss.Kind), ("margin", saved.Loss.Margin, Loss.Margin),
+            ("ratio", saved.Loss.Ratio, Loss.Ratio), ("ratingScale", saved.Loss.RatingScale, Loss.RatingScale),
+            ("maxFlow", saved.Loss.MaxFlow, Loss.MaxFlow), ("numComp", saved.Loss.Comparisons, Loss.Comparisons), ("beta", saved.Loss.Beta, Loss.Beta),
+            ("promptTemplate", saved.PromptTemplate, PromptTemplate), ("learningRate", saved.LearningRate, LearningRate),
+            ("warmup", saved.WarmupShare, WarmupShare), ("weightDecay", saved.WeightDecay, WeightDecay), ("clip", saved.ClipNorm, ClipNorm),
+            ("accumulation", saved.Accumulation, Accumulation), ("epochs", saved.Epochs, Epochs), ("maxLength", saved.MaxLength, MaxLength),
+            ("seed", saved.Seed, Seed), ("precision", saved.Precision, Precision),
+        ];
+        return [.. fields.Where(f => !Equals(f.Item2, f.Item3)).Select(f => (f.Item1, Text(f.Item2), Text(f.Item3)))];
+    }
+
+    /// <summary>A base folder by its full path (a resolved config names it absolutely), a preset by its name.</summary>
+    private static string BaseKey(string name) => Directory.Exists(name) ? Path.GetFullPath(name).TrimEnd('/') : name;
+
+    /// <summary>
     /// "auto": bf16 weights and activations on CUDA (TorchSharp 0.107 has no autocast; the loss is still computed in
     /// fp32), fp32 on the CPU. "fp32" forces full precision everywhere.
     /// </summary>

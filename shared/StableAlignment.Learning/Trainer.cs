@@ -7,6 +7,15 @@ using StableAlignment.Storage;
 
 namespace StableAlignment.Learning;
 
+/// <summary>A training folder already holds a run whose settings differ from the requested ones.</summary>
+public sealed class TrainingFolderConflictException(string folder, IReadOnlyList<(string Field, string Saved, string Requested)> differences)
+    : ArgumentException($"{folder} already holds a training run with other settings: "
+        + string.Join(", ", differences.Select(d => $"{d.Field} {d.Saved} (requested {d.Requested})"))
+        + "; train into another folder, or repeat that run's settings (its config.resolved.yaml) to continue it.")
+{
+    public IReadOnlyList<(string Field, string Saved, string Requested)> Differences { get; } = differences;
+}
+
 public sealed record TrainResult(string OutDir, string LatestCheckpoint, int Steps, IReadOnlyList<StepMetrics> Metrics);
 
 /// <summary>
@@ -35,6 +44,11 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var device = TorchRuntime.DefaultDevice();
         var resumeFrom = Checkpoints.Latest(outDir);
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
+        if (resumed is not null && options.DifferencesFrom(resumed.Options) is { Count: > 0 } differences)
+        {
+            throw new TrainingFolderConflictException(outDir, differences);
+        }
+
         var config = resumed?.Config ?? BaseConfig();
         var model = resumed is null ? StartingModel(config, device) : Place(new LlamaForCausalLM(config, options.Seed), device);
 

@@ -238,6 +238,21 @@ public sealed class CliTests
         Assert.True(File.Exists(Path.Combine(folder, "run", "metrics.png")));
         Assert.Equal("step-000004", File.ReadAllText(Path.Combine(folder, "run", "checkpoints", "latest")));
 
+        // The same folder with other settings: refused, naming each, and nothing in it rewritten.
+        var resolved = File.ReadAllText(Path.Combine(folder, "run", "config.resolved.yaml"));
+        var metrics = File.ReadAllText(Path.Combine(folder, "run", "metrics.jsonl"));
+        var (again, againOut, againErr) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run", "--epochs", "4", "--accumulation", "1", "--checkpoint-every", "2", "--threads", "1", "--lr", "0.001", "--base", "small");
+        Assert.True(again == 2, $"exit {again}: {againErr}\n{againOut}");
+        Assert.Single(againErr.Trim().Split('\n'));
+        Assert.Contains("already holds a training run with other settings", againErr, StringComparison.Ordinal);
+        Assert.Contains("--base small (that run: tiny)", againErr, StringComparison.Ordinal);
+        Assert.Contains("--lr 0.001 (that run: 0.0003)", againErr, StringComparison.Ordinal);
+        Assert.Equal(resolved, File.ReadAllText(Path.Combine(folder, "run", "config.resolved.yaml")));
+        Assert.Equal(metrics, File.ReadAllText(Path.Combine(folder, "run", "metrics.jsonl")));
+        // The same settings again (more threads changes nothing it computes): the finished run is reported, not refused.
+        var (same, _, sameErr) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run", "--epochs", "4", "--accumulation", "1", "--checkpoint-every", "2", "--threads", "2");
+        Assert.True(same == 0, sameErr);
+
         var (badLr, _, badLrErr) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run3", "--lr", "0");
         Assert.Equal(2, badLr);
         Assert.Contains("learningRate: 0", badLrErr);

@@ -59,6 +59,40 @@ public sealed class EvaluatorTests
     }
 
     [Fact]
+    public async Task Heldout_groups_that_order_nothing_are_skipped_by_reason_and_a_benchmark_with_none_left_never_loses_the_others()
+    {
+        var (checkpoint, _, bigbench, heldout) = await Fixture();
+        // One group with a single response and one rated alike beside the two usable groups.
+        var mixed = Directory.CreateDirectory(TestConfiguration.TempPath("heldout-mixed")).FullName;
+        var groups = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(heldout, "heldout.authors.json")))!.AsArray();
+        groups.Add(new JsonObject { ["query"] = "### Instruction:\nQ3?\n\n### Response:", ["responses"] = new JsonArray("only"), ["scores"] = new JsonArray(5) });
+        groups.Add(new JsonObject { ["query"] = "### Instruction:\nQ4?\n\n### Response:", ["responses"] = new JsonArray("a", "b"), ["scores"] = new JsonArray(4, 4) });
+        await File.WriteAllTextAsync(Path.Combine(mixed, "heldout.authors.json"), groups.ToJsonString());
+        // Only one-response groups: nothing to score.
+        var single = Directory.CreateDirectory(TestConfiguration.TempPath("heldout-single")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(single, "heldout.authors.json"), JsonSerializer.Serialize(new[]
+        {
+            new { query = "### Instruction:\nQ1?\n\n### Response:", responses = new[] { "kind" }, scores = new[] { 7 } },
+        }));
+
+        var outDir = TestConfiguration.TempPath("eval-heldout");
+        var (exit, stdout, err) = await Sa("eval", "--checkpoint", checkpoint, "--benchmarks", $"heldout:{single},heldout:{mixed},bigbench:{bigbench}", "--out", outDir);
+        Assert.True(exit == 1, $"exit {exit}: {err}\n{stdout}");
+        Assert.True(err.Contains("heldout:heldout-single", StringComparison.Ordinal) && err.Contains("no item could be scored (skipped: one response 1)", StringComparison.Ordinal), err);
+
+        var report = JsonSerializer.Deserialize<EvaluationReport>(await File.ReadAllTextAsync(Path.Combine(outDir, "report.json")), Reports.Json)!;
+        Assert.Equal(4, report.Scores["bigbench:hhh"].Score.N);
+        var scored = report.Scores.Single(kv => kv.Key.StartsWith("heldout:heldout-mixed", StringComparison.Ordinal)).Value;
+        Assert.Equal(EvaluationRunner.HeldoutMetric, scored.Metric);
+        Assert.Equal(4, scored.Score.N); // 3 ordered pairs of Q1, 1 of Q2
+        Assert.Equal(1, scored.Details["skipped: one response"]);
+        Assert.Equal(1, scored.Details["skipped: every response rated alike"]);
+        Assert.Equal(2, scored.Details["groups"]);
+        Assert.StartsWith("heldout:heldout-single", Assert.Single(report.Failures.Keys), StringComparison.Ordinal);
+        Assert.Contains("Not scored:", await File.ReadAllTextAsync(Path.Combine(outDir, "report.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Eval_on_a_tiny_checkpoint_reports_accuracies_with_n_and_intervals_and_resumes_from_its_samples()
     {
         var (checkpoint, hh, bigbench, heldout) = await Fixture();
