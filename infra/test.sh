@@ -49,7 +49,8 @@ dotnet build StableAlignment.sln -c Release -nologo -clp:ErrorsOnly || fail "bui
 # test (stopped by --blame-hang-timeout, which names it) counts as a failure in the totals (infra/test-totals.py).
 status=0
 : > "$state/results/projects.tsv"
-for project in tests/*.Tests tests/*.IntegrationTests; do
+# TEST_PROJECTS picks projects (a space-separated list of folders); every test project by default.
+for project in ${TEST_PROJECTS:-tests/*.Tests tests/*.IntegrationTests}; do
   [ -f "$project/$(basename "$project").csproj" ] || continue
   name=$(basename "$project")
   log="$state/results/$name.log"

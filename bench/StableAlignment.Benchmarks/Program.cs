@@ -11,6 +11,24 @@ if (args.Length == 2 && args[0] == TrainerBenchmark.ChildArgument)
     return;
 }
 
+if (args.Length == 3 && args[0] == PrecisionBenchmark.ChildArgument)
+{
+    await PrecisionBenchmark.ChildAsync(args[1], args[2]);
+    return;
+}
+
+if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "precision")
+{
+    var pm = Machine.Describe();
+    var precisionReport = $"# Training precision on the CPU — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {pm.Cpu}, {pm.Cores} cores, {pm.MemoryGiB} GiB, {pm.Os}, {pm.Runtime}\n\n"
+        + PrecisionBenchmark.Markdown(await PrecisionBenchmark.RunAsync("small"));
+    var precisionFile = Path.Combine(RepositoryRoot.Combine("bench", "results"), $"precision-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+    await File.WriteAllTextAsync(precisionFile, precisionReport);
+    Console.WriteLine(precisionReport);
+    Console.WriteLine($"written: {precisionFile}");
+    return;
+}
+
 if (args.Length == 2 && args[0] == EvaluatorBenchmark.ChildArgument)
 {
     EvaluatorBenchmark.Child(args[1]);
@@ -113,6 +131,7 @@ var results = new List<PipelineResult>
 var sandbox = await SandboxBenchmark.RunAsync(grid: 10, rounds: 2, latencyMs: 50, slots: 64, repeats: 3);
 var dataset = await DatasetBenchmark.RunAsync(100_000, 3);
 var trainer = new[] { await TrainerBenchmark.RunAsync("tiny"), await TrainerBenchmark.RunAsync("small") };
+var precision = await PrecisionBenchmark.RunAsync("small");
 var comparison = await ComparisonBenchmark.RunAsync([1, 2, 3], epochs: 20);
 var evaluator = await EvaluatorBenchmark.RunAsync("small");
 var tokenizers = TokenizerBenchmark.Run();
@@ -171,6 +190,11 @@ foreach (var t in trainer)
     report.AppendLine(CultureInfo.InvariantCulture, $"| {t.Size} | {t.Parameters:N0} | {t.MedianStepSeconds:F3} s | {t.TokensPerSecond:F0} | {t.ModelGflops:F1} | {t.PeakGflops:F1} | {t.Utilisation:P0} | {t.PeakMemoryMiB:F0} MiB |");
 }
 
+report.AppendLine()
+    .AppendLine("## Training precision (CPU)")
+    .AppendLine()
+    .Append(PrecisionBenchmark.Markdown(precision));
+
 static double Mean(IEnumerable<double> v) => v.Average();
 report.AppendLine()
     .AppendLine("## Stable Alignment vs SFT (held-out preference)")
@@ -206,6 +230,6 @@ report.AppendLine()
 
 var stem = Path.Combine(outDir, $"pipeline-{date:yyyyMMdd-HHmmss}");
 await File.WriteAllTextAsync(stem + ".md", report.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, comparison, evaluator, tokenizers }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { date, machine, questions, repeats, results, sandbox, dataset, trainer, precision, comparison, evaluator, tokenizers }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(report);
 Console.WriteLine($"written: {stem}.md");

@@ -136,14 +136,16 @@ var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps betwe
 var trMaxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps" };
 var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
 var trPack = new Option<int>("--tokens-per-forward") { Description = "Pack a step's queries into forward passes of up to this many padded tokens (0: 1 query per pass on the CPU, 16384 tokens on CUDA)", DefaultValueFactory = _ => 0 };
+var trPrecision = new Option<string>("--precision") { Description = "fp32, bf16-mixed (fp32 master weights and AdamW state, bf16 forward and backward), bf16 (bf16 weights: small updates round away) or auto (bf16-mixed on CUDA, fp32 on the CPU)", DefaultValueFactory = _ => "auto" };
 var train = new Command("train", "Fine-tune a model with the Stable Alignment loss (or the SFT baseline); resumes from the folder's latest checkpoint")
 {
-    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta,
+    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta, trPrecision,
 };
 train.SetAction((p, ct) => TrainCommands.TrainAsync(new TrainArguments(
     p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, p.GetValue(trMargin), p.GetValue(trRatio), p.GetValue(trScale),
     p.GetValue(trMaxFlow), p.GetValue(trComp), p.GetValue(trLr), p.GetValue(trEpochs), p.GetValue(trAccum), p.GetValue(trMaxLen), p.GetValue(trWd),
-    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack), p.GetValue(trBeta)), ct));
+    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack), p.GetValue(trBeta),
+    p.GetValue(trPrecision)!), ct));
 root.Subcommands.Add(train);
 
 var lsNll = new Option<string?>("--nll") { Description = "Length-normalised NLL per response, comma-separated" };

@@ -9,7 +9,7 @@ namespace StableAlignment.Cli;
 public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
-    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1);
+    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1, string Precision = "auto");
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
@@ -43,7 +43,7 @@ public static class TrainCommands
         {
             Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
             WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
-            MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward,
+            MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward, Precision = a.Precision,
             Loss = new LossOptions
             {
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,
@@ -53,6 +53,11 @@ public static class TrainCommands
         {
             Console.Error.WriteLine($"--{problem}");
             return 2;
+        }
+
+        foreach (var warning in options.Warnings())
+        {
+            Console.Error.WriteLine($"warning: {warning}");
         }
 
         var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));

@@ -36,6 +36,8 @@ public sealed record TrainModel
     public double Warmup { get; init; } = 0.03;
     /// <summary>Pack a step's queries into forward passes of up to this many padded tokens (0: the device's default).</summary>
     public int TokensPerForward { get; init; }
+    /// <summary>fp32, bf16-mixed (fp32 master weights, bf16 compute), bf16, or auto (bf16-mixed on CUDA, fp32 on the CPU).</summary>
+    public string Precision { get; init; } = "auto";
 
     /// <summary>The loop step this training belongs to, if any; copied onto its CheckpointReady messages.</summary>
     public LoopStep? Loop { get; init; }

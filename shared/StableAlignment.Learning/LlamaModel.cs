@@ -45,9 +45,14 @@ public sealed class Attention : Module<Tensor, Tensor>
     private readonly Linear o_proj;
     private readonly LlamaConfig _c;
 
+    private readonly float[] _inverseFrequencies;
+
     public Attention(LlamaConfig c) : base("Attention")
     {
         _c = c;
+        // Rotary inverse frequencies θ^(−2i/d), computed once here: on every forward pass they would be made from
+        // temporary Scalars, which a finalizer can free during the native call.
+        _inverseFrequencies = [.. Enumerable.Range(0, c.HeadDim / 2).Select(i => (float)Math.Pow(c.RopeTheta, -2.0 * i / c.HeadDim))];
         q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.AttentionBias);
         k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
@@ -95,8 +100,7 @@ public sealed class Attention : Module<Tensor, Tensor>
 
     private (Tensor Cos, Tensor Sin) Rotary(long start, long length, Device device, ScalarType dtype)
     {
-        var half = _c.HeadDim / 2;
-        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: device) * 2.0 / _c.HeadDim);
+        var inv = tensor(_inverseFrequencies, device: device);
         var freqs = outer(arange(start, start + length, dtype: ScalarType.Float32, device: device), inv);
         var emb = cat([freqs, freqs], -1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));
@@ -105,8 +109,7 @@ public sealed class Attention : Module<Tensor, Tensor>
     /// <summary>Rotary factors for explicit positions (batch, time), shaped (batch, 1, time, head) to broadcast over heads.</summary>
     private (Tensor Cos, Tensor Sin) Rotary(Tensor positions, ScalarType dtype)
     {
-        var half = _c.HeadDim / 2;
-        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: positions.device) * 2.0 / _c.HeadDim);
+        var inv = tensor(_inverseFrequencies, device: positions.device);
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * inv;
         var emb = cat([freqs, freqs], -1).unsqueeze(1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));

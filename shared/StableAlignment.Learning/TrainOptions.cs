@@ -68,6 +68,7 @@ public sealed record TrainOptions
             var (_, _, _, _, _, _, _, l) when !Finite(l.RatingScale) || l.RatingScale <= 0 => $"ratingScale: {l.RatingScale} is not a positive number",
             var (_, _, _, _, _, _, _, l) when l.Comparisons < 1 => $"numComp: {l.Comparisons} is below 1",
             var (_, _, _, _, _, _, _, l) when !Finite(l.Beta) || l.Beta <= 0 => $"beta: {l.Beta} is not a positive number",
+            _ when !Precisions.Contains(Precision) => $"precision: '{Precision}' is not one of {string.Join(", ", Precisions)}",
             _ => null,
         };
     }
@@ -103,10 +104,34 @@ public sealed record TrainOptions
     private static string BaseKey(string name) => Directory.Exists(name) ? Path.GetFullPath(name).TrimEnd('/') : name;
 
     /// <summary>
-    /// "auto": bf16 weights and activations on CUDA (TorchSharp 0.107 has no autocast; the loss is still computed in
-    /// fp32), fp32 on the CPU. "fp32" forces full precision everywhere.
+    /// How weights are kept and computed (<see cref="Precisions"/>):
+    /// <list type="bullet">
+    /// <item>"fp32": fp32 weights, gradients and AdamW state.</item>
+    /// <item>"bf16-mixed": fp32 master weights and AdamW state; forward and backward in a bf16 copy; gradients accumulated
+    /// in fp32 over the step's passes; the master copied back to bf16 after each step (what autocast with fp32 master
+    /// weights gives in PyTorch; TorchSharp 0.107 has no autocast).</item>
+    /// <item>"bf16": bf16 weights updated in place. bf16 keeps 8 significant bits, so an update below |w|·2⁻⁸ rounds
+    /// away: at a fine-tuning learning rate most pretrained weights never move.</item>
+    /// <item>"auto": bf16-mixed on CUDA, fp32 on the CPU.</item>
+    /// </list>
+    /// The loss is computed in fp32 in every mode.
     /// </summary>
     public string Precision { get; init; } = "auto";
+
+    public static readonly string[] Precisions = ["auto", "fp32", "bf16-mixed", "bf16"];
+
+    /// <summary>The mode <see cref="Precision"/> means on a device of this type.</summary>
+    public string ResolvedPrecision(bool cuda) => Precision == "auto" ? (cuda ? "bf16-mixed" : "fp32") : Precision;
+
+    /// <summary>Settings that train but probably not as meant, each as one line.</summary>
+    public IEnumerable<string> Warnings()
+    {
+        if (Precision == "bf16" && LearningRate < 1e-4)
+        {
+            yield return $"precision bf16 with learning rate {LearningRate:g3}: bf16 weights keep 8 significant bits, so updates below |w|/256 "
+                + "round away and most weights will not move; bf16-mixed keeps fp32 master weights.";
+        }
+    }
 }
 
 /// <summary>One optimiser step's numbers, as written to metrics.jsonl.</summary>

@@ -50,10 +50,12 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         var config = resumed?.Config ?? BaseConfig();
-        var model = resumed is null ? StartingModel(config, device) : Place(new LlamaForCausalLM(config, options.Seed), device);
+        var precision = options.ResolvedPrecision(device.type == DeviceType.CUDA);
+        // The model the optimiser steps (fp32 unless the mode is pure bf16) and, for bf16-mixed, its bf16 working copy.
+        var model = resumed is null ? StartingModel(config, device, precision) : Place(new LlamaForCausalLM(config, options.Seed), device, precision);
 
         // DPO compares against the starting model, frozen: the same base weights, never trained.
-        using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device) : null;
+        using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device, precision == "fp32" ? "fp32" : "bf16") : null;
         var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
@@ -61,6 +63,9 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             Checkpoints.LoadWeights(model, resumeFrom);
             optimizer.load_state_dict(Path.Combine(resumeFrom, "optimizer.bin"));
         }
+
+        using var mixed = precision == "bf16-mixed" ? new MasterWeights(model, device) : null;
+        var forward = mixed?.Working ?? model;
 
         var stepsPerEpoch = (data.Count + options.Accumulation - 1) / options.Accumulation;
         var total = Math.Min(options.MaxSteps ?? int.MaxValue, stepsPerEpoch * options.Epochs);
@@ -70,6 +75,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         var latest = resumeFrom ?? string.Empty;
         var board = new TrainingBoard(outDir);
         model.train();
+        forward.train();
         for (var step = resumed?.Step ?? 0; step < total; step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -77,8 +83,13 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             var (epoch, first) = (step / stepsPerEpoch, step % stepsPerEpoch * options.Accumulation);
             var order = Order(data.Count, epoch);
             var micro = Enumerable.Range(first, Math.Min(options.Accumulation, data.Count - first)).ToList();
-            optimizer.zero_grad();
-            var (loss, sft, diff, tokens) = Accumulate(model, reference, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device);
+            if (mixed is null)
+            {
+                optimizer.zero_grad();
+            }
+
+            var (loss, sft, diff, tokens) = Accumulate(forward, reference, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device, mixed);
+            mixed?.LoadGradients();
             var lr = LearningRate(step, total);
             foreach (var g in optimizer.ParamGroups)
             {
@@ -89,6 +100,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             var gradNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm > 0 ? options.ClipNorm : double.PositiveInfinity);
 
             optimizer.step();
+            mixed?.CopyBack();
             var m = new StepMetrics(step + 1, total, epoch, loss, sft, diff, lr, tokens / clock.Elapsed.TotalSeconds, tokens, gradNorm);
             board.Write(m);
             metrics.Add(m);
@@ -161,7 +173,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     }
 
     /// <summary>The base's weights (a checkpoint, a Hugging Face folder, or the seeded initialisation of a preset) on the device.</summary>
-    private LlamaForCausalLM StartingModel(LlamaConfig config, Device device)
+    private LlamaForCausalLM StartingModel(LlamaConfig config, Device device, string precision)
     {
         var model = new LlamaForCausalLM(config, options.Seed);
         if (Checkpoints.Latest(options.Base) is { } baseCheckpoint)
@@ -173,13 +185,14 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             HuggingFace.LoadWeights(model, options.Base);
         }
 
-        return Place(model, device);
+        return Place(model, device, precision);
     }
 
-    private LlamaForCausalLM Place(LlamaForCausalLM model, Device device)
+    /// <summary>On the device; cast to bf16 only in pure bf16 (bf16-mixed keeps this model fp32 as its master).</summary>
+    private static LlamaForCausalLM Place(LlamaForCausalLM model, Device device, string precision)
     {
         model.to(device);
-        if (device.type == DeviceType.CUDA && options.Precision == "auto")
+        if (precision == "bf16")
         {
             model.to(ScalarType.BFloat16);
         }
@@ -191,7 +204,8 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     /// Forward and backward passes over one optimiser step's queries; gradients accumulate as the mean over queries.
     /// Returns the mean loss, SFT and contrastive parts, and the tokens seen.
     /// </summary>
-    private (double Loss, double Sft, double Diff, long Tokens) Accumulate(LlamaForCausalLM model, LlamaForCausalLM? reference, List<StepQuery> queries, int budget, Device device)
+    private (double Loss, double Sft, double Diff, long Tokens) Accumulate(
+        LlamaForCausalLM model, LlamaForCausalLM? reference, List<StepQuery> queries, int budget, Device device, MasterWeights? mixed)
     {
         using var scope = NewDisposeScope();
         var totals = zeros(3, dtype: ScalarType.Float32, device: device);
@@ -222,6 +236,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             }
 
             (passLoss! / queries.Count).backward();
+            mixed?.Accumulate();
             tokens += batch.TokenCount;
         }
 

@@ -65,10 +65,11 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     private static string Extra(TrainModel m)
     {
         var defaults = new TrainModel { RunId = m.RunId, DatasetId = m.DatasetId };
-        return (m.Beta, m.RatingScale, m.MaxFlow, m.NumComp, m.Accumulation, m.MaxLength, m.WeightDecay, m.Clip, m.Warmup, m.TokensPerForward)
+        var extra = (m.Beta, m.RatingScale, m.MaxFlow, m.NumComp, m.Accumulation, m.MaxLength, m.WeightDecay, m.Clip, m.Warmup, m.TokensPerForward)
             == (defaults.Beta, defaults.RatingScale, defaults.MaxFlow, defaults.NumComp, defaults.Accumulation, defaults.MaxLength, defaults.WeightDecay, defaults.Clip, defaults.Warmup, defaults.TokensPerForward)
             ? string.Empty
             : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
+        return m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
     }
 
     /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
@@ -76,7 +77,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     {
         Base = baseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
         Seed = m.Seed, Threads = threads, Accumulation = m.Accumulation, MaxLength = m.MaxLength, WeightDecay = m.WeightDecay,
-        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward,
+        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward, Precision = m.Precision,
         Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
     };
 
@@ -261,6 +262,11 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             }
         });
         await AnnouncePendingAsync(id, m, ct);
+        foreach (var warning in trainOptions.Warnings())
+        {
+            logger.LogWarning("Training job {JobId}: {Warning}", id, warning);
+        }
+
         var result = await new Trainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(
             data, Folder(id), m.DatasetId, progress, (folder, state) => AnnounceAsync(id, m, folder, state, ct), ct);
         await AnnouncePendingAsync(id, m, ct);
