@@ -9,17 +9,12 @@ namespace StableAlignment.Learning;
 public sealed class RmsNorm : Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
-
-    // The scalars live as long as the module: a Scalar made on the fly for `tensor + eps` is unreachable once its handle
-    // is read, and a finalizer that frees it during the native call left garbage in the add's alpha (seen once under
-    // parallel tests: "toFloat … Expected false to be true").
-    private readonly Scalar _eps;
-    private readonly Scalar _one = 1.0.ToScalar();
+    private readonly double _eps;
 
     public RmsNorm(int size, double eps) : base("RmsNorm")
     {
         weight = Parameter(ones(size));
-        _eps = eps.ToScalar();
+        _eps = eps;
         RegisterComponents();
     }
 
@@ -28,7 +23,7 @@ public sealed class RmsNorm : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         // As Hugging Face's: normalise in fp32, cast back, then scale, so bf16 runs round the same way.
         var xf = x.to(ScalarType.Float32);
-        var normed = xf * rsqrt(xf.square().mean([-1], keepdim: true).add(_eps, _one));
+        var normed = xf * rsqrt(xf.pow(2).mean([-1], keepdim: true) + _eps);
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }
@@ -45,14 +40,9 @@ public sealed class Attention : Module<Tensor, Tensor>
     private readonly Linear o_proj;
     private readonly LlamaConfig _c;
 
-    private readonly float[] _inverseFrequencies;
-
     public Attention(LlamaConfig c) : base("Attention")
     {
         _c = c;
-        // Rotary inverse frequencies θ^(−2i/d), computed once here: on every forward pass they would be made from
-        // temporary Scalars, which a finalizer can free during the native call.
-        _inverseFrequencies = [.. Enumerable.Range(0, c.HeadDim / 2).Select(i => (float)Math.Pow(c.RopeTheta, -2.0 * i / c.HeadDim))];
         q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.AttentionBias);
         k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
@@ -100,7 +90,8 @@ public sealed class Attention : Module<Tensor, Tensor>
 
     private (Tensor Cos, Tensor Sin) Rotary(long start, long length, Device device, ScalarType dtype)
     {
-        var inv = tensor(_inverseFrequencies, device: device);
+        var half = _c.HeadDim / 2;
+        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: device) * 2.0 / _c.HeadDim);
         var freqs = outer(arange(start, start + length, dtype: ScalarType.Float32, device: device), inv);
         var emb = cat([freqs, freqs], -1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));
@@ -109,7 +100,8 @@ public sealed class Attention : Module<Tensor, Tensor>
     /// <summary>Rotary factors for explicit positions (batch, time), shaped (batch, 1, time, head) to broadcast over heads.</summary>
     private (Tensor Cos, Tensor Sin) Rotary(Tensor positions, ScalarType dtype)
     {
-        var inv = tensor(_inverseFrequencies, device: positions.device);
+        var half = _c.HeadDim / 2;
+        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: positions.device) * 2.0 / _c.HeadDim);
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * inv;
         var emb = cat([freqs, freqs], -1).unsqueeze(1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));

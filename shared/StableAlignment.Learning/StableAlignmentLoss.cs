@@ -8,10 +8,14 @@ public enum LossKind
     /// <summary>ℓ_b + λ·max(0, mean_k(ℓ_b − ℓ_k + (r_b − r_k)/R·M)): the margin grows with the rating gap.</summary>
     StableAlignment,
 
-    /// <summary>The best-rated response's NLL alone.</summary>
+    /// <summary>The NLL of the best-rated of the drawn responses alone: the same response the method's SFT term sees.</summary>
     Sft,
 
-    /// <summary>The ablation without rating modulation: ℓ_b + λ·max(0, mean over worse-rated k of (ℓ_b − ℓ_k + M)).</summary>
+    /// <summary>
+    /// The ablation without rating modulation: ℓ_b + λ·max(0, mean_k≠b(ℓ_b − ℓ_k + m̄)), where m̄ is the mean of the
+    /// modulated margins (r_b − r_k)/R·M over the same draws of the same data and ties are kept as the method keeps
+    /// them: only the modulation differs, not the margin's size.
+    /// </summary>
     FixedMargin,
 
     /// <summary>Direct preference optimisation against a frozen copy of the starting model, on every pair of distinct ratings.</summary>
@@ -58,6 +62,12 @@ public sealed record LossOptions
 
     /// <summary>Responses per query in one step (num_comp).</summary>
     public int Comparisons { get; init; } = 3;
+
+    /// <summary>
+    /// m̄, the fixed-margin ablation's constant margin. The trainer sets it to the mean modulated margin of its data's
+    /// draws (<see cref="StableAlignmentLoss.MeanModulatedMargin"/>) unless given.
+    /// </summary>
+    public double? ConstantMargin { get; init; }
 }
 
 public sealed record LossParts(Tensor Loss, Tensor Sft, Tensor Diff);
@@ -83,6 +93,33 @@ public static class StableAlignmentLoss
         return best;
     }
 
+    /// <summary>The margin of response k against the best: (r_b − r_k)/R·M.</summary>
+    public static double Modulated(int best, int rating, LossOptions o) => (best - rating) / o.RatingScale * o.Margin;
+
+    /// <summary>
+    /// m̄ for the fixed-margin ablation: the mean of (r_b − r_k)/R·M over every k ≠ b of every draw the method would make
+    /// (<paramref name="draws"/>: the ratings of each step's drawn responses), ties included. 0 when no draw has two responses.
+    /// </summary>
+    public static double MeanModulatedMargin(IEnumerable<IReadOnlyList<int>> draws, LossOptions o)
+    {
+        double sum = 0;
+        long count = 0;
+        foreach (var ratings in draws)
+        {
+            var b = Best(ratings);
+            for (var k = 0; k < ratings.Count; k++)
+            {
+                if (k != b)
+                {
+                    sum += Modulated(ratings[b], ratings[k], o);
+                    count++;
+                }
+            }
+        }
+
+        return count == 0 ? 0 : sum / count;
+    }
+
     /// <param name="nll">Length-normalised NLL per response, shape (K).</param>
     public static LossParts Compute(Tensor nll, IReadOnlyList<int> ratings, LossOptions o)
     {
@@ -103,13 +140,12 @@ public static class StableAlignmentLoss
             return new LossParts(sft, sft, zeros_like(sft));
         }
 
-        var others = Enumerable.Range(0, ratings.Count).Where(k => k != b && (o.Kind != LossKind.FixedMargin || ratings[k] < ratings[b])).ToArray();
-        if (others.Length == 0)
-        {
-            return new LossParts(sft, sft, zeros_like(sft));
-        }
-
-        var margins = tensor(others.Select(k => o.Kind == LossKind.FixedMargin ? o.Margin : (ratings[b] - ratings[k]) / o.RatingScale * o.Margin).ToArray(), dtype: nll.dtype, device: nll.device);
+        // Every other response, ties included (their modulated margin is 0): one hinge on the mean, as the authors' code.
+        var others = Enumerable.Range(0, ratings.Count).Where(k => k != b).ToArray();
+        var constant = o.Kind == LossKind.FixedMargin
+            ? o.ConstantMargin ?? throw new ArgumentException("The fixed-margin ablation needs its constant margin (the trainer computes it from the data).")
+            : 0;
+        var margins = tensor(others.Select(k => o.Kind == LossKind.FixedMargin ? constant : Modulated(ratings[b], ratings[k], o)).ToArray(), dtype: nll.dtype, device: nll.device);
         var d = sft - nll.index_select(0, tensor(others.Select(k => (long)k).ToArray(), device: nll.device)) + margins;
         var diff = nn.functional.relu(o.MaxFlow ? d.max() : d.mean());
         return new LossParts(sft + (o.Ratio * diff), sft, diff);

@@ -69,6 +69,14 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
 
         var stepsPerEpoch = (data.Count + options.Accumulation - 1) / options.Accumulation;
         var total = Math.Min(options.MaxSteps ?? int.MaxValue, stepsPerEpoch * options.Epochs);
+        if (options.Loss.Kind == LossKind.FixedMargin && options.Loss.ConstantMargin is null)
+        {
+            // m̄ over the very draws the method would make (the whole schedule, the step budget included): the ablation
+            // changes only the modulation. Kept in the checkpoints' options, and taken from them on resume.
+            var constant = resumed?.Options.Loss.ConstantMargin ?? StableAlignmentLoss.MeanModulatedMargin(Draws(data, total, stepsPerEpoch), options.Loss);
+            options = options with { Loss = options.Loss with { ConstantMargin = constant } };
+        }
+
         var metricsPath = Path.Combine(outDir, "metrics.jsonl");
         var metrics = ReadMetrics(metricsPath, resumed?.Step ?? 0);
         AtomicFile.WriteAllText(metricsPath, string.Concat(metrics.Select(m => JsonSerializer.Serialize(m) + "\n")));
@@ -150,17 +158,33 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         return order;
     }
 
-    /// <summary>Up to num_comp responses of the group, drawn without replacement.</summary>
-    private List<int> Pick(RatedGroup group, int epoch, int position)
+    /// <summary>
+    /// Up to num_comp responses of the group, drawn without replacement from the seed, the epoch and the position. The
+    /// SFT baseline makes the same draw and keeps its best: the response the method's SFT term sees.
+    /// </summary>
+    public static List<int> Draw(RatedGroup group, LossOptions loss, int seed, int epoch, int position)
     {
         var indices = Enumerable.Range(0, group.Responses.Count).ToArray();
-        if (options.Loss.SftOnly)
-        {
-            return [StableAlignmentLoss.Best(group.Scores)];
-        }
+        new Random(HashCode(seed, epoch, position)).Shuffle(indices);
+        List<int> drawn = [.. indices.Take(Math.Min(loss.Comparisons, indices.Length))];
+        return loss.SftOnly ? [drawn[StableAlignmentLoss.Best([.. drawn.Select(k => group.Scores[k])])]] : drawn;
+    }
 
-        new Random(HashCode(options.Seed, epoch, position)).Shuffle(indices);
-        return [.. indices.Take(Math.Min(options.Loss.Comparisons, indices.Length))];
+    private List<int> Pick(RatedGroup group, int epoch, int position) => Draw(group, options.Loss, options.Seed, epoch, position);
+
+    /// <summary>The ratings of every draw the run makes (all epochs, every position), for the fixed-margin ablation's m̄.</summary>
+    private IEnumerable<IReadOnlyList<int>> Draws(IReadOnlyList<RatedGroup> data, int total, int stepsPerEpoch)
+    {
+        for (var step = 0; step < total; step++)
+        {
+            var (epoch, first) = (step / stepsPerEpoch, step % stepsPerEpoch * options.Accumulation);
+            var order = Order(data.Count, epoch);
+            for (var position = first; position < Math.Min(first + options.Accumulation, data.Count); position++)
+            {
+                var group = data[order[position]];
+                yield return [.. Pick(group, epoch, position).Select(k => group.Scores[k])];
+            }
+        }
     }
 
     private StepQuery Encode(RatedGroup group, int epoch, int position)

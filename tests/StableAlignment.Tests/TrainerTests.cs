@@ -58,15 +58,57 @@ public sealed class StableAlignmentLossTests
 public sealed class BaselineLossTests
 {
     [Fact]
-    public void Fixed_margin_uses_the_constant_margin_for_every_worse_rated_response_only()
+    public void Fixed_margin_puts_the_constant_margin_on_every_other_response_ties_included_as_the_method_does()
     {
         TorchRuntime.Initialize(1);
-        var o = new LossOptions { Kind = LossKind.FixedMargin };
-        // b = 1 (rating 7): d0 = 1.5 − 2.0 + 10 = 9.5, d2 = 1.5 − 2.5 + 10 = 9.0; L = 1.5 + 0.2 · 9.25 = 3.35.
+        var o = new LossOptions { Kind = LossKind.FixedMargin, ConstantMargin = 5 };
+        // b = 1 (rating 7): d0 = 1.5 − 2.0 + 5 = 4.5, d2 = 1.5 − 2.5 + 5 = 4.0; L = 1.5 + 0.2 · 4.25 = 2.35.
         var parts = StableAlignmentLoss.Compute(tensor(new[] { 2.0f, 1.5f, 2.5f }), [3, 7, 5], o);
-        Assert.Equal(3.35, parts.Loss.item<float>(), 1e-5);
-        // An equally rated response gets no term: only k = 2 counts, d2 = 1 − 3 + 10 = 8; L = 1 + 0.2 · 8 = 2.6.
-        Assert.Equal(2.6, StableAlignmentLoss.Compute(tensor(new[] { 1.0f, 2.0f, 3.0f }), [7, 7, 1], o).Loss.item<float>(), 1e-5);
+        Assert.Equal(2.35, parts.Loss.item<float>(), 1e-5);
+        // A tie with the best keeps its term, as in the method (where its modulated margin is 0): b = 0,
+        // d1 = 1 − 2 + 5 = 4, d2 = 1 − 3 + 5 = 3; L = 1 + 0.2 · 3.5 = 1.7. The method on the same: d1 = −1, d2 = 1 − 3 + 60/7; L = 1 + 0.2 · 2.7857143.
+        Assert.Equal(1.7, StableAlignmentLoss.Compute(tensor(new[] { 1.0f, 2.0f, 3.0f }), [7, 7, 1], o).Loss.item<float>(), 1e-5);
+        Assert.Equal(1.5571429, StableAlignmentLoss.Compute(tensor(new[] { 1.0f, 2.0f, 3.0f }), [7, 7, 1], new LossOptions()).Loss.item<float>(), 1e-5);
+        Assert.Contains("constant margin", Assert.Throws<ArgumentException>(() => StableAlignmentLoss.Compute(tensor(new[] { 1.0f, 2.0f }), [7, 1], new LossOptions { Kind = LossKind.FixedMargin })).Message);
+    }
+
+    [Fact]
+    public void The_constant_margin_is_the_mean_modulated_margin_of_the_same_draws_ties_included()
+    {
+        // Draws rated [7, 1, 4], [6, 2] and [5, 5]: margins 60/7, 30/7; 40/7; 0 (the tie) → mean (130/7) / 4 = 4.6428571.
+        Assert.Equal(4.6428571, StableAlignmentLoss.MeanModulatedMargin([[7, 1, 4], [6, 2], [5, 5]], new LossOptions()), 1e-6);
+        Assert.Equal(0, StableAlignmentLoss.MeanModulatedMargin([[7]], new LossOptions()));
+    }
+
+    [Fact]
+    public void Sft_trains_on_the_best_of_the_same_draw_the_method_makes_not_the_best_of_the_whole_group()
+    {
+        // Four responses, three drawn per step: whenever the draw leaves out the group's best (rated 7), SFT must take
+        // the best of the three drawn, as the method's SFT term does.
+        var group = new RatedGroup("q", ["a", "b", "c", "d"], [1, 7, 4, 2]);
+        var method = new LossOptions();
+        var sft = new LossOptions { Kind = LossKind.Sft };
+        var missedBest = 0;
+        for (var position = 0; position < 40; position++)
+        {
+            var drawn = Trainer.Draw(group, method, seed: 5, epoch: 0, position);
+            Assert.Equal(3, drawn.Count);
+            var best = drawn.MaxBy(k => group.Scores[k]);
+            Assert.Equal([best], Trainer.Draw(group, sft, seed: 5, epoch: 0, position));
+            missedBest += drawn.Contains(1) ? 0 : 1;
+        }
+
+        Assert.True(missedBest > 0, "no draw left out the group's best: the test shows nothing");
+    }
+
+    [Fact]
+    public async Task A_fixed_margin_run_records_the_mean_modulated_margin_of_its_draws()
+    {
+        var data = new List<RatedGroup> { new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty.", "Lie.", "Maybe."], [7, 1, 4]), new("### Instruction:\nHelp?\n\n### Response:", ["Yes.", "No."], [6, 2]) };
+        var options = new TrainOptions { Accumulation = 1, Epochs = 2, MaxLength = 48, Threads = 1, CheckpointEvery = 4, Loss = new LossOptions { Kind = LossKind.FixedMargin } };
+        var result = await new Trainer(options, new ByteTokenizer()).RunAsync(data, TestConfiguration.TempPath("train-fixed"), "ds");
+        // Every draw holds the whole group (at most 3 responses): margins 60/7, 30/7 and 40/7, twice each.
+        Assert.Equal(130.0 / 21, Checkpoints.ReadState(result.LatestCheckpoint).Options.Loss.ConstantMargin!.Value, 1e-9);
     }
 
     [Fact]
