@@ -15,13 +15,14 @@ public sealed record SampleGroup(string Query, bool Heldout, IReadOnlyList<Sampl
 }
 
 /// <summary>
-/// Records → samples → sampling by type → de-duplication → groups by prompt, without holding the records or the
-/// samples in memory: samples are spilled to bucket files by a hash of their prompt, and each bucket is grouped on its
-/// own. As in the original, a response text appears once per sample type across all prompts: of equal responses of one
-/// type the one with the smallest seeded key stays (so the choice does not depend on record order); only an 8-byte hash
-/// per distinct response is held for that. Sampling picks, per type, the samples with the smallest seeded keys, so the
-/// result is exact in count and independent of record order. The held-out split goes by question, so one
-/// prompt's responses never straddle it.
+/// Records → samples → de-duplication → groups by prompt → sampling of whole groups by type, without holding the
+/// records or the samples in memory: samples are spilled to bucket files by a hash of their prompt, and each bucket is
+/// grouped on its own. As in the original, a response text appears once per sample type across all prompts: of equal
+/// responses of one type the one with the smallest seeded key stays (so the choice does not depend on record order);
+/// only an 8-byte hash per distinct response is held for that. Sampling then keeps, per type, whole query groups in
+/// the order of a seeded key per group until the type's share of the imitation count is reached (to within one
+/// group), as the original samples whole groups after de-duplication: a self-critic group (one draft's critiques) is
+/// never split. The held-out split goes by question, so one prompt's responses never straddle it.
 /// </summary>
 public sealed class DatasetEngine(BuildOptions options, string workFolder, int buckets = 64)
 {
@@ -37,7 +38,6 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
     {
         Directory.CreateDirectory(workFolder);
         var paths = Enumerable.Range(0, buckets).Select(i => Path.Combine(workFolder, $"bucket-{i:D3}.jsonl")).ToArray();
-        var keys = Enum.GetValues<SampleType>().ToDictionary(t => t, _ => new List<double>());
         var writers = paths.Select(p => new StreamWriter(p, append: false, Encoding.UTF8, 1 << 16)).ToArray();
         try
         {
@@ -49,7 +49,6 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
                 {
                     Stats.Candidates[Sample.TypeName(s.Type)]++;
                     var key = Unit($"{options.Seed}/sample/{s.Type}/{s.Query}/{s.Output}");
-                    keys[s.Type].Add(key);
                     var id = (s.Type, Hash(s.Output));
                     _firstKey[id] = _firstKey.TryGetValue(id, out var first) ? Math.Min(first, key) : key;
                     var line = JsonSerializer.Serialize(new Spilled(s.Type, s.Instruction, s.Input, s.Output, s.Rating, s.Model, key, heldout), Json);
@@ -65,13 +64,39 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
             }
         }
 
-        var thresholds = Thresholds(keys);
         try
         {
+            // First every bucket's de-duplicated groups by type (key and size only), to choose whole groups by ratio;
+            // then the buckets grouped again (the same deterministic result) and the chosen groups handed out.
+            var sizes = Enum.GetValues<SampleType>().ToDictionary(t => t, _ => new List<(double Key, int Count)>());
             foreach (var path in paths)
             {
-                foreach (var group in await GroupBucketAsync(path, thresholds, ct))
+                foreach (var (type, key, group) in await GroupBucketAsync(path, count: false, ct))
                 {
+                    sizes[type].Add((key, group.Samples.Count));
+                }
+            }
+
+            var thresholds = Thresholds(sizes);
+            foreach (var path in paths)
+            {
+                foreach (var (type, key, group) in await GroupBucketAsync(path, count: true, ct))
+                {
+                    if (key > thresholds[type])
+                    {
+                        continue;
+                    }
+
+                    (group.Heldout ? Stats.KeptHeldout : Stats.KeptTrain)[Sample.TypeName(type)] += group.Samples.Count;
+                    if (group.Heldout)
+                    {
+                        Stats.GroupsHeldout++;
+                    }
+                    else
+                    {
+                        Stats.GroupsTrain++;
+                    }
+
                     yield return group;
                 }
 
@@ -103,8 +128,12 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
         }
     }
 
-    /// <summary>Per type, the largest key kept: self-critic and realignment counts follow the imitation count by ratio, capped by what exists.</summary>
-    private Dictionary<SampleType, double> Thresholds(Dictionary<SampleType, List<double>> keys)
+    /// <summary>
+    /// Per type, the largest group key kept. Imitation keeps every group; self-critic and realignment keep whole groups
+    /// in key order while each one brings the type's sample count closer to its share of the imitation count
+    /// (imitation × share / imitation's share), so the count lands within one group of the target, capped by what exists.
+    /// </summary>
+    private Dictionary<SampleType, double> Thresholds(Dictionary<SampleType, List<(double Key, int Count)>> sizes)
     {
         var result = Enum.GetValues<SampleType>().ToDictionary(t => t, _ => double.MaxValue);
         if (options.Ratios is not { } r)
@@ -112,30 +141,39 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
             return result;
         }
 
-        var imitation = keys[SampleType.Imitation].Count;
+        var imitation = sizes[SampleType.Imitation].Sum(g => g.Count);
         foreach (var (type, share) in new[] { (SampleType.SelfCritic, r[1]), (SampleType.Realignment, r[2]) })
         {
-            var available = keys[type];
-            var target = (int)Math.Min(available.Count, Math.Floor(imitation * share / r[0]));
-            available.Sort();
-            result[type] = target == 0 ? double.MinValue : available[target - 1];
-            Stats.SampledOut[Sample.TypeName(type)] = available.Count - target;
+            var target = Math.Floor(imitation * share / r[0]);
+            var groups = sizes[type].OrderBy(g => g.Key).ToList();
+            var (kept, threshold) = (0L, double.MinValue);
+            foreach (var (key, count) in groups)
+            {
+                if (Math.Abs(kept + count - target) >= Math.Abs(kept - target))
+                {
+                    break;
+                }
+
+                (kept, threshold) = (kept + count, key);
+            }
+
+            result[type] = threshold;
+            Stats.SampledOut[Sample.TypeName(type)] = groups.Sum(g => g.Count) - kept;
         }
 
         return result;
     }
 
-    private async Task<List<SampleGroup>> GroupBucketAsync(string path, Dictionary<SampleType, double> thresholds, CancellationToken ct)
+    /// <summary>
+    /// A bucket's groups after de-duplication, each with its type (of its first sample: a prompt's template belongs
+    /// to one sample type) and its seeded sampling key. <paramref name="count"/>: record the duplicates dropped.
+    /// </summary>
+    private async Task<List<(SampleType Type, double Key, SampleGroup Group)>> GroupBucketAsync(string path, bool count, CancellationToken ct)
     {
         var groups = new Dictionary<string, (bool Heldout, List<Sample> Samples, HashSet<string> Seen)>(StringComparer.Ordinal);
         await foreach (var line in File.ReadLinesAsync(path, ct))
         {
             var s = JsonSerializer.Deserialize<Spilled>(line, Json)!;
-            if (s.Key > thresholds[s.Type])
-            {
-                continue;
-            }
-
             var sample = new Sample(s.Type, s.Instruction, s.Input, s.Output, s.Rating, s.Model);
             var query = sample.Query;
             if (!groups.TryGetValue(query, out var g))
@@ -146,20 +184,19 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
 
             if (!g.Seen.Add(sample.Output) || s.Key > _firstKey[(s.Type, Hash(s.Output))])
             {
-                Stats.DroppedDuplicates[Sample.TypeName(s.Type)]++;
+                if (count)
+                {
+                    Stats.DroppedDuplicates[Sample.TypeName(s.Type)]++;
+                }
+
                 continue;
             }
 
             g.Samples.Add(sample);
-            (g.Heldout ? Stats.KeptHeldout : Stats.KeptTrain)[Sample.TypeName(s.Type)]++;
         }
 
-        var result = groups.Where(kv => kv.Value.Samples.Count > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => new SampleGroup(kv.Key, kv.Value.Heldout, kv.Value.Samples))
-            .ToList();
-        Stats.GroupsTrain += result.Count(g => !g.Heldout);
-        Stats.GroupsHeldout += result.Count(g => g.Heldout);
-        return result;
+        return [.. groups.Where(kv => kv.Value.Samples.Count > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (kv.Value.Samples[0].Type, Unit($"{options.Seed}/group/{kv.Key}"), new SampleGroup(kv.Key, kv.Value.Heldout, kv.Value.Samples)))];
     }
 
     private int Bucket(string query) => (int)(Hash(query) % (ulong)buckets);

@@ -5,7 +5,7 @@ public sealed class DatasetStats
 {
     public long Records { get; set; }
 
-    /// <summary>Samples made, before sampling and de-duplication.</summary>
+    /// <summary>Samples made, before de-duplication and sampling.</summary>
     public Dictionary<string, long> Candidates { get; set; } = Zero();
 
     public Dictionary<string, long> DroppedInvalidRating { get; set; } = Zero();
@@ -15,6 +15,7 @@ public sealed class DatasetStats
     /// <summary>Realignment candidates whose observer rating did not rise above the draft's and above 4.</summary>
     public long DroppedRealignmentCondition { get; set; }
 
+    /// <summary>Samples of the whole groups that sampling left out (after de-duplication).</summary>
     public Dictionary<string, long> SampledOut { get; set; } = Zero();
 
     public Dictionary<string, long> DroppedDuplicates { get; set; } = Zero();

@@ -116,12 +116,15 @@ public sealed class DatasetBuilderTests
     [InlineData("5:1:1", 20, 4, 4)]
     [InlineData("1:1:1", 20, 20, 20)]
     [InlineData("1:5:0", 20, 40, 0)]
-    [InlineData("2:1:3", 20, 10, 30)]
-    public async Task Sampling_keeps_counts_relative_to_imitation_capped_by_what_exists(string ratios, int imitation, int critic, int realign)
+    [InlineData("2:1:3", 20, 8, 28)] // targets 10 and 30: whole groups of 4 land within one group of them
+    public async Task Sampling_keeps_whole_groups_relative_to_imitation_capped_by_what_exists(string ratios, int imitation, int critic, int realign)
     {
+        // Each record: one self-critic group and one realignment group of 4 samples (one per peer).
         var records = Enumerable.Range(0, 10).Select(i => Record($"Q{i}?", $"d{i}", $"r{i}", 2, 6, ($"w{i}", 3), ($"x{i}", 4), ($"y{i}", 5), ($"z{i}", 6)));
         var engine = new DatasetEngine(new BuildOptions(BuildOptions.ParseRatios(ratios), Seed: 3), TestConfiguration.TempPath("ds-work"));
-        var samples = (await Groups(records, engine: engine, options: null!)).SelectMany(g => g.Samples).ToList();
+        var groups = await Groups(records, engine: engine, options: null!);
+        Assert.All(groups.Where(g => g.Samples[0].Type != SampleType.Imitation), g => Assert.Equal(4, g.Samples.Count)); // never split
+        var samples = groups.SelectMany(g => g.Samples).ToList();
         Assert.Equal(imitation, samples.Count(s => s.Type == SampleType.Imitation));
         Assert.Equal(critic, samples.Count(s => s.Type == SampleType.SelfCritic));
         Assert.Equal(realign, samples.Count(s => s.Type == SampleType.Realignment));
