@@ -136,16 +136,33 @@ var trEvery = new Option<int>("--checkpoint-every") { Description = "Steps betwe
 var trMaxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps" };
 var trThreads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
 var trPack = new Option<int>("--tokens-per-forward") { Description = "Pack a step's queries into forward passes of up to this many padded tokens (0: 1 query per pass on the CPU, 16384 tokens on CUDA)", DefaultValueFactory = _ => 0 };
+var trEos = new Option<bool>("--append-eos") { Description = "Follow each response with the end-of-sequence token (--append-eos false: as the original)", DefaultValueFactory = _ => true };
+var trTruncation = new Option<string>("--truncation") { Description = "Over-long sequences: prompt-head (keep the response, cut the prompt's beginning) or end (keep the first tokens, as the original)", DefaultValueFactory = _ => "prompt-head" };
+var trPreset = new Option<string?>("--preset") { Description = "authors: the authors' recipe (lr 2e-5, 7 epochs, 32 queries per step, max length 360 cut at the end, no EOS, cosine with 3 % warm-up, weight decay 0); options given explicitly win" };
 var trPrecision = new Option<string>("--precision") { Description = "fp32, bf16-mixed (fp32 master weights and AdamW state, bf16 forward and backward), bf16 (bf16 weights: small updates round away) or auto (bf16-mixed on CUDA, fp32 on the CPU)", DefaultValueFactory = _ => "auto" };
 var train = new Command("train", "Fine-tune a model with the Stable Alignment loss (or the SFT baseline); resumes from the folder's latest checkpoint")
 {
-    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta, trPrecision,
+    trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta, trPrecision, trEos, trTruncation, trPreset,
 };
-train.SetAction((p, ct) => TrainCommands.TrainAsync(new TrainArguments(
-    p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, p.GetValue(trMargin), p.GetValue(trRatio), p.GetValue(trScale),
-    p.GetValue(trMaxFlow), p.GetValue(trComp), p.GetValue(trLr), p.GetValue(trEpochs), p.GetValue(trAccum), p.GetValue(trMaxLen), p.GetValue(trWd),
-    p.GetValue(trClip), p.GetValue(trWarm), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack), p.GetValue(trBeta),
-    p.GetValue(trPrecision)!), ct));
+train.SetAction((p, ct) =>
+{
+    // A preset supplies the values of the options not given explicitly (on the command line or in --config).
+    var preset = p.GetValue(trPreset);
+    if (preset is not (null or "authors"))
+    {
+        Console.Error.WriteLine($"--preset must be authors, not '{preset}'.");
+        return Task.FromResult(2);
+    }
+
+    var authors = StableAlignment.Learning.TrainOptions.Authors(new StableAlignment.Learning.TrainOptions());
+    T Value<T>(Option<T> option, T recipe) => preset == "authors" && !Given(p.CommandResult, option) ? recipe : p.GetValue(option)!;
+    return TrainCommands.TrainAsync(new TrainArguments(
+        p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, Value(trMargin, authors.Loss.Margin), Value(trRatio, authors.Loss.Ratio),
+        Value(trScale, authors.Loss.RatingScale), p.GetValue(trMaxFlow), Value(trComp, authors.Loss.Comparisons), Value(trLr, authors.LearningRate),
+        Value(trEpochs, authors.Epochs), Value(trAccum, authors.Accumulation), Value(trMaxLen, authors.MaxLength), Value(trWd, authors.WeightDecay),
+        p.GetValue(trClip), Value(trWarm, authors.WarmupShare), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack),
+        p.GetValue(trBeta), p.GetValue(trPrecision)!, Value(trEos, authors.AppendEos), Value(trTruncation, authors.Truncation)), ct);
+});
 root.Subcommands.Add(train);
 
 var lsNll = new Option<string?>("--nll") { Description = "Length-normalised NLL per response, comma-separated" };

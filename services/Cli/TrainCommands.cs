@@ -9,7 +9,8 @@ namespace StableAlignment.Cli;
 public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
-    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1, string Precision = "auto");
+    int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1, string Precision = "auto", bool AppendEos = true,
+    string Truncation = "prompt-head");
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
@@ -44,6 +45,7 @@ public static class TrainCommands
             Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
             WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
             MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward, Precision = a.Precision,
+            AppendEos = a.AppendEos, Truncation = a.Truncation,
             Loss = new LossOptions
             {
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,
@@ -62,6 +64,17 @@ public static class TrainCommands
 
         var datasetId = Path.GetFileName(Path.GetFullPath(a.Data).TrimEnd('/'));
         TrainResult? result = null;
+        Trainer trainer;
+        try
+        {
+            trainer = new Trainer(options, Checkpoints.TokenizerFor(a.Base));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
         try
         {
             await AnsiConsole.Progress()
@@ -75,7 +88,7 @@ public static class TrainCommands
                         task.Value = m.Step;
                         task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
                     });
-                    result = await new Trainer(options, Checkpoints.TokenizerFor(a.Base)).RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
+                    result = await trainer.RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
                 });
         }
         catch (TrainingFolderConflictException e)
@@ -91,6 +104,11 @@ public static class TrainCommands
             // A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json).
             Console.Error.WriteLine(e.Message);
             return 2;
+        }
+
+        if (trainer.ResponsesCutAway > 0)
+        {
+            Console.Error.WriteLine($"warning: {trainer.ResponsesCutAway} drawn responses lost every token to the end cut (prompt longer than --max-length {a.MaxLength}) and were left out of their steps.");
         }
 
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");

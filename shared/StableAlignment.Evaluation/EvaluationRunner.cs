@@ -86,7 +86,11 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
             {
                 judgeModel = await RunOneAsync(kind, path, spec, name, scores, model, tokenizer, answerer, baseline, outDir, ct) ?? judgeModel;
             }
-            catch (Exception e) when (e is not OperationCanceledException && !ct.IsCancellationRequested)
+            // A damaged input of the user's (a benchmark or per-sample file) still stops the call as bad input: the
+            // per-sample files keep every result scored so far, so the run continues once the file is fixed. Anything
+            // else that stops one benchmark (a model or judge that fails, nothing left to score) is recorded for it.
+            catch (Exception e) when (e is not (OperationCanceledException or InvalidDataException or BenchmarkFormatException or FileNotFoundException
+                or DirectoryNotFoundException) && !ct.IsCancellationRequested)
             {
                 failures[name] = e.Message;
                 foreach (var partial in scores.Keys.Where(k => k == name || k.StartsWith(name + "+", StringComparison.Ordinal) || k.StartsWith(name + "-", StringComparison.Ordinal)).ToList())

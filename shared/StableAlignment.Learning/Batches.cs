@@ -30,10 +30,22 @@ public sealed class SequenceBatch : IDisposable
     }
 
     /// <summary>One training sequence of an already tokenized query and a response (see <see cref="Encode"/>).</summary>
-    public static EncodedSequence Sequence(ITokenizer tokenizer, int[] query, string response, int maxLength)
+    /// <param name="appendEos">Follow the response with the end-of-sequence token (the original does not).</param>
+    /// <param name="cutEnd">
+    /// Over-long sequences as the original cuts them: [start, prompt, response] keeps its first <paramref name="maxLength"/>
+    /// tokens, so the response goes first and a long enough prompt leaves none of it. Otherwise (the default) the response
+    /// keeps up to the whole length and the prompt's head is cut.
+    /// </param>
+    public static EncodedSequence Sequence(ITokenizer tokenizer, int[] query, string response, int maxLength, bool appendEos = true, bool cutEnd = false)
     {
         var start = tokenizer.Start.Count;
-        var resp = tokenizer.Encode(response).Append(tokenizer.EosId).ToArray();
+        if (cutEnd)
+        {
+            int[] whole = [.. tokenizer.Start, .. query, .. tokenizer.Encode(response), .. appendEos ? [tokenizer.EosId] : Array.Empty<int>()];
+            return new EncodedSequence(whole.Length > maxLength ? whole[..maxLength] : whole, Math.Min(start + query.Length, maxLength));
+        }
+
+        var resp = appendEos ? tokenizer.Encode(response).Append(tokenizer.EosId).ToArray() : tokenizer.Encode(response);
         resp = resp.Length > maxLength - start - 1 ? resp[..(maxLength - start - 1)] : resp;
         var room = maxLength - start - resp.Length;
         var qCut = query.Length > room ? query[^room..] : query;

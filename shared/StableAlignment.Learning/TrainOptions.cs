@@ -50,6 +50,30 @@ public sealed record TrainOptions
 
     public const int CudaTokensPerForward = 16384;
 
+    /// <summary>Follow every response with the end-of-sequence token, so that a model learns to stop (the original does not).</summary>
+    public bool AppendEos { get; init; } = true;
+
+    /// <summary>
+    /// How a sequence longer than <see cref="MaxLength"/> is cut: "prompt-head" keeps the response (up to the whole
+    /// length) and cuts the prompt's beginning; "end" keeps the first tokens of prompt + response, as the original does,
+    /// so the response is cut first (a response left with no token is skipped and counted).
+    /// </summary>
+    public string Truncation { get; init; } = "prompt-head";
+
+    public static readonly string[] Truncations = ["prompt-head", "end"];
+
+    /// <summary>
+    /// The authors' recipe, from their README and training script: AdamW at lr 2e-5 with a cosine schedule after 3 %
+    /// warm-up, weight decay 0, 7 epochs (the released model), 32 queries per optimiser step, sequences of 360 tokens cut
+    /// at the end, no end-of-sequence token; the loss at the paper's settings (M = 10, λ = 0.2, R = 7, num_comp 3).
+    /// Precision stays as given (bf16-mixed, their trainer's bf16 with fp32 master weights, is the CUDA default).
+    /// </summary>
+    public static TrainOptions Authors(TrainOptions o) => o with
+    {
+        LearningRate = 2e-5, WarmupShare = 0.03, WeightDecay = 0, Epochs = 7, Accumulation = 32, MaxLength = 360, AppendEos = false, Truncation = "end",
+        Loss = o.Loss with { Margin = 10, Ratio = 0.2, RatingScale = 7, Comparisons = 3 },
+    };
+
     /// <summary>The first setting that cannot train, as "field: reason", or null when all can.</summary>
     public string? Problem()
     {
@@ -68,6 +92,7 @@ public sealed record TrainOptions
             var (_, _, _, _, _, _, _, l) when !Finite(l.RatingScale) || l.RatingScale <= 0 => $"ratingScale: {l.RatingScale} is not a positive number",
             var (_, _, _, _, _, _, _, l) when l.Comparisons < 1 => $"numComp: {l.Comparisons} is below 1",
             var (_, _, _, _, _, _, _, l) when !Finite(l.Beta) || l.Beta <= 0 => $"beta: {l.Beta} is not a positive number",
+            _ when !Truncations.Contains(Truncation) => $"truncation: '{Truncation}' is not one of {string.Join(", ", Truncations)}",
             _ when !Precisions.Contains(Precision) => $"precision: '{Precision}' is not one of {string.Join(", ", Precisions)}",
             _ => null,
         };
@@ -95,7 +120,8 @@ public sealed record TrainOptions
             ("promptTemplate", saved.PromptTemplate, PromptTemplate), ("learningRate", saved.LearningRate, LearningRate),
             ("warmup", saved.WarmupShare, WarmupShare), ("weightDecay", saved.WeightDecay, WeightDecay), ("clip", saved.ClipNorm, ClipNorm),
             ("accumulation", saved.Accumulation, Accumulation), ("epochs", saved.Epochs, Epochs), ("maxLength", saved.MaxLength, MaxLength),
-            ("seed", saved.Seed, Seed), ("precision", saved.Precision, Precision),
+            ("seed", saved.Seed, Seed), ("precision", saved.Precision, Precision), ("appendEos", saved.AppendEos, AppendEos),
+            ("truncation", saved.Truncation, Truncation),
         ];
         return [.. fields.Where(f => !Equals(f.Item2, f.Item3)).Select(f => (f.Item1, Text(f.Item2), Text(f.Item3)))];
     }

@@ -96,7 +96,8 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
                 optimizer.zero_grad();
             }
 
-            var (loss, sft, diff, tokens) = Accumulate(forward, reference, [.. micro.Select(position => Encode(data[order[position]], epoch, position))], budget, device, mixed);
+            List<StepQuery> queries = [.. micro.Select(position => Encode(data[order[position]], epoch, position)).OfType<StepQuery>()];
+            var (loss, sft, diff, tokens) = queries.Count == 0 ? (0, 0, 0, 0) : Accumulate(forward, reference, queries, budget, device, mixed);
             mixed?.LoadGradients();
             var lr = LearningRate(step, total);
             foreach (var g in optimizer.ParamGroups)
@@ -187,13 +188,22 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
     }
 
-    private StepQuery Encode(RatedGroup group, int epoch, int position)
+    /// <summary>
+    /// Responses that the end cut (<see cref="TrainOptions.Truncation"/> "end", as the original) left without a single
+    /// token: they are left out of their query's step (an empty response has no likelihood to compare), and counted.
+    /// </summary>
+    public int ResponsesCutAway { get; private set; }
+
+    /// <summary>The drawn responses of a group as sequences with their ratings; null when none kept a response token.</summary>
+    private StepQuery? Encode(RatedGroup group, int epoch, int position)
     {
         var picked = Pick(group, epoch, position);
         var query = tokenizer.Encode(group.Query);
-        return new StepQuery(
-            [.. picked.Select(k => SequenceBatch.Sequence(tokenizer, query, group.Responses[k], options.MaxLength))],
-            [.. picked.Select(k => group.Scores[k])]);
+        var rows = picked.Select(k => (Sequence: SequenceBatch.Sequence(tokenizer, query, group.Responses[k], options.MaxLength, options.AppendEos, options.Truncation == "end"), Score: group.Scores[k]))
+            .ToList();
+        var kept = rows.Where(r => r.Sequence.ResponseStart < r.Sequence.Tokens.Length).ToList();
+        ResponsesCutAway += rows.Count - kept.Count;
+        return kept.Count == 0 ? null : new StepQuery([.. kept.Select(r => r.Sequence)], [.. kept.Select(r => r.Score)]);
     }
 
     /// <summary>The base's weights (a checkpoint, a Hugging Face folder, or the seeded initialisation of a preset) on the device.</summary>

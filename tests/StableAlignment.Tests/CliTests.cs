@@ -1,3 +1,4 @@
+using StableAlignment.Learning;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using StableAlignment.Testing;
@@ -263,6 +264,29 @@ public sealed class CliTests
         var (bad, _, badErr) = await Sa(folder, "train", "--data", "missing.json", "--out", "run2");
         Assert.Equal(2, bad);
         Assert.Contains("not found", badErr);
+    }
+
+    [Fact]
+    public async Task The_authors_preset_trains_with_their_recipe_in_bf16_mixed_and_explicit_options_win()
+    {
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("cli-preset")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "data.json"), System.Text.Json.JsonSerializer.Serialize(new[]
+        {
+            new { query = "### Instruction:\nIs lying fine?\n\n### Response:", responses = new[] { "Honesty builds trust.", "Lie freely.", "It depends." }, scores = new[] { 7, 1, 4 } },
+            new { query = "### Instruction:\nShould I help?\n\n### Response:", responses = new[] { "Yes, kindly.", "No." }, scores = new[] { 6, 2 } },
+        }));
+        var (exit, stdout, err) = await Sa(folder, "train", "--data", "data.json", "--out", "run", "--preset", "authors", "--precision", "bf16-mixed", "--epochs", "3", "--threads", "1");
+        Assert.True(exit == 0, $"{err}\n{stdout}");
+        var state = Checkpoints.ReadState(Checkpoints.Latest(Path.Combine(folder, "run"))!);
+        var o = state.Options;
+        Assert.Equal((2e-5, 32, 360, false, "end", "bf16-mixed", 0.03, 0.0), (o.LearningRate, o.Accumulation, o.MaxLength, o.AppendEos, o.Truncation, o.Precision, o.WarmupShare, o.WeightDecay));
+        Assert.Equal(3, o.Epochs); // given explicitly: wins over the preset's 7
+        Assert.Equal(3, state.Step); // one step per epoch: 2 queries, 32 per step
+        Assert.Contains("preset: 'authors'", await File.ReadAllTextAsync(Path.Combine(folder, "run", "config.resolved.yaml")), StringComparison.Ordinal);
+
+        var (bad, _, badErr) = await Sa(folder, "train", "--data", "data.json", "--out", "run2", "--preset", "paper");
+        Assert.Equal(2, bad);
+        Assert.Contains("--preset must be authors", badErr, StringComparison.Ordinal);
     }
 
     [Theory]

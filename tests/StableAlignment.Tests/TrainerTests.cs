@@ -247,6 +247,27 @@ public sealed class TrainerTests
     }
 }
 
+public sealed class SequenceTests
+{
+    [Fact]
+    public void Over_long_sequences_are_cut_at_the_prompt_head_by_default_and_at_the_end_as_the_original()
+    {
+        var tokenizer = new ByteTokenizer();
+        var query = tokenizer.Encode("0123456789");
+        var start = tokenizer.Start.Count;
+        // Default: the response and its EOS kept whole, the prompt's head cut: [start, 6789, ab, EOS] within 8 + start.
+        var head = SequenceBatch.Sequence(tokenizer, query, "ab", start + 7);
+        Assert.Equal([.. tokenizer.Start, .. tokenizer.Encode("6789ab"), tokenizer.EosId], head.Tokens);
+        Assert.Equal(start + 4, head.ResponseStart);
+        // As the original: no EOS, the first tokens kept, so a long prompt cuts the response first.
+        var end = SequenceBatch.Sequence(tokenizer, query, "abcd", start + 12, appendEos: false, cutEnd: true);
+        Assert.Equal([.. tokenizer.Start, .. tokenizer.Encode("0123456789ab")], end.Tokens);
+        Assert.Equal(start + 10, end.ResponseStart);
+        var none = SequenceBatch.Sequence(tokenizer, query, "abcd", start + 8, appendEos: false, cutEnd: true);
+        Assert.Equal(none.Tokens.Length, none.ResponseStart); // no response token left: the trainer skips and counts it
+    }
+}
+
 public sealed class GenerationTests
 {
     [Fact]
