@@ -7,7 +7,7 @@ namespace StableAlignment.Cli;
 
 public sealed record EvalArguments(
     DirectoryInfo? Checkpoint, string Benchmarks, DirectoryInfo Out, bool Adversarial, FileInfo? Wrappers, int Repeats,
-    DirectoryInfo? Baseline, bool Remote, int? Limit, int MaxNewTokens);
+    DirectoryInfo? Baseline, bool Remote, int? Limit, int MaxNewTokens, bool AllowSelfJudge = false);
 
 /// <summary><c>sa eval</c> and <c>sa eval leaderboard</c>.</summary>
 public static class EvalCommand
@@ -24,6 +24,13 @@ public static class EvalCommand
         EvaluationRunner.Preflight(specs);
         await using var app = AppFactory.Build(models, "http://127.0.0.1:0");
         var catalog = app.Services.GetRequiredService<IModelCatalog>();
+        var selfJudge = EvaluationOptions.Judged(specs) && app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelsOptions>>().Value.SelfJudge() is { } self ? self : null;
+        if (selfJudge is not null && !a.AllowSelfJudge)
+        {
+            Console.Error.WriteLine($"error: judge: {selfJudge}, or pass --allow-self-judge (the report then says so).");
+            return 2;
+        }
+
         try
         {
             LlamaForCausalLM? model = null;
@@ -56,7 +63,7 @@ public static class EvalCommand
             var options = new EvaluationOptions
             {
                 Benchmarks = specs, Adversarial = a.Adversarial, Wrappers = a.Adversarial ? Wrappers.Load(a.Wrappers?.FullName) : [],
-                Repeats = a.Repeats, Limit = a.Limit, Generation = generation,
+                Repeats = a.Repeats, Limit = a.Limit, Generation = generation, SelfJudge = selfJudge is not null,
             };
             EvaluationReport? report = null;
             await AnsiConsole.Status().StartAsync("evaluating…", async ctx =>

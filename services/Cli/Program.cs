@@ -217,13 +217,14 @@ var evBaseline = new Option<DirectoryInfo?>("--baseline") { Description = "Basel
 var evRemote = new Option<bool>("--remote") { Description = "Answer with the SocialAgent role's model (any configured endpoint) instead of a checkpoint" };
 var evLimit = new Option<int?>("--limit") { Description = "Use only the first N items of each benchmark" };
 var evNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per answer (judged benchmarks)", DefaultValueFactory = _ => 256 };
+var evSelfJudge = new Option<bool>("--allow-self-judge") { Description = "Judge with the observer's own model (refused otherwise: its scores would be agreement with itself); the report marks it" };
 var eval = new Command("eval", "Evaluate a checkpoint (or a remote model): likelihood, held-out preference, judged generation, adversarial")
 {
-    evCheckpoint, evBenchmarks, evOut, evAdversarial, evWrappers, evRepeats, evBaseline, evRemote, evLimit, evNew,
+    evCheckpoint, evBenchmarks, evOut, evAdversarial, evWrappers, evRepeats, evBaseline, evRemote, evLimit, evNew, evSelfJudge,
 };
 eval.SetAction((p, ct) => EvalCommand.RunAsync(Models(p), new EvalArguments(
     p.GetValue(evCheckpoint), p.GetValue(evBenchmarks)!, p.GetValue(evOut)!, p.GetValue(evAdversarial), p.GetValue(evWrappers), p.GetValue(evRepeats),
-    p.GetValue(evBaseline), p.GetValue(evRemote), p.GetValue(evLimit), p.GetValue(evNew)), ct));
+    p.GetValue(evBaseline), p.GetValue(evRemote), p.GetValue(evLimit), p.GetValue(evNew), p.GetValue(evSelfJudge)), ct));
 var lbRoot = new Option<DirectoryInfo>("--root") { Description = "Folder holding evaluation reports", DefaultValueFactory = _ => new DirectoryInfo("artifacts/evaluations") };
 var leaderboard = new Command("leaderboard", "Every evaluation under a folder, best first; writes leaderboard.md and leaderboard.png") { lbRoot };
 leaderboard.SetAction(p => EvalCommand.Leaderboard(p.GetValue(lbRoot)!));

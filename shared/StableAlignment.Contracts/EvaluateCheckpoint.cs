@@ -28,4 +28,7 @@ public sealed record EvaluateCheckpoint
 
     /// <summary>A checkpoint location (under the checkpoints root) the pairwise judge compares against.</summary>
     public string? Baseline { get; init; }
+
+    /// <summary>Judge with the observer's own model (judge and pairwise benchmarks); refused unless set, and marked in the report.</summary>
+    public bool AllowSelfJudge { get; init; }
 }

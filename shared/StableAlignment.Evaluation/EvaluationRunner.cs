@@ -24,6 +24,13 @@ public sealed record EvaluationOptions
     public int MaxLength { get; init; } = 256;
 
     public int? Limit { get; init; }
+
+    /// <summary>The judge is the observer that rated the data (allowed explicitly): the report marks it.</summary>
+    public bool SelfJudge { get; init; }
+
+    /// <summary>Benchmarks that need the judge model.</summary>
+    public static bool Judged(IEnumerable<string> benchmarks) =>
+        benchmarks.Any(b => b.StartsWith("judge:", StringComparison.OrdinalIgnoreCase) || b.StartsWith("pairwise:", StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>One benchmark's result: the headline estimate and the other numbers.</summary>
@@ -35,6 +42,8 @@ public sealed record EvaluationReport
     public string? Location { get; init; }
     public int Step { get; init; }
     public string? JudgeModel { get; init; }
+    /// <summary>The judge was the observer that rated the data: its scores are agreement with itself, not an independent view.</summary>
+    public bool SelfJudged { get; init; }
     public required Dictionary<string, BenchmarkScore> Scores { get; init; }
     /// <summary>Benchmarks of the call that could not be scored, with the reason: one failing never loses the others.</summary>
     public Dictionary<string, string> Failures { get; init; } = [];
@@ -110,7 +119,8 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
 
         var report = new EvaluationReport
         {
-            CheckpointId = checkpointId, Location = location, Step = step, JudgeModel = judgeModel, Scores = scores, Failures = failures, CreatedAt = DateTime.UtcNow,
+            CheckpointId = checkpointId, Location = location, Step = step, JudgeModel = judgeModel, SelfJudged = judgeModel is not null && options.SelfJudge,
+            Scores = scores, Failures = failures, CreatedAt = DateTime.UtcNow,
         };
         Reports.Write(report, outDir);
         return report;

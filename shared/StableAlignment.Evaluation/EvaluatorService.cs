@@ -166,6 +166,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = adversarial,
             Wrappers = adversarial ? Wrappers.Load(request.Wrappers ?? o.WrappersFile) : [], Repeats = request.Repeats ?? o.Repeats,
             Limit = request.Limit ?? o.Limit, Generation = request.MaxNewTokens is { } tokens ? new GenerationOptions(MaxNewTokens: tokens) : new GenerationOptions(),
+            SelfJudge = request.AllowSelfJudge,
         };
     }
 
@@ -243,6 +244,11 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         }
 
         using var loadedBaseline = baselineModel;
+        if (!suite.SelfJudge && EvaluationOptions.Judged(suite.Benchmarks) && services.GetService<IOptions<ModelsOptions>>()?.Value.SelfJudge() is { } self)
+        {
+            throw new InvalidOperationException($"judge: {self}, or set allowSelfJudge.");
+        }
+
         var judges = services.GetService<IModelCatalog>();
         var report = await new EvaluationRunner(suite, judges).RunAsync(
             request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), baseline,
@@ -326,11 +332,17 @@ public static class EvaluatorRegistration
     {
         app.MapGet("/api/evaluations", (IOptions<EvaluatorOptions> options, ILogger<EvaluationQueue> logger) =>
             Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped))));
-        app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IPublishEndpoint publish, CancellationToken ct) =>
+        app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IOptions<ModelsOptions> models, IPublishEndpoint publish, CancellationToken ct) =>
         {
             if (EvaluationQueue.Problem(request) is { } problem)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: problem);
+            }
+
+            if (!request.AllowSelfJudge && EvaluationOptions.Judged(EvaluationQueue.Suite(request with { Adversarial = false }, options.Value).Benchmarks)
+                && models.Value.SelfJudge() is { } self)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"judge: {self}, or set allowSelfJudge.");
             }
 
             try

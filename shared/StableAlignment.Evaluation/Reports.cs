@@ -18,7 +18,7 @@ public static class Reports
         var md = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"# Evaluation of {report.CheckpointId}")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"Step {report.Step}; {report.CreatedAt:yyyy-MM-dd HH:mm} UTC{(report.JudgeModel is null ? "" : $"; judge: {report.JudgeModel}")}. Intervals are 95 %.")
+            .AppendLine(CultureInfo.InvariantCulture, $"Step {report.Step}; {report.CreatedAt:yyyy-MM-dd HH:mm} UTC{(report.JudgeModel is null ? "" : $"; judge: {report.JudgeModel}")}{(report.SelfJudged ? " (the observer that rated the data: judged scores are its agreement with itself)" : "")}. Intervals are 95 %.")
             .AppendLine()
             .AppendLine("| benchmark | metric | score | 95 % interval | n | details |")
             .AppendLine("|---|---|---|---|---|---|");

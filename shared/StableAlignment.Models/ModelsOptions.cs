@@ -62,6 +62,21 @@ public sealed class ModelsOptions
     }
 
     /// <summary>Null when the role has an endpoint and a model; otherwise what is missing, as one line.</summary>
+    /// <summary>
+    /// Null when the judge is another model than the observer; otherwise why judging with it would measure the
+    /// observer's agreement with itself. The judge and the observer are the same when they resolve to the same
+    /// provider, endpoint and model (the usual case when only <c>Models:Default</c> is set).
+    /// </summary>
+    public string? SelfJudge()
+    {
+        var (judge, observer) = (For(ModelRole.Judge), For(ModelRole.Observer));
+        static string Key(ModelEndpointOptions o) =>
+            $"{o.Provider?.ToLowerInvariant()}|{o.Endpoint?.TrimEnd('/').ToLowerInvariant()}|{o.Model}";
+        return Key(judge) != Key(observer) ? null
+            : $"the judge ({judge.Model} at {judge.Endpoint ?? judge.Provider}) is the observer that rated the data, so its scores would measure "
+                + "agreement with itself: configure Models:Roles:Judge with another model";
+    }
+
     public string? Problem(ModelRole role)
     {
         var o = For(role);

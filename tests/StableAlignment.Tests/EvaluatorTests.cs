@@ -239,6 +239,28 @@ public sealed class EvaluatorTests
     }
 
     [Fact]
+    public void The_judge_is_the_observer_when_both_resolve_to_one_provider_endpoint_and_model()
+    {
+        var defaultOnly = new ModelsOptions { Default = new ModelEndpointOptions { Endpoint = "http://127.0.0.1:9/v1/", Model = "m" } };
+        Assert.Contains("agreement with itself", defaultOnly.SelfJudge(), StringComparison.Ordinal);
+        defaultOnly.Roles[ModelRole.Judge] = new ModelEndpointOptions { Endpoint = "http://127.0.0.1:9/v1" }; // the same, written differently
+        Assert.NotNull(defaultOnly.SelfJudge());
+        defaultOnly.Roles[ModelRole.Judge] = new ModelEndpointOptions { Model = "another" };
+        Assert.Null(defaultOnly.SelfJudge());
+    }
+
+    [Fact]
+    public async Task Sa_eval_refuses_a_judge_that_is_the_observer_unless_allowed()
+    {
+        var questions = TestConfiguration.TempPath("self-judge") + ".txt";
+        await File.WriteAllLinesAsync(questions, ["Is it fine to lie?"]);
+        var (exit, stdout, err) = await Sa("eval", "--remote", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--benchmarks", $"judge:{questions}", "--out", TestConfiguration.TempPath("self-judge-out"));
+        Assert.True(exit == 2, $"exit {exit}: {err}\n{stdout}");
+        Assert.Contains("judge: the judge (m at http://127.0.0.1:9/v1)", err, StringComparison.Ordinal);
+        Assert.Contains("--allow-self-judge", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Judge_grades_are_parsed_unparseable_ones_counted_invalid_and_pairwise_asks_both_orders()
     {
         await using var stub = await StubModelServer.StartAsync();
@@ -249,8 +271,12 @@ public sealed class EvaluatorTests
         var questions = TestConfiguration.TempPath("questions") + ".txt";
         await File.WriteAllLinesAsync(questions, ["first question?", "second question?", "third question?"]);
 
-        var runner = new EvaluationRunner(new EvaluationOptions { Benchmarks = [$"judge:{questions}", $"pairwise:{questions}"], Repeats = 2 }, Judges(stub));
-        var report = await runner.RunAsync("model", null, null, new FixedAnswerer("model", "MINE"), new FixedAnswerer("base", "THEIRS"), TestConfiguration.TempPath("judge-out"));
+        var runner = new EvaluationRunner(new EvaluationOptions { Benchmarks = [$"judge:{questions}", $"pairwise:{questions}"], Repeats = 2, SelfJudge = true }, Judges(stub));
+        var outDir = TestConfiguration.TempPath("judge-out");
+        var report = await runner.RunAsync("model", null, null, new FixedAnswerer("model", "MINE"), new FixedAnswerer("base", "THEIRS"), outDir);
+        // Judging with the observer's own model was allowed explicitly: the report says so.
+        Assert.True(report.SelfJudged);
+        Assert.Contains("agreement with itself", await File.ReadAllTextAsync(Path.Combine(outDir, "report.md")), StringComparison.Ordinal);
 
         var grade = report.Scores.Single(s => s.Key.StartsWith("judge:", StringComparison.Ordinal)).Value;
         Assert.Equal(4, grade.Score.N);

@@ -145,6 +145,23 @@ public sealed class EvaluationApiOptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_judged_evaluation_whose_judge_is_the_observer_gets_400_naming_judge_unless_allowed()
+    {
+        // Only Models:Default is set (the stub): judge and observer are one model.
+        object Request(bool allow) => new
+        {
+            runId = Guid.NewGuid(), checkpointId = $"c-judge-{allow}", location = _location, benchmarks = new[] { "judge:task.json" }, allowSelfJudge = allow,
+        };
+        using var refused = await _app.Client.PostAsJsonAsync("/api/evaluations", Request(false));
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{(int)refused.StatusCode} {text}");
+        Assert.Contains("judge: the judge (stub-model", text, StringComparison.Ordinal);
+        Assert.Contains("allowSelfJudge", text, StringComparison.Ordinal);
+        using var allowed = await _app.Client.PostAsJsonAsync("/api/evaluations", Request(true));
+        Assert.Equal(HttpStatusCode.Accepted, allowed.StatusCode);
+    }
+
+    [Fact]
     public async Task A_baseline_outside_the_checkpoints_root_gets_400()
     {
         using var response = await _app.Client.PostAsJsonAsync("/api/evaluations", new
