@@ -91,6 +91,11 @@ public static class TrainCommands
                     result = await trainer.RunAsync(data, a.Out.FullName, datasetId, reporter, ct: ct);
                 });
         }
+        catch (TrainingMemoryException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
         catch (TrainingFolderConflictException e)
         {
             // Continuing another run's folder with other settings would mix two trainings (and claim the new settings).
@@ -109,6 +114,11 @@ public static class TrainCommands
         if (trainer.ResponsesCutAway > 0)
         {
             Console.Error.WriteLine($"warning: {trainer.ResponsesCutAway} drawn responses lost every token to the end cut (prompt longer than --max-length {a.MaxLength}) and were left out of their steps.");
+        }
+
+        if (trainer.Memory is { } memory)
+        {
+            Console.WriteLine($"memory: estimated {memory}");
         }
 
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");

@@ -40,9 +40,8 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         TorchRuntime.Initialize(options.Threads);
-        Directory.CreateDirectory(outDir);
         var device = TorchRuntime.DefaultDevice();
-        var resumeFrom = Checkpoints.Latest(outDir);
+        var resumeFrom = Directory.Exists(outDir) ? Checkpoints.Latest(outDir) : null;
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
         if (resumed is not null && options.DifferencesFrom(resumed.Options) is { Count: > 0 } differences)
         {
@@ -51,12 +50,20 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
 
         var config = resumed?.Config ?? BaseConfig();
         var precision = options.ResolvedPrecision(device.type == DeviceType.CUDA);
+        var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
+        Memory = MemoryEstimate.Of(config, options, precision, budget > 0 ? budget : options.Loss.Comparisons * options.MaxLength);
+        if (MemoryEstimate.Free(device.type == DeviceType.CUDA) is { } free && Memory.Total > free)
+        {
+            throw new TrainingMemoryException(NoFit(config, precision, device.type == DeviceType.CUDA, free));
+        }
+
+        Directory.CreateDirectory(outDir);
+
         // The model the optimiser steps (fp32 unless the mode is pure bf16) and, for bf16-mixed, its bf16 working copy.
         var model = resumed is null ? StartingModel(config, device, precision) : Place(new LlamaForCausalLM(config, options.Seed), device, precision);
 
         // DPO compares against the starting model, frozen: the same base weights, never trained.
         using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device, precision == "fp32" ? "fp32" : "bf16") : null;
-        var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
         {
@@ -131,6 +138,35 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         return new TrainResult(outDir, latest, total, metrics);
+    }
+
+    /// <summary>The memory the run was estimated to need before its first step (<see cref="MemoryEstimate"/>).</summary>
+    public MemoryEstimate? Memory { get; private set; }
+
+    /// <summary>One line: the estimate, the device's free memory, and the settings that would fit.</summary>
+    private string NoFit(LlamaConfig config, string precision, bool cuda, long free)
+    {
+        var tokens = Memory!.TokensPerForward;
+        var fits = new List<string>();
+        foreach (var other in new[] { "bf16-mixed", "bf16" }.Where(p => p != precision))
+        {
+            if (MemoryEstimate.Of(config, options, other, tokens).Total <= free)
+            {
+                fits.Add($"--precision {other}");
+            }
+        }
+
+        for (var smaller = tokens / 2; smaller >= options.MaxLength; smaller /= 2)
+        {
+            if (MemoryEstimate.Of(config, options, precision, smaller).Total <= free)
+            {
+                fits.Add($"--tokens-per-forward {smaller}");
+                break;
+            }
+        }
+
+        return $"Training needs {Memory}, but the {(cuda ? "GPU" : "machine")} has {MemoryEstimate.Gb(free)} free; "
+            + (fits.Count > 0 ? $"what would fit: {string.Join(", or ", fits)}." : "neither another precision nor a smaller --tokens-per-forward fits: use a smaller model or a larger device.");
     }
 
     private LlamaConfig BaseConfig() =>

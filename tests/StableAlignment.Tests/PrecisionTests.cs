@@ -69,3 +69,33 @@ public sealed class PrecisionTests(ITestOutputHelper output)
         Assert.Equal("fp32", new TrainOptions().ResolvedPrecision(cuda: false));
     }
 }
+
+public sealed class MemoryEstimateTests
+{
+    [Fact]
+    public void The_estimate_counts_weights_gradients_adamw_state_master_copies_and_activations_per_precision()
+    {
+        var tiny = LlamaConfig.Tiny;
+        var p = tiny.ParameterCount();
+        // Per token of a forward pass: 2 layers × (10·128 + 3·352) values, plus the logits over 259 tokens.
+        var fp32 = MemoryEstimate.Of(tiny, new TrainOptions(), "fp32", 1000);
+        Assert.Equal((4 * p, 4 * p, 8 * p, 0L), (fp32.Weights, fp32.Gradients, fp32.Optimizer, fp32.Reference));
+        Assert.Equal(1000L * ((2 * ((10 * 128) + (3 * 352)) * 4) + (259 * 12)), fp32.Activations);
+        var mixed = MemoryEstimate.Of(tiny, new TrainOptions { Loss = new LossOptions { Kind = LossKind.Dpo } }, "bf16-mixed", 1000);
+        Assert.Equal((6 * p, 10 * p, 8 * p, 2 * p), (mixed.Weights, mixed.Gradients, mixed.Optimizer, mixed.Reference));
+        Assert.Equal(1000L * ((2 * ((10 * 128) + (3 * 352)) * 2) + (259 * 10)), mixed.Activations);
+        Assert.Equal(16 * p + fp32.Activations, fp32.Total);
+    }
+
+    [Fact]
+    public async Task A_run_that_cannot_fit_is_refused_before_its_first_step_with_what_would_fit()
+    {
+        // 10⁸ tokens per forward pass: terabytes of activations on any machine that runs this suite.
+        var options = new TrainOptions { TokensPerForward = 100_000_000, MaxLength = 64, Threads = 1 };
+        var outDir = TestConfiguration.TempPath("too-big");
+        var error = await Assert.ThrowsAsync<TrainingMemoryException>(() => new Trainer(options, new ByteTokenizer())
+            .RunAsync([new RatedGroup("q", ["a", "b"], [7, 1])], outDir, "ds"));
+        Assert.Matches(@"^Training needs about [\d.]+ GB \(weights .*activations [\d.]+ GB at 100,000,000 tokens per forward pass\), but the machine has [\d.]+ GB free; what would fit: --tokens-per-forward \d+\.$", error.Message);
+        Assert.False(Directory.Exists(outDir), "the refused run wrote its folder");
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace StableAlignment.Learning;
+
+/// <summary>
+/// What a training run will hold in memory, estimated from the model's shape and the options before the first step.
+/// Bytes per parameter: weights 4 (fp32), 2 (bf16), 4 + 2 (bf16-mixed: the fp32 master and its bf16 copy); gradients
+/// 4, 2, and 2 + 4 + 4 (the copy's bf16 gradients, the fp32 sums over a step's passes, the master's gradients); AdamW's
+/// two moments 8, 4, 8. DPO adds the frozen reference model (4 or 2). Activations kept for the backward pass, per
+/// token of a forward pass: 10·hidden + 3·intermediate values per layer in the compute precision, plus the logits
+/// (the compute precision, their fp32 copy and its gradient: vocabulary × (b + 8) bytes).
+/// </summary>
+public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer, long Reference, long Activations, int TokensPerForward)
+{
+    public long Total => Weights + Gradients + Optimizer + Reference + Activations;
+
+    public static MemoryEstimate Of(LlamaConfig config, TrainOptions options, string precision, int tokensPerForward)
+    {
+        var p = config.ParameterCount();
+        var (weights, gradients, optimizer, compute) = precision switch
+        {
+            "bf16" => (2L, 2L, 4L, 2L),
+            "bf16-mixed" => (6L, 10L, 8L, 2L),
+            _ => (4L, 4L, 8L, 4L),
+        };
+        var reference = options.Loss.Kind == LossKind.Dpo ? p * (precision == "fp32" ? 4 : 2) : 0;
+        var perToken = (config.Layers * ((10L * config.HiddenSize) + (3L * config.IntermediateSize)) * compute) + (config.VocabSize * (compute + 8));
+        return new MemoryEstimate(p * weights, p * gradients, p * optimizer, reference, perToken * tokensPerForward, tokensPerForward);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"about {Gb(Total)} (weights {Gb(Weights)}, gradients {Gb(Gradients)}, AdamW state {Gb(Optimizer)}"
+        + $"{(Reference > 0 ? $", DPO reference {Gb(Reference)}" : "")}, activations {Gb(Activations)} at {TokensPerForward:N0} tokens per forward pass)");
+
+    public static string Gb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:0.00} GB");
+
+    /// <summary>
+    /// Free memory of the device, in bytes, where it can be read: the GPU's from nvidia-smi (TorchSharp 0.107 has no
+    /// memory query), the machine's available memory for the CPU; null when unknown.
+    /// </summary>
+    public static long? Free(bool cuda)
+    {
+        if (!cuda)
+        {
+            var line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal)) : null;
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+
+        try
+        {
+            using var smi = Process.Start(new ProcessStartInfo("nvidia-smi", ["--query-gpu=memory.free", "--format=csv,noheader,nounits", "-i", "0"])
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            });
+            if (smi is null || !smi.WaitForExit(10_000) || smi.ExitCode != 0)
+            {
+                return null;
+            }
+
+            return long.TryParse(smi.StandardOutput.ReadToEnd().Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var mib) ? mib * 1024 * 1024 : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A training run that would not fit in the device's memory, refused before its first step.</summary>
+public sealed class TrainingMemoryException(string message) : InvalidOperationException(message);
