@@ -58,6 +58,9 @@ for project in ${TEST_PROJECTS:-tests/*.Tests tests/*.IntegrationTests}; do
     --blame-hang-timeout "${TEST_HANG_TIMEOUT:-15m}" --blame-hang-dump-type none \
     --logger "trx;LogFileName=$name.trx" --results-directory "$state/results" 2>&1 | tee "$log"
   code=${PIPESTATUS[0]}
+  # xunit v3 runs the tests in the project's own executable under the test host: when the hang timeout kills the host,
+  # that process can outlive it (seen with a test that slept forever). None of this project's may outlive its run.
+  pkill -f "$root/$project/bin/Release/[^ ]*/$name( |$)" 2>/dev/null || true
   [ "$code" -eq 0 ] || status=1
   printf '%s\t%s\t%s\n' "$name" "$code" "$log" >> "$state/results/projects.tsv"
 done
