@@ -57,6 +57,10 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
     private readonly ConcurrentDictionary<string, byte> _queued = new();
 
+    // A job's failure becomes visible (its "failed" file) in the same step as its queue slot is freed, so a retry sent
+    // as soon as the failure shows is queued, never taken for a job still in the queue and dropped.
+    private readonly Lock _gate = new();
+
     public static string JobId(TrainModel m) =>
         "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant();
@@ -158,14 +162,18 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     public bool Enqueue(TrainModel m)
     {
         var id = JobId(m);
-        if (File.Exists(Path.Combine(Folder(id), "done")) || !_queued.TryAdd(id, 0))
+        lock (_gate)
         {
-            return false;
+            if (File.Exists(Path.Combine(Folder(id), "done")) || !_queued.TryAdd(id, 0))
+            {
+                return false;
+            }
+
+            Directory.CreateDirectory(Folder(id));
+            File.Delete(Path.Combine(Folder(id), "failed"));
+            AtomicFile.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
         }
 
-        Directory.CreateDirectory(Folder(id));
-        File.Delete(Path.Combine(Folder(id), "failed"));
-        AtomicFile.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
         return _queue.Writer.TryWrite(m);
     }
 
@@ -218,6 +226,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _running[id] = cts;
+            var released = false; // the failure path frees the queue slot itself; a retry may hold it by the end
             try
             {
                 await TrainAsync(id, m, cts.Token);
@@ -234,13 +243,22 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             catch (Exception e)
             {
                 logger.LogError(e, "Training job {JobId} failed", id);
-                AtomicFile.WriteAllText(Path.Combine(Folder(id), "failed"), $"{e.GetType().Name}: {e.Message}");
+                lock (_gate)
+                {
+                    AtomicFile.WriteAllText(Path.Combine(Folder(id), "failed"), $"{e.GetType().Name}: {e.Message}");
+                    _queued.TryRemove(id, out _);
+                    released = true;
+                }
+
                 await bus.Publish(new TrainingFailed { RunId = m.RunId, JobId = id, Reason = $"{e.GetType().Name}: {e.Message}" }, CancellationToken.None);
             }
             finally
             {
                 _running.TryRemove(id, out _);
-                _queued.TryRemove(id, out _);
+                if (!released)
+                {
+                    _queued.TryRemove(id, out _);
+                }
             }
         }
     }
