@@ -24,7 +24,7 @@ public static class EvalCommand
         EvaluationRunner.Preflight(specs);
         await using var app = AppFactory.Build(models, "http://127.0.0.1:0");
         var catalog = app.Services.GetRequiredService<IModelCatalog>();
-        var selfJudge = EvaluationOptions.Judged(specs) && app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelsOptions>>().Value.SelfJudge() is { } self ? self : null;
+        var selfJudge = EvaluationOptions.SelfJudgeOf(specs, app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelsOptions>>().Value);
         if (selfJudge is not null && !a.AllowSelfJudge)
         {
             Console.Error.WriteLine($"error: judge: {selfJudge}, or pass --allow-self-judge (the report then says so).");

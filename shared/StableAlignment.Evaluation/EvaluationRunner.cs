@@ -28,9 +28,13 @@ public sealed record EvaluationOptions
     /// <summary>The judge is the observer that rated the data (allowed explicitly): the report marks it.</summary>
     public bool SelfJudge { get; init; }
 
-    /// <summary>Benchmarks that need the judge model.</summary>
-    public static bool Judged(IEnumerable<string> benchmarks) =>
-        benchmarks.Any(b => b.StartsWith("judge:", StringComparison.OrdinalIgnoreCase) || b.StartsWith("pairwise:", StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// Why judging these benchmarks would be the observer judging itself (<see cref="ModelsOptions.SelfJudge"/>), or null
+    /// when none needs a judge or the judge is another model. Every caller refuses it unless allowed.
+    /// </summary>
+    public static string? SelfJudgeOf(IEnumerable<string> benchmarks, ModelsOptions? models) =>
+        benchmarks.Any(b => b.StartsWith("judge:", StringComparison.OrdinalIgnoreCase) || b.StartsWith("pairwise:", StringComparison.OrdinalIgnoreCase))
+            ? models?.SelfJudge() : null;
 }
 
 /// <summary>One benchmark's result: the headline estimate and the other numbers.</summary>
@@ -132,57 +136,55 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         IAnswerer? answerer, IAnswerer? baseline, string outDir, CancellationToken ct)
     {
         string? judgeModel = null;
+        switch (kind)
         {
-            switch (kind)
-            {
-                case var choice when BenchmarkFiles.ChoiceKinds.Contains(choice):
-                    var set = BenchmarkFiles.Choice(kind, path).Take(options.Limit);
-                    var items = set.Items;
-                    Require(model, tokenizer, spec);
-                    scores[name] = await ChoiceAsync(name, items, model!, tokenizer!, outDir, ct);
-                    foreach (var (reason, count) in set.Skipped)
-                    {
-                        scores[name].Details[$"skipped: {reason}"] = count;
-                    }
+            case var choice when BenchmarkFiles.ChoiceKinds.Contains(choice):
+                var set = BenchmarkFiles.Choice(kind, path).Take(options.Limit);
+                var items = set.Items;
+                Require(model, tokenizer, spec);
+                scores[name] = await ChoiceAsync(name, items, model!, tokenizer!, outDir, ct);
+                foreach (var (reason, count) in set.Skipped)
+                {
+                    scores[name].Details[$"skipped: {reason}"] = count;
+                }
 
-                    foreach (var (wrapper, i) in AdversarialWrappers())
-                    {
-                        var wrapped = items.Select(it => it with { Prompt = wrapper.Replace("{prompt}", it.Prompt, StringComparison.Ordinal) }).ToList();
-                        scores[$"{name}+adv{i}"] = await ChoiceAsync($"{name}+adv{i}", wrapped, model!, tokenizer!, outDir, ct);
-                    }
+                foreach (var (wrapper, i) in AdversarialWrappers())
+                {
+                    var wrapped = items.Select(it => it with { Prompt = wrapper.Replace("{prompt}", it.Prompt, StringComparison.Ordinal) }).ToList();
+                    scores[$"{name}+adv{i}"] = await ChoiceAsync($"{name}+adv{i}", wrapped, model!, tokenizer!, outDir, ct);
+                }
 
-                    AddDrop(scores, name);
-                    if (kind == "truthfulqa")
-                    {
-                        scores[$"{name}-mc2"] = await Mc2Async($"{name}-mc2", BenchmarkFiles.TruthfulQaMc2(path).Take(options.Limit).Items, model!, tokenizer!, outDir, ct);
-                    }
+                AddDrop(scores, name);
+                if (kind == "truthfulqa")
+                {
+                    scores[$"{name}-mc2"] = await Mc2Async($"{name}-mc2", BenchmarkFiles.TruthfulQaMc2(path).Take(options.Limit).Items, model!, tokenizer!, outDir, ct);
+                }
 
-                    break;
-                case "heldout":
-                    Require(model, tokenizer, spec);
-                    scores[name] = await HeldoutAsync(name, Limit(BenchmarkFiles.Heldout(path)), model!, tokenizer!, outDir, ct);
-                    break;
-                case "judge":
-                    var questions = Limit(BenchmarkFiles.Questions(path));
-                    var judge = Judges().Chat(ModelRole.Judge);
-                    judgeModel = judge.ModelId;
-                    scores[name] = await GradeAsync(name, questions, answerer ?? throw Missing(spec, "a model to answer"), judge, outDir, ct);
-                    foreach (var (wrapper, i) in AdversarialWrappers())
-                    {
-                        scores[$"{name}+adv{i}"] = await GradeAsync($"{name}+adv{i}", [.. questions.Select(q => wrapper.Replace("{prompt}", q, StringComparison.Ordinal))], answerer, judge, outDir, ct);
-                    }
+                break;
+            case "heldout":
+                Require(model, tokenizer, spec);
+                scores[name] = await HeldoutAsync(name, Limit(BenchmarkFiles.Heldout(path)), model!, tokenizer!, outDir, ct);
+                break;
+            case "judge":
+                var questions = Limit(BenchmarkFiles.Questions(path));
+                var judge = Judges().Chat(ModelRole.Judge);
+                judgeModel = judge.ModelId;
+                scores[name] = await GradeAsync(name, questions, answerer ?? throw Missing(spec, "a model to answer"), judge, outDir, ct);
+                foreach (var (wrapper, i) in AdversarialWrappers())
+                {
+                    scores[$"{name}+adv{i}"] = await GradeAsync($"{name}+adv{i}", [.. questions.Select(q => wrapper.Replace("{prompt}", q, StringComparison.Ordinal))], answerer, judge, outDir, ct);
+                }
 
-                    AddDrop(scores, name);
-                    break;
-                case "pairwise":
-                    var pairJudge = Judges().Chat(ModelRole.Judge);
-                    judgeModel = pairJudge.ModelId;
-                    scores[name] = await PairwiseAsync(name, Limit(BenchmarkFiles.Questions(path)), answerer ?? throw Missing(spec, "a model to answer"),
-                        baseline ?? throw Missing(spec, "a baseline (--baseline)"), pairJudge, outDir, ct);
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise).");
-            }
+                AddDrop(scores, name);
+                break;
+            case "pairwise":
+                var pairJudge = Judges().Chat(ModelRole.Judge);
+                judgeModel = pairJudge.ModelId;
+                scores[name] = await PairwiseAsync(name, Limit(BenchmarkFiles.Questions(path)), answerer ?? throw Missing(spec, "a model to answer"),
+                    baseline ?? throw Missing(spec, "a baseline (--baseline)"), pairJudge, outDir, ct);
+                break;
+            default:
+                throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise).");
         }
 
         return judgeModel;

@@ -166,7 +166,6 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = adversarial,
             Wrappers = adversarial ? Wrappers.Load(request.Wrappers ?? o.WrappersFile) : [], Repeats = request.Repeats ?? o.Repeats,
             Limit = request.Limit ?? o.Limit, Generation = request.MaxNewTokens is { } tokens ? new GenerationOptions(MaxNewTokens: tokens) : new GenerationOptions(),
-            SelfJudge = request.AllowSelfJudge,
         };
     }
 
@@ -231,10 +230,16 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     {
         WriteStatus(request.CheckpointId, "running", null);
         var o = options.Value;
+        var suite = Suite(request, o);
+        if (EvaluationOptions.SelfJudgeOf(suite.Benchmarks, services.GetService<IOptions<ModelsOptions>>()?.Value) is { } self)
+        {
+            suite = request.AllowSelfJudge ? suite with { SelfJudge = true } : throw new InvalidOperationException($"judge: {self}, or set allowSelfJudge.");
+        }
+
         var (model, state) = Checkpoints.Load(request.Location);
         using var loaded = model; // native memory: released when the evaluation ends
         var tokenizer = Checkpoints.TokenizerFor(request.Location);
-        var suite = Suite(request, o);
+
         LlamaForCausalLM? baselineModel = null;
         IAnswerer? baseline = null;
         if (request.Baseline is { } b)
@@ -244,11 +249,6 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         }
 
         using var loadedBaseline = baselineModel;
-        if (!suite.SelfJudge && EvaluationOptions.Judged(suite.Benchmarks) && services.GetService<IOptions<ModelsOptions>>()?.Value.SelfJudge() is { } self)
-        {
-            throw new InvalidOperationException($"judge: {self}, or set allowSelfJudge.");
-        }
-
         var judges = services.GetService<IModelCatalog>();
         var report = await new EvaluationRunner(suite, judges).RunAsync(
             request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), baseline,
@@ -339,8 +339,7 @@ public static class EvaluatorRegistration
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: problem);
             }
 
-            if (!request.AllowSelfJudge && EvaluationOptions.Judged(EvaluationQueue.Suite(request with { Adversarial = false }, options.Value).Benchmarks)
-                && models.Value.SelfJudge() is { } self)
+            if (!request.AllowSelfJudge && EvaluationOptions.SelfJudgeOf(request.Benchmarks.Count > 0 ? request.Benchmarks : options.Value.Benchmarks, models.Value) is { } self)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"judge: {self}, or set allowSelfJudge.");
             }

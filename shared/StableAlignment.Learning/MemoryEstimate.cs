@@ -6,7 +6,7 @@ namespace StableAlignment.Learning;
 /// <summary>
 /// What a training run will hold in memory, estimated from the model's shape and the options before the first step.
 /// Bytes per parameter: weights 4 (fp32), 2 (bf16), 4 + 2 (bf16-mixed: the fp32 master and its bf16 copy); gradients
-/// 4, 2, and 2 + 4 + 4 (the copy's bf16 gradients, the fp32 sums over a step's passes, the master's gradients); AdamW's
+/// 4, 2, and 2 + 4 (the copy's bf16 gradients and the master's fp32 gradients they are summed into); AdamW's
 /// two moments 8, 4, 8. DPO adds the frozen reference model (4 or 2). Activations kept for the backward pass, per
 /// token of a forward pass: 10·hidden + 3·intermediate values per layer in the compute precision, plus the logits
 /// (the compute precision, their fp32 copy and its gradient: vocabulary × (b + 8) bytes).
@@ -21,7 +21,7 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
         var (weights, gradients, optimizer, compute) = precision switch
         {
             "bf16" => (2L, 2L, 4L, 2L),
-            "bf16-mixed" => (6L, 10L, 8L, 2L),
+            "bf16-mixed" => (6L, 6L, 8L, 2L),
             _ => (4L, 4L, 8L, 4L),
         };
         var reference = options.Loss.Kind == LossKind.Dpo ? p * (precision == "fp32" ? 4 : 2) : 0;

@@ -16,9 +16,6 @@ public static partial class TorchRuntime
     private static bool _ready;
     private static int _pinned;
 
-    /// <summary>The pinned thread count, or 0 when each caller of <see cref="Initialize"/> sets its own.</summary>
-    public static int PinnedThreads => _pinned;
-
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);
 

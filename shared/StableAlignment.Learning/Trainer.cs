@@ -102,10 +102,13 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             {
                 optimizer.zero_grad();
             }
+            else
+            {
+                mixed.ZeroGradients();
+            }
 
             List<StepQuery> queries = [.. micro.Select(position => Encode(data[order[position]], epoch, position)).OfType<StepQuery>()];
             var (loss, sft, diff, tokens) = queries.Count == 0 ? (0, 0, 0, 0) : Accumulate(forward, reference, queries, budget, device, mixed);
-            mixed?.LoadGradients();
             var lr = LearningRate(step, total);
             foreach (var g in optimizer.ParamGroups)
             {

@@ -61,7 +61,6 @@ public sealed class ModelsOptions
         return resolved;
     }
 
-    /// <summary>Null when the role has an endpoint and a model; otherwise what is missing, as one line.</summary>
     /// <summary>
     /// Null when the judge is another model than the observer; otherwise why judging with it would measure the
     /// observer's agreement with itself. The judge and the observer are the same when they resolve to the same
@@ -77,6 +76,7 @@ public sealed class ModelsOptions
                 + "agreement with itself: configure Models:Roles:Judge with another model";
     }
 
+    /// <summary>Null when the role has an endpoint and a model; otherwise what is missing, as one line.</summary>
     public string? Problem(ModelRole role)
     {
         var o = For(role);
