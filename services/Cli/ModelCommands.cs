@@ -56,8 +56,11 @@ public static class ModelCommands
         });
     }
 
-    /// <summary>Writes a checkpoint (or any model folder) as a clean Hugging Face folder, optionally in another dtype.</summary>
-    public static int Export(string checkpoint, DirectoryInfo output, string dtype)
+    /// <summary>
+    /// Writes a checkpoint (or any model folder) as a clean Hugging Face folder, optionally in another dtype; a LoRA
+    /// checkpoint is merged into its base, or with <paramref name="adapter"/> written as a PEFT folder.
+    /// </summary>
+    public static int Export(string checkpoint, DirectoryInfo output, string dtype, bool adapter = false)
     {
         return Guard(() =>
         {
@@ -68,36 +71,31 @@ public static class ModelCommands
                 "fp16" or "float16" => ScalarType.Float16,
                 _ => throw new ArgumentException($"--dtype must be fp32, bf16 or fp16, not '{dtype}'."),
             };
-            using var model = Checkpoints.LoadModel(checkpoint);
-            model.to(type);
             var tokenizer = Checkpoints.TokenizerFor(checkpoint);
-            if (tokenizer is ByteTokenizer && HuggingFace.IsFolder(checkpoint) && !File.Exists(Path.Combine(checkpoint, "tokenizer.json")))
+            string what;
+            if (adapter)
             {
-                Console.Error.WriteLine($"note: {checkpoint} has no tokenizer.json; the export carries the byte tokenizer.");
+                var folder = Checkpoints.Latest(checkpoint) ?? throw new ArgumentException($"--adapter needs a LoRA training folder or checkpoint; {checkpoint} holds no checkpoint.");
+                var state = Checkpoints.ReadState(folder);
+                var lora = state.Options.Lora ?? throw new ArgumentException($"{folder} was trained without --lora-rank: it has no adapters; export it without --adapter.");
+                WriteReplacing(output, temp => Lora.ExportAdapter(folder, lora, state.Options.Base, type, tokenizer, temp));
+                what = $"PEFT LoRA adapter (r {lora.Rank}, alpha {lora.Alpha:g}, base {state.Options.Base}), {lora.ParameterCount(state.Config):N0} parameters, {dtype}";
             }
-
-            // Written beside the target and renamed into place: a failure leaves neither a half-written folder nor the old one damaged.
-            var temp = output.FullName.TrimEnd('/') + $".{Guid.NewGuid():N}.tmp";
-            try
+            else
             {
-                HuggingFace.Save(model, tokenizer, temp);
-                if (output.Exists)
+                using var model = Checkpoints.LoadModel(checkpoint);
+                model.to(type);
+                if (tokenizer is ByteTokenizer && HuggingFace.IsFolder(checkpoint) && !File.Exists(Path.Combine(checkpoint, "tokenizer.json")))
                 {
-                    output.Delete(recursive: true);
+                    Console.Error.WriteLine($"note: {checkpoint} has no tokenizer.json; the export carries the byte tokenizer.");
                 }
 
-                Directory.Move(temp, output.FullName);
-            }
-            finally
-            {
-                if (Directory.Exists(temp))
-                {
-                    Directory.Delete(temp, recursive: true);
-                }
+                WriteReplacing(output, temp => HuggingFace.Save(model, tokenizer, temp));
+                var merged = Checkpoints.Latest(checkpoint) is { } c && Checkpoints.ReadState(c).Options.Lora is not null ? " (LoRA adapters merged)" : "";
+                what = $"{model.Config.Architecture} model{merged}, {model.Config.ParameterCount():N0} parameters, {dtype}";
             }
 
-            var config = model.Config;
-            Console.WriteLine($"{config.Architecture} model, {config.ParameterCount():N0} parameters, {dtype}, written to {output.FullName}:");
+            Console.WriteLine($"{what}, written to {output.FullName}:");
             foreach (var file in Directory.GetFiles(output.FullName).Order())
             {
                 Console.WriteLine($"  {Path.GetFileName(file)}  {new FileInfo(file).Length:N0} bytes");
@@ -105,6 +103,32 @@ public static class ModelCommands
 
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Writes into a folder beside the target and renames it into place: a failure leaves neither a half-written folder
+    /// nor the old one damaged.
+    /// </summary>
+    private static void WriteReplacing(DirectoryInfo output, Action<string> write)
+    {
+        var temp = output.FullName.TrimEnd('/') + $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            write(temp);
+            if (output.Exists)
+            {
+                output.Delete(recursive: true);
+            }
+
+            Directory.Move(temp, output.FullName);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
     }
 
     /// <summary>The fp32 logits of one sequence of ids as JSON (for parity checks against other implementations).</summary>

@@ -140,9 +140,14 @@ var trEos = new Option<bool>("--append-eos") { Description = "Follow each respon
 var trTruncation = new Option<string>("--truncation") { Description = "Over-long sequences: prompt-head (keep the response, cut the prompt's beginning) or end (keep the first tokens, as the original)", DefaultValueFactory = _ => "prompt-head" };
 var trPreset = new Option<string?>("--preset") { Description = "authors: the authors' recipe (lr 2e-5, 7 epochs, 32 queries per step, max length 360 cut at the end, no EOS, cosine with 3 % warm-up, weight decay 0); options given explicitly win" };
 var trPrecision = new Option<string>("--precision") { Description = "fp32, bf16-mixed (fp32 master weights and AdamW state, bf16 forward and backward), bf16 (bf16 weights: small updates round away) or auto (bf16-mixed on CUDA, fp32 on the CPU)", DefaultValueFactory = _ => "auto" };
+var trLoraRank = new Option<int>("--lora-rank") { Description = "Train LoRA adapters of this rank on a frozen base instead of every weight (0: full fine-tuning)", DefaultValueFactory = _ => 0 };
+var trLoraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA's alpha: the adapters' update is scaled by alpha / rank", DefaultValueFactory = _ => 16 };
+var trLoraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input while training", DefaultValueFactory = _ => 0.05 };
+var trLoraTargets = new Option<string>("--lora-targets") { Description = "The projections that get adapters, comma-separated", DefaultValueFactory = _ => string.Join(",", StableAlignment.Learning.LoraOptions.AllTargets) };
 var train = new Command("train", "Fine-tune a model with the Stable Alignment loss (or the SFT baseline); resumes from the folder's latest checkpoint")
 {
     trData, trBase, trOut, trLoss, trMargin, trRatio, trScale, trMaxFlow, trComp, trLr, trEpochs, trAccum, trMaxLen, trWd, trClip, trWarm, trSeed, trEvery, trMaxSteps, trThreads, trPack, trBeta, trPrecision, trEos, trTruncation, trPreset,
+    trLoraRank, trLoraAlpha, trLoraDropout, trLoraTargets,
 };
 train.SetAction((p, ct) =>
 {
@@ -161,7 +166,12 @@ train.SetAction((p, ct) =>
         Value(trScale, authors.Loss.RatingScale), p.GetValue(trMaxFlow), Value(trComp, authors.Loss.Comparisons), Value(trLr, authors.LearningRate),
         Value(trEpochs, authors.Epochs), Value(trAccum, authors.Accumulation), Value(trMaxLen, authors.MaxLength), Value(trWd, authors.WeightDecay),
         p.GetValue(trClip), Value(trWarm, authors.WarmupShare), p.GetValue(trSeed), p.GetValue(trEvery), p.GetValue(trMaxSteps), p.GetValue(trThreads), p.GetValue(trPack),
-        p.GetValue(trBeta), p.GetValue(trPrecision)!, Value(trEos, authors.AppendEos), Value(trTruncation, authors.Truncation)), ct);
+        p.GetValue(trBeta), p.GetValue(trPrecision)!, Value(trEos, authors.AppendEos), Value(trTruncation, authors.Truncation),
+        p.GetValue(trLoraRank) == 0 ? null : new StableAlignment.Learning.LoraOptions
+        {
+            Rank = p.GetValue(trLoraRank), Alpha = p.GetValue(trLoraAlpha), Dropout = p.GetValue(trLoraDropout),
+            Targets = [.. p.GetValue(trLoraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        }), ct);
 });
 root.Subcommands.Add(train);
 
@@ -197,8 +207,9 @@ root.Subcommands.Add(tokenize);
 var exCheckpoint = new Option<string>("--checkpoint") { Description = "A training folder, a checkpoint or a model folder", Required = true };
 var exOut = new Option<DirectoryInfo>("--out") { Description = "The Hugging Face folder to write (replaced if it exists)", Required = true };
 var exDtype = new Option<string>("--dtype") { Description = "fp32, bf16 or fp16", DefaultValueFactory = _ => "fp32" };
-var exportModel = new Command("export", "Write a checkpoint as a Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json") { exCheckpoint, exOut, exDtype };
-exportModel.SetAction(p => ModelCommands.Export(p.GetValue(exCheckpoint)!, p.GetValue(exOut)!, p.GetValue(exDtype)!));
+var exAdapter = new Option<bool>("--adapter") { Description = "For a LoRA checkpoint: write its adapters as a PEFT folder (adapter_config.json, adapter_model.safetensors) instead of the merged model" };
+var exportModel = new Command("export", "Write a checkpoint as a Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json (a LoRA checkpoint merged, or with --adapter as a PEFT folder)") { exCheckpoint, exOut, exDtype, exAdapter };
+exportModel.SetAction(p => ModelCommands.Export(p.GetValue(exCheckpoint)!, p.GetValue(exOut)!, p.GetValue(exDtype)!, p.GetValue(exAdapter)));
 root.Subcommands.Add(exportModel);
 
 var lgIds = new Option<string>("--ids") { Description = "Token ids, comma-separated", Required = true };

@@ -10,7 +10,7 @@ public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
     int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1, string Precision = "auto", bool AppendEos = true,
-    string Truncation = "prompt-head");
+    string Truncation = "prompt-head", LoraOptions? Lora = null);
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
@@ -45,7 +45,7 @@ public static class TrainCommands
             Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
             WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
             MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward, Precision = a.Precision,
-            AppendEos = a.AppendEos, Truncation = a.Truncation,
+            AppendEos = a.AppendEos, Truncation = a.Truncation, Lora = a.Lora,
             Loss = new LossOptions
             {
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,
@@ -121,6 +121,11 @@ public static class TrainCommands
             Console.WriteLine($"memory: estimated {memory}");
         }
 
+        if (options.Lora is { } lora && trainer.Config is { } config)
+        {
+            Console.WriteLine($"{Lora.Describe(lora, config)}; the checkpoints hold the adapters (sa export writes the merged model, --adapter a PEFT folder)");
+        }
+
         var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(a.Out.FullName, "metrics.png"), $"{a.Loss} on {datasetId}");
         Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(a.Out.FullName, "metrics.jsonl")}; plot {plot}");
         return 0;
@@ -136,6 +141,10 @@ public static class TrainCommands
         "weightDecay" => "--weight-decay",
         "maxLength" => "--max-length",
         "promptTemplate" => "the prompt template",
+        "loraRank" => "--lora-rank",
+        "loraAlpha" => "--lora-alpha",
+        "loraDropout" => "--lora-dropout",
+        "loraTargets" => "--lora-targets",
         _ => "--" + field,
     };
 

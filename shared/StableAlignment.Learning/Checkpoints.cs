@@ -39,7 +39,17 @@ public static class Checkpoints
         var name = $"step-{state.Step:D6}";
         var final = Path.Combine(root, name);
         var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
-        HuggingFace.Save(model, tokenizer, temp);
+        if (model.LoraOptions is { } lora)
+        {
+            // A LoRA run's checkpoint is a PEFT folder (the adapters, naming the base) with the tokenizer.
+            Lora.SaveAdapter(model, lora, state.Options.Base, temp);
+            tokenizer.WriteTo(temp);
+        }
+        else
+        {
+            HuggingFace.Save(model, tokenizer, temp);
+        }
+
         optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
         // Everything on disk before the folder is renamed into place and named latest: a crash never leaves a
@@ -59,7 +69,8 @@ public static class Checkpoints
     /// <summary>The newest complete checkpoint of a training folder (or a checkpoint folder itself); null when none.</summary>
     public static string? Latest(string dir)
     {
-        if (File.Exists(Path.Combine(dir, "state.json")) && (File.Exists(Path.Combine(dir, "model.safetensors")) || File.Exists(Path.Combine(dir, "model.bin"))))
+        if (File.Exists(Path.Combine(dir, "state.json"))
+            && new[] { "model.safetensors", "model.bin", Lora.AdapterFile }.Any(f => File.Exists(Path.Combine(dir, f))))
         {
             return dir;
         }
@@ -100,15 +111,53 @@ public static class Checkpoints
             : new ByteTokenizer();
     }
 
-    /// <summary>Loads a checkpoint's model for evaluation or further training.</summary>
+    /// <summary>
+    /// Loads a checkpoint's model for evaluation, serving or export. A LoRA checkpoint's adapters are loaded over its
+    /// base and merged into it, so the model returned is always a plain one.
+    /// </summary>
     public static (LlamaForCausalLM Model, CheckpointState State) Load(string dir)
     {
         var checkpoint = Latest(dir) ?? throw new DirectoryNotFoundException($"No checkpoint in {dir}.");
         var state = ReadState(checkpoint);
         TorchRuntime.Initialize(state.Options.Threads);
+        if (state.Options.Lora is { } lora)
+        {
+            using var adapted = LoadAdapted(checkpoint, state, lora);
+            return (Lora.Merge(adapted), state);
+        }
+
         var model = new LlamaForCausalLM(state.Config);
         LoadWeights(model, checkpoint);
         return (model, state);
+    }
+
+    /// <summary>A LoRA checkpoint's model with its adapters (not merged): the base the checkpoint names, then the adapters.</summary>
+    public static LlamaForCausalLM LoadAdapted(string checkpoint, CheckpointState state, LoraOptions lora)
+    {
+        var model = new LlamaForCausalLM(state.Config, state.Options.Seed, lora);
+        LoadBase(model, state.Options.Base);
+        Lora.LoadAdapter(model, checkpoint);
+        return model;
+    }
+
+    /// <summary>
+    /// The weights of a training base into <paramref name="model"/>: a checkpoint's (a LoRA checkpoint's merged), a
+    /// Hugging Face folder's, or, for the presets, the seeded initialisation the model already holds.
+    /// </summary>
+    public static void LoadBase(LlamaForCausalLM model, string baseModel)
+    {
+        if (Latest(baseModel) is { } checkpoint)
+        {
+            LoadWeights(model, checkpoint);
+        }
+        else if (HuggingFace.IsFolder(baseModel))
+        {
+            HuggingFace.LoadWeights(model, baseModel);
+        }
+        else if (baseModel is not ("tiny" or "small"))
+        {
+            throw new DirectoryNotFoundException($"The base '{baseModel}' is neither a checkpoint nor a Hugging Face model folder (config.json with model.safetensors), nor tiny or small.");
+        }
     }
 
     /// <summary>The model of a training folder, a checkpoint, or a Hugging Face model folder.</summary>
@@ -131,7 +180,18 @@ public static class Checkpoints
     /// <summary>A checkpoint's weights: model.safetensors, or model.bin as written by earlier versions.</summary>
     public static void LoadWeights(LlamaForCausalLM model, string checkpoint)
     {
-        if (File.Exists(Path.Combine(checkpoint, "model.safetensors")))
+        if (File.Exists(Path.Combine(checkpoint, Lora.AdapterFile)))
+        {
+            // A LoRA checkpoint as the starting point: its base with the adapters merged in.
+            using var merged = Load(checkpoint).Model;
+            var weights = merged.state_dict();
+            using var _ = torch.no_grad();
+            foreach (var (name, target) in model.state_dict().Where(p => !Lora.IsAdapterParameter(p.Key)))
+            {
+                target.copy_(weights[name]);
+            }
+        }
+        else if (File.Exists(Path.Combine(checkpoint, "model.safetensors")))
         {
             HuggingFace.LoadWeights(model, checkpoint);
         }

@@ -150,7 +150,8 @@ public static class HuggingFace
     public static void LoadWeights(LlamaForCausalLM model, string folder)
     {
         var files = WeightFiles(folder);
-        var parameters = model.state_dict();
+        // A model with LoRA adapters takes its base from the folder; the adapters come from their own file.
+        var parameters = model.state_dict().Where(p => !Lora.IsAdapterParameter(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var seen = new HashSet<string>();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -195,6 +196,11 @@ public static class HuggingFace
     /// </summary>
     public static void Save(LlamaForCausalLM model, ITokenizer tokenizer, string folder)
     {
+        if (model.LoraOptions is not null)
+        {
+            throw new InvalidOperationException("A model with LoRA adapters is saved merged (Lora.Merge) or as its adapters (Lora.SaveAdapter).");
+        }
+
         Directory.CreateDirectory(folder);
         var config = model.Config with
         {

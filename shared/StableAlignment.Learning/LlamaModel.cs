@@ -38,17 +38,33 @@ public sealed class Attention : Module<Tensor, Tensor>
     private readonly Linear k_proj;
     private readonly Linear v_proj;
     private readonly Linear o_proj;
+    private readonly LoraAdapter? q_proj_lora;
+    private readonly LoraAdapter? k_proj_lora;
+    private readonly LoraAdapter? v_proj_lora;
+    private readonly LoraAdapter? o_proj_lora;
     private readonly LlamaConfig _c;
 
-    public Attention(LlamaConfig c) : base("Attention")
+    public Attention(LlamaConfig c, LoraOptions? lora = null) : base("Attention")
     {
         _c = c;
         q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.AttentionBias);
         k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         o_proj = Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: false);
+        q_proj_lora = Adapter(lora, "q_proj", c.HiddenSize, c.Heads * c.HeadDim);
+        k_proj_lora = Adapter(lora, "k_proj", c.HiddenSize, c.KvHeads * c.HeadDim);
+        v_proj_lora = Adapter(lora, "v_proj", c.HiddenSize, c.KvHeads * c.HeadDim);
+        o_proj_lora = Adapter(lora, "o_proj", c.Heads * c.HeadDim, c.HiddenSize);
         RegisterComponents();
     }
+
+    /// <summary>An adapter for the projection when LoRA targets it, else null (no parameters, no cost).</summary>
+    internal static LoraAdapter? Adapter(LoraOptions? lora, string projection, long inFeatures, long outFeatures) =>
+        lora is not null && lora.Targets.Contains(projection) ? new LoraAdapter(inFeatures, outFeatures, lora) : null;
+
+    /// <summary>The projection of x, plus its adapter's update when it has one.</summary>
+    internal static Tensor Project(Linear projection, LoraAdapter? adapter, Tensor x) =>
+        adapter is null ? projection.forward(x) : projection.forward(x) + adapter.forward(x);
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
@@ -62,9 +78,9 @@ public sealed class Attention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
         var past = cache?.Length ?? 0;
-        var q = q_proj.forward(x).view(b, t, _c.Heads, _c.HeadDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
-        var v = v_proj.forward(x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
+        var q = Project(q_proj, q_proj_lora, x).view(b, t, _c.Heads, _c.HeadDim).transpose(1, 2);
+        var k = Project(k_proj, k_proj_lora, x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
+        var v = Project(v_proj, v_proj_lora, x).view(b, t, _c.KvHeads, _c.HeadDim).transpose(1, 2);
         var (cos, sin) = batch is null ? Rotary(past, t, x.device, x.dtype) : Rotary(batch.Positions, x.dtype);
         q = (q * cos) + (RotateHalf(q) * sin);
         k = (k * cos) + (RotateHalf(k) * sin);
@@ -85,7 +101,7 @@ public sealed class Attention : Module<Tensor, Tensor>
             : past > 0 && t == 1
             ? functional.scaled_dot_product_attention(q, k, v)
             : functional.scaled_dot_product_attention(q, k, v, is_casual: past == 0);
-        return o_proj.forward(y.transpose(1, 2).contiguous().view(b, t, _c.Heads * _c.HeadDim)).MoveToOuterDisposeScope();
+        return Project(o_proj, o_proj_lora, y.transpose(1, 2).contiguous().view(b, t, _c.Heads * _c.HeadDim)).MoveToOuterDisposeScope();
     }
 
     private (Tensor Cos, Tensor Sin) Rotary(long start, long length, Device device, ScalarType dtype)
@@ -120,19 +136,26 @@ public sealed class Mlp : Module<Tensor, Tensor>
     private readonly Linear gate_proj;
     private readonly Linear up_proj;
     private readonly Linear down_proj;
+    private readonly LoraAdapter? gate_proj_lora;
+    private readonly LoraAdapter? up_proj_lora;
+    private readonly LoraAdapter? down_proj_lora;
 
-    public Mlp(LlamaConfig c) : base("Mlp")
+    public Mlp(LlamaConfig c, LoraOptions? lora = null) : base("Mlp")
     {
         gate_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
         up_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
         down_proj = Linear(c.IntermediateSize, c.HiddenSize, hasBias: false);
+        gate_proj_lora = Attention.Adapter(lora, "gate_proj", c.HiddenSize, c.IntermediateSize);
+        up_proj_lora = Attention.Adapter(lora, "up_proj", c.HiddenSize, c.IntermediateSize);
+        down_proj_lora = Attention.Adapter(lora, "down_proj", c.IntermediateSize, c.HiddenSize);
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+        var gated = functional.silu(Attention.Project(gate_proj, gate_proj_lora, x)) * Attention.Project(up_proj, up_proj_lora, x);
+        return Attention.Project(down_proj, down_proj_lora, gated).MoveToOuterDisposeScope();
     }
 }
 
@@ -143,10 +166,10 @@ public sealed class DecoderLayer : Module<Tensor, Tensor>
     private readonly RmsNorm input_layernorm;
     private readonly RmsNorm post_attention_layernorm;
 
-    public DecoderLayer(LlamaConfig c) : base("DecoderLayer")
+    public DecoderLayer(LlamaConfig c, LoraOptions? lora = null) : base("DecoderLayer")
     {
-        self_attn = new Attention(c);
-        mlp = new Mlp(c);
+        self_attn = new Attention(c, lora);
+        mlp = new Mlp(c, lora);
         input_layernorm = new RmsNorm(c.HiddenSize, c.NormEps);
         post_attention_layernorm = new RmsNorm(c.HiddenSize, c.NormEps);
         RegisterComponents();
@@ -168,10 +191,10 @@ public sealed class LlamaBody : Module<Tensor, Tensor>
     private readonly ModuleList<DecoderLayer> layers;
     private readonly RmsNorm norm;
 
-    public LlamaBody(LlamaConfig c) : base("LlamaBody")
+    public LlamaBody(LlamaConfig c, LoraOptions? lora = null) : base("LlamaBody")
     {
         embed_tokens = Embedding(c.VocabSize, c.HiddenSize);
-        layers = new ModuleList<DecoderLayer>([.. Enumerable.Range(0, c.Layers).Select(_ => new DecoderLayer(c))]);
+        layers = new ModuleList<DecoderLayer>([.. Enumerable.Range(0, c.Layers).Select(_ => new DecoderLayer(c, lora))]);
         norm = new RmsNorm(c.HiddenSize, c.NormEps);
         RegisterComponents();
     }
@@ -206,24 +229,33 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     private static readonly Lock InitLock = new();
 
-    /// <param name="seed">Seed of the initial weights, for reproducible runs. Initialisation takes a process-wide lock, so
-    /// that models built at the same time on other threads cannot draw from the global generator in between.</param>
-    public LlamaForCausalLM(LlamaConfig config, long? seed = null) : base("LlamaForCausalLM")
+    /// <param name="seed">Seed of the initial weights, for reproducible runs. Construction and initialisation take a
+    /// process-wide lock, so that models built at the same time on other threads cannot draw from the global generator
+    /// in between.</param>
+    /// <param name="lora">LoRA adapters on the targeted projections, the rest frozen (<see cref="Lora"/>). The base weights
+    /// are drawn first, so a seed gives the same base with or without adapters.</param>
+    public LlamaForCausalLM(LlamaConfig config, long? seed = null, LoraOptions? lora = null) : base("LlamaForCausalLM")
     {
         Config = config;
-        model = new LlamaBody(config);
-        lm_head = config.TieEmbeddings ? null : Linear(config.HiddenSize, config.VocabSize, hasBias: false);
-        RegisterComponents();
+        LoraOptions = lora;
+
+        // Built and initialised under a process-wide lock: layer constructors draw from the global generator, so a
+        // model built on another thread between this one's seed and its draws would change its weights.
         lock (InitLock)
         {
+            model = new LlamaBody(config, lora);
+            lm_head = config.TieEmbeddings ? null : Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            RegisterComponents();
             if (seed is { } s)
             {
                 random.manual_seed(s);
             }
 
+            // The adapters draw from a generator of their own, after the base: a seed gives the same base with or without them.
+            using var adapters = seed is { } own ? new Generator((ulong)own + 1, CPU) : null;
             using (no_grad())
             {
-                foreach (var (name, p) in named_parameters())
+                foreach (var (name, p) in named_parameters().Where(p => !StableAlignment.Learning.Lora.IsAdapterParameter(p.name)))
                 {
                     if (name.EndsWith(".bias", StringComparison.Ordinal))
                     {
@@ -234,11 +266,28 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
                         init.normal_(p, 0, 0.02);
                     }
                 }
+
+                // As PEFT: A as a linear layer's default (Kaiming-uniform with a = √5, that is U(±1/√fan_in)), B zero,
+                // so the adapted model starts as the base.
+                foreach (var (_, adapter) in StableAlignment.Learning.Lora.Adapters(this))
+                {
+                    var bound = 1 / Math.Sqrt(adapter.A.shape[1]);
+                    init.uniform_(adapter.A, -bound, bound, adapters);
+                    init.zeros_(adapter.B);
+                }
             }
+        }
+
+        if (lora is not null)
+        {
+            StableAlignment.Learning.Lora.FreezeBase(this);
         }
     }
 
     public LlamaConfig Config { get; }
+
+    /// <summary>The adapters' settings when this model carries LoRA adapters; null for a plain model.</summary>
+    public LoraOptions? LoraOptions { get; }
 
     /// <summary>Logits (batch, time, vocabulary) for token ids (batch, time).</summary>
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);

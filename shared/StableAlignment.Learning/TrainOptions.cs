@@ -62,6 +62,9 @@ public sealed record TrainOptions
 
     public static readonly string[] Truncations = ["prompt-head", "end"];
 
+    /// <summary>Train LoRA adapters on a frozen base instead of every weight (null: full fine-tuning).</summary>
+    public LoraOptions? Lora { get; init; }
+
     /// <summary>
     /// The authors' recipe, from their README and training script: AdamW at lr 2e-5 with a cosine schedule after 3 %
     /// warm-up, weight decay 0, 7 epochs (the released model), 32 queries per optimiser step, sequences of 360 tokens cut
@@ -94,6 +97,7 @@ public sealed record TrainOptions
             var (_, _, _, _, _, _, _, l) when !Finite(l.Beta) || l.Beta <= 0 => $"beta: {l.Beta} is not a positive number",
             _ when !Truncations.Contains(Truncation) => $"truncation: '{Truncation}' is not one of {string.Join(", ", Truncations)}",
             _ when !Precisions.Contains(Precision) => $"precision: '{Precision}' is not one of {string.Join(", ", Precisions)}",
+            _ when Lora?.Problem() is { } lora => lora,
             _ => null,
         };
     }
@@ -121,7 +125,8 @@ public sealed record TrainOptions
             ("warmup", saved.WarmupShare, WarmupShare), ("weightDecay", saved.WeightDecay, WeightDecay), ("clip", saved.ClipNorm, ClipNorm),
             ("accumulation", saved.Accumulation, Accumulation), ("epochs", saved.Epochs, Epochs), ("maxLength", saved.MaxLength, MaxLength),
             ("seed", saved.Seed, Seed), ("precision", saved.Precision, Precision), ("appendEos", saved.AppendEos, AppendEos),
-            ("truncation", saved.Truncation, Truncation),
+            ("truncation", saved.Truncation, Truncation), ("loraRank", saved.Lora?.Rank, Lora?.Rank), ("loraAlpha", saved.Lora?.Alpha, Lora?.Alpha),
+            ("loraDropout", saved.Lora?.Dropout, Lora?.Dropout), ("loraTargets", saved.Lora?.TargetList, Lora?.TargetList),
         ];
         return [.. fields.Where(f => !Equals(f.Item2, f.Item3)).Select(f => (f.Item1, Text(f.Item2), Text(f.Item3)))];
     }

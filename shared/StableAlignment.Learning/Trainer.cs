@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 using StableAlignment.Storage;
@@ -41,6 +42,12 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
 
         TorchRuntime.Initialize(options.Threads);
         var device = TorchRuntime.DefaultDevice();
+        if (options.Lora is not null && Directory.Exists(options.Base))
+        {
+            // A LoRA checkpoint names its base, and is loaded later from wherever: by its full path.
+            options = options with { Base = Path.GetFullPath(options.Base).TrimEnd('/') };
+        }
+
         var resumeFrom = Directory.Exists(outDir) ? Checkpoints.Latest(outDir) : null;
         var resumed = resumeFrom is null ? null : Checkpoints.ReadState(resumeFrom);
         if (resumed is not null && options.DifferencesFrom(resumed.Options) is { Count: > 0 } differences)
@@ -49,6 +56,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         var config = resumed?.Config ?? BaseConfig();
+        Config = config;
         var precision = options.ResolvedPrecision(device.type == DeviceType.CUDA);
         var budget = options.TokensPerForward > 0 ? options.TokensPerForward : device.type == DeviceType.CUDA ? TrainOptions.CudaTokensPerForward : 0;
         Memory = MemoryEstimate.Of(config, options, precision, budget > 0 ? budget : options.Loss.Comparisons * options.MaxLength);
@@ -60,18 +68,33 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         Directory.CreateDirectory(outDir);
 
         // The model the optimiser steps (fp32 unless the mode is pure bf16) and, for bf16-mixed, its bf16 working copy.
-        var model = resumed is null ? StartingModel(config, device, precision) : Place(new LlamaForCausalLM(config, options.Seed), device, precision);
+        // With LoRA the frozen base is loaded again on resume and only the adapters come from the checkpoint.
+        var model = resumed is null || options.Lora is not null
+            ? StartingModel(config, device, precision, options.Lora)
+            : Place(new LlamaForCausalLM(config, options.Seed), device, precision);
 
         // DPO compares against the starting model, frozen: the same base weights, never trained.
-        using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device, precision == "fp32" ? "fp32" : "bf16") : null;
-        var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        using var reference = options.Loss.Kind == LossKind.Dpo ? StartingModel(config, device, precision == "fp32" ? "fp32" : "bf16", lora: null) : null;
+        List<Parameter> trained = [.. model.parameters().Where(p => p.requires_grad)];
+        var optimizer = optim.AdamW(trained, lr: options.LearningRate, weight_decay: options.WeightDecay);
         if (resumeFrom is not null)
         {
-            Checkpoints.LoadWeights(model, resumeFrom);
+            if (options.Lora is null)
+            {
+                Checkpoints.LoadWeights(model, resumeFrom);
+            }
+            else
+            {
+                Lora.LoadAdapter(model, resumeFrom);
+            }
+
             optimizer.load_state_dict(Path.Combine(resumeFrom, "optimizer.bin"));
         }
 
-        using var mixed = precision == "bf16-mixed" ? new MasterWeights(model, device) : null;
+        using var noise = Lora.UseGenerator(model, device);
+
+        // LoRA's bf16-mixed needs no master copy: the frozen base is bf16 and the trained adapters are fp32 already.
+        using var mixed = precision == "bf16-mixed" && options.Lora is null ? new MasterWeights(model, device) : null;
         var forward = mixed?.Working ?? model;
 
         var stepsPerEpoch = (data.Count + options.Accumulation - 1) / options.Accumulation;
@@ -97,6 +120,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             var clock = Stopwatch.StartNew();
             var (epoch, first) = (step / stepsPerEpoch, step % stepsPerEpoch * options.Accumulation);
             var order = Order(data.Count, epoch);
+            noise?.manual_seed(HashCode(options.Seed, step, -2));
             var micro = Enumerable.Range(first, Math.Min(options.Accumulation, data.Count - first)).ToList();
             if (mixed is null)
             {
@@ -116,7 +140,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             }
 
             // The gradient's norm before clipping (an infinite limit clips nothing but still measures it).
-            var gradNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm > 0 ? options.ClipNorm : double.PositiveInfinity);
+            var gradNorm = nn.utils.clip_grad_norm_(trained, options.ClipNorm > 0 ? options.ClipNorm : double.PositiveInfinity);
 
             optimizer.step();
             mixed?.CopyBack();
@@ -143,6 +167,9 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         return new TrainResult(outDir, latest, total, metrics);
     }
 
+    /// <summary>The shape of the model being trained (known once the run has started).</summary>
+    public LlamaConfig? Config { get; private set; }
+
     /// <summary>The memory the run was estimated to need before its first step (<see cref="MemoryEstimate"/>).</summary>
     public MemoryEstimate? Memory { get; private set; }
 
@@ -159,6 +186,12 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
             }
         }
 
+        var withLora = options with { Lora = new LoraOptions() };
+        if (options.Lora is null && MemoryEstimate.Of(config, withLora, precision == "fp32" ? "bf16-mixed" : precision, tokens).Total <= free)
+        {
+            fits.Add($"--lora-rank {withLora.Lora.Rank}{(precision == "fp32" ? " --precision bf16-mixed" : "")}");
+        }
+
         for (var smaller = tokens / 2; smaller >= options.MaxLength; smaller /= 2)
         {
             if (MemoryEstimate.Of(config, options, precision, smaller).Total <= free)
@@ -169,7 +202,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         }
 
         return $"Training needs {Memory}, but the {(cuda ? "GPU" : "machine")} has {MemoryEstimate.Gb(free)} free; "
-            + (fits.Count > 0 ? $"what would fit: {string.Join(", or ", fits)}." : "neither another precision nor a smaller --tokens-per-forward fits: use a smaller model or a larger device.");
+            + (fits.Count > 0 ? $"what would fit: {string.Join(", or ", fits)}." : "neither another precision, LoRA nor a smaller --tokens-per-forward fits: use a smaller model or a larger device.");
     }
 
     private LlamaConfig BaseConfig() =>
@@ -246,28 +279,31 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
     }
 
     /// <summary>The base's weights (a checkpoint, a Hugging Face folder, or the seeded initialisation of a preset) on the device.</summary>
-    private LlamaForCausalLM StartingModel(LlamaConfig config, Device device, string precision)
+    private LlamaForCausalLM StartingModel(LlamaConfig config, Device device, string precision, LoraOptions? lora)
     {
-        var model = new LlamaForCausalLM(config, options.Seed);
-        if (Checkpoints.Latest(options.Base) is { } baseCheckpoint)
-        {
-            Checkpoints.LoadWeights(model, baseCheckpoint);
-        }
-        else if (HuggingFace.IsFolder(options.Base))
-        {
-            HuggingFace.LoadWeights(model, options.Base);
-        }
-
+        var model = new LlamaForCausalLM(config, options.Seed, lora);
+        Checkpoints.LoadBase(model, options.Base);
         return Place(model, device, precision);
     }
 
-    /// <summary>On the device; cast to bf16 only in pure bf16 (bf16-mixed keeps this model fp32 as its master).</summary>
+    /// <summary>
+    /// On the device; cast to bf16 only in pure bf16 (bf16-mixed keeps this model fp32 as its master). With LoRA,
+    /// bf16-mixed casts the frozen base to bf16 and keeps the trained adapters in fp32.
+    /// </summary>
     private static LlamaForCausalLM Place(LlamaForCausalLM model, Device device, string precision)
     {
         model.to(device);
-        if (precision == "bf16")
+        if (precision == "bf16" || (precision == "bf16-mixed" && model.LoraOptions is not null))
         {
             model.to(ScalarType.BFloat16);
+        }
+
+        if (precision == "bf16-mixed" && model.LoraOptions is not null)
+        {
+            foreach (var (_, adapter) in Lora.Adapters(model))
+            {
+                adapter.to(ScalarType.Float32);
+            }
         }
 
         return model;
