@@ -10,7 +10,7 @@ public sealed record TrainArguments(
     string Data, string Base, DirectoryInfo Out, string Loss, double Margin, double Ratio, double RatingScale, bool MaxFlow, int Comparisons,
     double LearningRate, int Epochs, int Accumulation, int MaxLength, double WeightDecay, double ClipNorm, double Warmup, int Seed,
     int CheckpointEvery, int? MaxSteps, int Threads, int TokensPerForward = 0, double Beta = 0.1, string Precision = "auto", bool AppendEos = true,
-    string Truncation = "prompt-head", LoraOptions? Lora = null);
+    string Truncation = "prompt-head", LoraOptions? Lora = null, bool GradientCheckpointing = false);
 
 /// <summary><c>sa train</c> and <c>sa loss</c>.</summary>
 public static class TrainCommands
@@ -45,7 +45,7 @@ public static class TrainCommands
             Base = a.Base, LearningRate = a.LearningRate, Epochs = a.Epochs, Accumulation = a.Accumulation, MaxLength = a.MaxLength,
             WeightDecay = a.WeightDecay, ClipNorm = a.ClipNorm, WarmupShare = a.Warmup, Seed = a.Seed, CheckpointEvery = a.CheckpointEvery,
             MaxSteps = a.MaxSteps, Threads = a.Threads, TokensPerForward = a.TokensPerForward, Precision = a.Precision,
-            AppendEos = a.AppendEos, Truncation = a.Truncation, Lora = a.Lora,
+            AppendEos = a.AppendEos, Truncation = a.Truncation, Lora = a.Lora, GradientCheckpointing = a.GradientCheckpointing,
             Loss = new LossOptions
             {
                 Margin = a.Margin, Ratio = a.Ratio, RatingScale = a.RatingScale, MaxFlow = a.MaxFlow, Comparisons = a.Comparisons, Kind = kind, Beta = a.Beta,

@@ -38,6 +38,16 @@ public sealed record TrainModel
     public int TokensPerForward { get; init; }
     /// <summary>fp32, bf16-mixed (fp32 master weights, bf16 compute), bf16, or auto (bf16-mixed on CUDA, fp32 on the CPU).</summary>
     public string Precision { get; init; } = "auto";
+    /// <summary>LoRA adapters of this rank on a frozen base (0: every weight trains).</summary>
+    public int LoraRank { get; init; }
+    /// <summary>LoRA's alpha: the adapters' update is scaled by alpha / rank.</summary>
+    public double LoraAlpha { get; init; } = 16;
+    /// <summary>Dropout on the adapters' input while training.</summary>
+    public double LoraDropout { get; init; } = 0.05;
+    /// <summary>The projections that get adapters, comma-separated.</summary>
+    public string LoraTargets { get; init; } = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj";
+    /// <summary>Recompute each decoder layer in the backward pass instead of keeping its activations (same numbers, less memory).</summary>
+    public bool GradientCheckpointing { get; init; }
 
     /// <summary>The loop step this training belongs to, if any; copied onto its CheckpointReady messages.</summary>
     public LoopStep? Loop { get; init; }

@@ -203,13 +203,20 @@ public sealed class LlamaBody : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
+    /// <summary>Recompute each layer in the backward pass instead of keeping its activations (<see cref="CheckpointedLayer"/>).</summary>
+    public bool Checkpointing { get; set; }
+
+    /// <summary>The dropout generator of the model's adapters, whose state recomputation restores.</summary>
+    public Generator? Noise { get; set; }
+
     public Tensor Forward(Tensor tokens, KvCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(tokens);
+        var recompute = Checkpointing && training && cache is null && is_grad_enabled();
         for (var i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Forward(x, cache?[i], batch);
+            x = recompute ? CheckpointedLayer.Apply(layers[i], x, batch, Noise) : layers[i].Forward(x, cache?[i], batch);
         }
 
         return norm.forward(x).MoveToOuterDisposeScope();
@@ -285,6 +292,20 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     }
 
     public LlamaConfig Config { get; }
+
+    /// <summary>Activation recomputation per decoder layer while training (<see cref="CheckpointedLayer"/>).</summary>
+    public bool GradientCheckpointing
+    {
+        get => model.Checkpointing;
+        set => model.Checkpointing = value;
+    }
+
+    /// <summary>The dropout generator of the adapters (<see cref="Lora.UseGenerator"/>).</summary>
+    public Generator? Noise
+    {
+        get => model.Noise;
+        set => model.Noise = value;
+    }
 
     /// <summary>The adapters' settings when this model carries LoRA adapters; null for a plain model.</summary>
     public LoraOptions? LoraOptions { get; }

@@ -33,11 +33,11 @@ public sealed record LoraOptions
     /// <summary>The first setting that cannot train, as "field: reason", or null.</summary>
     public string? Problem() => this switch
     {
-        { Rank: < 1 or > 65_536 } => $"lora-rank: {Rank} is not in 1–65536",
-        _ when !double.IsFinite(Alpha) || Alpha <= 0 => $"lora-alpha: {Alpha} is not a positive number",
-        _ when !double.IsFinite(Dropout) || Dropout is < 0 or >= 1 => $"lora-dropout: {Dropout} is not in [0, 1)",
-        _ when Targets.Count == 0 => "lora-targets: none given",
-        _ when Targets.FirstOrDefault(t => !AllTargets.Contains(t)) is { } unknown => $"lora-targets: '{unknown}' is not one of {string.Join(", ", AllTargets)}",
+        { Rank: < 1 or > 65_536 } => $"loraRank: {Rank} is not in 1–65536",
+        _ when !double.IsFinite(Alpha) || Alpha <= 0 => $"loraAlpha: {Alpha} is not a positive number",
+        _ when !double.IsFinite(Dropout) || Dropout is < 0 or >= 1 => $"loraDropout: {Dropout} is not in [0, 1)",
+        _ when Targets.Count == 0 => "loraTargets: none given",
+        _ when Targets.FirstOrDefault(t => !AllTargets.Contains(t)) is { } unknown => $"loraTargets: '{unknown}' is not one of {string.Join(", ", AllTargets)}",
         _ => null,
     };
 
@@ -86,15 +86,18 @@ public sealed class LoraAdapter : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // The adapters may be kept in fp32 over a bf16 base (bf16-mixed): computed in their dtype, returned in x's.
-        var input = x.to(A.dtype);
+        // Over a bf16 base (bf16-mixed) the adapters are kept in fp32 and computed in bf16, as autocast would: the cast
+        // weights take part in the graph, so their gradients reach the fp32 adapters, and what the backward pass keeps
+        // is bf16 like the rest of the model's activations.
+        var input = x;
         if (_dropout > 0 && training)
         {
             var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: Noise) >= _dropout;
             input = input * keep / (1 - _dropout);
         }
 
-        return (lora_B.forward(lora_A.forward(input)) * Scale).to(x.dtype).MoveToOuterDisposeScope();
+        var (a, b) = A.dtype == x.dtype ? ((Tensor)A, (Tensor)B) : (A.to(x.dtype), B.to(x.dtype));
+        return (functional.linear(functional.linear(input, a), b) * Scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>The update as a weight (out × in): B·A·alpha/r, in fp32.</summary>
@@ -151,6 +154,7 @@ public static class Lora
         }
 
         var generator = new Generator(0, device);
+        model.Noise = generator;
         foreach (var (_, adapter) in Adapters(model))
         {
             adapter.Noise = generator;

@@ -9,7 +9,8 @@ namespace StableAlignment.Learning;
 /// 4, 2, and 2 + 4 (the copy's bf16 gradients and the master's fp32 gradients they are summed into); AdamW's
 /// two moments 8, 4, 8. DPO adds the frozen reference model (4 or 2). Activations kept for the backward pass, per
 /// token of a forward pass: 10·hidden + 3·intermediate values per layer in the compute precision, plus the logits
-/// (the compute precision, their fp32 copy and its gradient: vocabulary × (b + 8) bytes). With LoRA, the base is frozen
+/// (the compute precision, their fp32 copy and its gradient: vocabulary × (b + 8) bytes); with gradient checkpointing,
+/// one hidden state per layer plus one layer's intermediates. With LoRA, the base is frozen
 /// (no gradients, no optimiser state) and only the adapters train.
 /// </summary>
 public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer, long Reference, long Activations, int TokensPerForward)
@@ -26,7 +27,10 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
             _ => (4L, 4L, 8L, 4L),
         };
         var reference = options.Loss.Kind == LossKind.Dpo ? p * (precision == "fp32" ? 4 : 2) : 0;
-        var perToken = (config.Layers * ((10L * config.HiddenSize) + (3L * config.IntermediateSize)) * compute) + (config.VocabSize * (compute + 8));
+        var perLayer = ((10L * config.HiddenSize) + (3L * config.IntermediateSize)) * compute;
+        var logits = config.VocabSize * (compute + 8);
+        // Recomputation keeps each layer's input only, and one layer's intermediates at a time.
+        var perToken = options.GradientCheckpointing ? (config.Layers * config.HiddenSize * compute) + perLayer + logits : (config.Layers * perLayer) + logits;
         if (options.Lora is { } lora)
         {
             // A frozen base (bf16 unless fp32) and the adapters with their gradients and AdamW state (fp32 unless pure bf16).

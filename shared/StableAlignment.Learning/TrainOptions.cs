@@ -62,6 +62,13 @@ public sealed record TrainOptions
 
     public static readonly string[] Truncations = ["prompt-head", "end"];
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them: activation memory falls
+    /// to about one hidden state per layer and token, for roughly a third more compute. The numbers are those of a run
+    /// without it.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
     /// <summary>Train LoRA adapters on a frozen base instead of every weight (null: full fine-tuning).</summary>
     public LoraOptions? Lora { get; init; }
 

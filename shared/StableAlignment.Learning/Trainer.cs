@@ -96,6 +96,7 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         // LoRA's bf16-mixed needs no master copy: the frozen base is bf16 and the trained adapters are fp32 already.
         using var mixed = precision == "bf16-mixed" && options.Lora is null ? new MasterWeights(model, device) : null;
         var forward = mixed?.Working ?? model;
+        forward.GradientCheckpointing = options.GradientCheckpointing;
 
         var stepsPerEpoch = (data.Count + options.Accumulation - 1) / options.Accumulation;
         var total = Math.Min(options.MaxSteps ?? int.MaxValue, stepsPerEpoch * options.Epochs);
@@ -190,6 +191,11 @@ public sealed class Trainer(TrainOptions options, ITokenizer tokenizer)
         if (options.Lora is null && MemoryEstimate.Of(config, withLora, precision == "fp32" ? "bf16-mixed" : precision, tokens).Total <= free)
         {
             fits.Add($"--lora-rank {withLora.Lora.Rank}{(precision == "fp32" ? " --precision bf16-mixed" : "")}");
+        }
+
+        if (!options.GradientCheckpointing && MemoryEstimate.Of(config, options with { GradientCheckpointing = true }, precision, tokens).Total <= free)
+        {
+            fits.Add("--gradient-checkpointing");
         }
 
         for (var smaller = tokens / 2; smaller >= options.MaxLength; smaller /= 2)

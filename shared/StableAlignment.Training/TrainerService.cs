@@ -73,7 +73,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             == (defaults.Beta, defaults.RatingScale, defaults.MaxFlow, defaults.NumComp, defaults.Accumulation, defaults.MaxLength, defaults.WeightDecay, defaults.Clip, defaults.Warmup, defaults.TokensPerForward)
             ? string.Empty
             : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
-        return m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
+        extra = m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
+        return m.LoraRank == 0 ? extra : System.FormattableString.Invariant($"{extra}|lora={m.LoraRank},{m.LoraAlpha},{m.LoraDropout},{m.LoraTargets}");
     }
 
     /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
@@ -81,7 +82,12 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     {
         Base = baseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
         Seed = m.Seed, Threads = threads, Accumulation = m.Accumulation, MaxLength = m.MaxLength, WeightDecay = m.WeightDecay,
-        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward, Precision = m.Precision,
+        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward, Precision = m.Precision, GradientCheckpointing = m.GradientCheckpointing,
+        Lora = m.LoraRank == 0 ? null : new LoraOptions
+        {
+            Rank = m.LoraRank, Alpha = m.LoraAlpha, Dropout = m.LoraDropout,
+            Targets = [.. (m.LoraTargets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        },
         Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
     };
 

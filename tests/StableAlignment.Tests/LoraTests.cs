@@ -199,10 +199,10 @@ public sealed class LoraTests(ITestOutputHelper output)
     [Fact]
     public void Lora_settings_are_checked_counted_and_kept_with_the_run()
     {
-        Assert.Equal("lora-targets: 'qkv' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj",
+        Assert.Equal("loraTargets: 'qkv' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj",
             new TrainOptions { Lora = new LoraOptions { Targets = ["q_proj", "qkv"] } }.Problem());
-        Assert.Equal("lora-rank: 0 is not in 1–65536", new TrainOptions { Lora = new LoraOptions { Rank = 0 } }.Problem());
-        Assert.Equal("lora-dropout: 1 is not in [0, 1)", new TrainOptions { Lora = new LoraOptions { Dropout = 1 } }.Problem());
+        Assert.Equal("loraRank: 0 is not in 1–65536", new TrainOptions { Lora = new LoraOptions { Rank = 0 } }.Problem());
+        Assert.Equal("loraDropout: 1 is not in [0, 1)", new TrainOptions { Lora = new LoraOptions { Dropout = 1 } }.Problem());
 
         // Hand count for the golden LLaMA shape (hidden 64, 4 heads of 16, 2 key/value heads, intermediate 128, 2 layers):
         // r · (in + out) per projection: q 64+64, k 64+32, v 64+32, o 64+64, gate 64+128, up 64+128, down 128+64.
@@ -246,5 +246,48 @@ public sealed class LoraTests(ITestOutputHelper output)
         }
 
         return tensors;
+    }
+}
+
+/// <summary>Activation recomputation gives the numbers of a run that keeps its activations, with and without LoRA dropout.</summary>
+public sealed class GradientCheckpointingTests(ITestOutputHelper output)
+{
+    private static readonly List<RatedGroup> Data =
+    [
+        new("Is lying fine?", ["Honesty builds trust.", "Lie whenever you like.", "It depends."], [7, 1, 4]),
+        new("Should I help?", ["Yes, kindly.", "No, ignore them."], [6, 2]),
+        new("Is gossip ok?", ["It can hurt people.", "Spread it all."], [6, 1]),
+    ];
+
+    [Theory]
+    [InlineData("full")]
+    [InlineData("lora")]
+    public async Task Recomputing_each_layer_trains_as_keeping_its_activations(string mode)
+    {
+        var folder = Golden.ModelWithByteTokenizer("hf-tiny-llama");
+        var options = new TrainOptions
+        {
+            Base = folder, LearningRate = 1e-2, Accumulation = 2, Epochs = 4, MaxLength = 48, Threads = 1, CheckpointEvery = 6, Seed = 2, TokensPerForward = 4096,
+            Lora = mode == "lora" ? new LoraOptions { Rank = 4, Dropout = 0.2 } : null,
+        };
+        var kept = await new Trainer(options, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("ckpt-kept-" + mode), "ds");
+        var recomputing = new Trainer(options with { GradientCheckpointing = true }, Checkpoints.TokenizerFor(folder));
+        var before = CheckpointedLayer.Recomputed;
+        var recomputed = await recomputing.RunAsync(Data, TestConfiguration.TempPath("ckpt-recomputed-" + mode), "ds");
+        Assert.True(CheckpointedLayer.Recomputed - before >= recomputed.Steps * 2, "the layers were not recomputed");
+
+        var worstLoss = kept.Metrics.Zip(recomputed.Metrics).Max(p => Math.Abs(p.First.Loss - p.Second.Loss));
+        using var a = Checkpoints.LoadModel(kept.OutDir);
+        using var b = Checkpoints.LoadModel(recomputed.OutDir);
+        var other = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var worstWeight = a.named_parameters().Max(p => (p.parameter - other[p.name]).abs().max().item<float>());
+        output.WriteLine($"{mode}: {kept.Steps} steps; max |Δ loss| {worstLoss:g3}, max |Δ weight| {worstWeight:g3}");
+
+        // The recomputation repeats the same operations on the same inputs; only the order in which a parameter's
+        // gradient contributions are summed may differ, hence a float tolerance rather than equality.
+        Assert.True(kept.Metrics.Select(m => m.Loss).Distinct().Count() > 1);
+        Assert.True(worstLoss < 1e-5, $"losses differ by {worstLoss}");
+        Assert.True(worstWeight < 1e-5, $"weights differ by {worstWeight}");
+        Assert.True(recomputing.Memory!.Activations < MemoryEstimate.Of(HuggingFace.ReadConfig(folder), options, "fp32", recomputing.Memory.TokensPerForward).Activations);
     }
 }
