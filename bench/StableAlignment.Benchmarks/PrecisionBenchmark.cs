@@ -19,16 +19,31 @@ public static class PrecisionBenchmark
 {
     public const string ChildArgument = "--precision-child";
     public static readonly string[] Modes = ["fp32", "bf16-mixed", "bf16", "fp32+gradient-checkpointing", "bf16-mixed+lora-r8"];
+    public const int Rounds = 3;
 
     public static async Task<List<PrecisionResult>> RunAsync(string size)
     {
-        var results = new List<PrecisionResult>();
-        foreach (var mode in Modes)
+        // Each mode three times, the rounds interleaved so that a slow spell of the machine touches every mode; the
+        // medians of the three are reported (peak resident memory varies from run to run with the allocator).
+        var runs = new List<PrecisionResult>();
+        for (var round = 0; round < Rounds; round++)
         {
-            results.Add(await ChildProcess.RunAsync<PrecisionResult>(ChildArgument, mode, size));
+            foreach (var mode in Modes)
+            {
+                runs.Add(await ChildProcess.RunAsync<PrecisionResult>(ChildArgument, mode, size));
+            }
         }
 
-        return results;
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToList();
+            return sorted[sorted.Count / 2];
+        }
+
+        return [.. Modes.Select(mode => runs.Where(r => r.Precision == mode).ToList()).Select(rs => rs[0] with
+        {
+            MedianTokensPerSecond = Median(rs.Select(r => r.MedianTokensPerSecond)), PeakMemoryMiB = Median(rs.Select(r => r.PeakMemoryMiB)),
+        })];
     }
 
     public static async Task ChildAsync(string precision, string size, int steps = 6, int accumulation = 8)
@@ -67,7 +82,7 @@ public static class PrecisionBenchmark
         var fp32 = results.Single(r => r.Precision == "fp32");
         var text = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"Inputs: the `{first.Size}` model ({first.Parameters:N0} parameters, byte vocabulary), {first.Steps} steps of {first.QueriesPerStep} queries "
-                + $"(3 responses each, up to 192 tokens) packed into one forward pass per step, lr 2e-5, {first.Threads} threads; the trainer's own tokens/s, median of the steps after the first two; each mode in its own process.")
+                + $"(3 responses each, up to 192 tokens) packed into one forward pass per step, lr 2e-5, {first.Threads} threads; the trainer's own tokens/s, median of the steps after the first two; each mode in its own process, {Rounds} times (rounds interleaved), medians of the {Rounds}.")
             .AppendLine()
             .AppendLine("| mode | tokens/s | vs fp32 | peak resident memory | the trainer's estimate (of which activations) |")
             .AppendLine("|---|---|---|---|---|");

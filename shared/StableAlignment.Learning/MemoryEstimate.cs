@@ -11,7 +11,8 @@ namespace StableAlignment.Learning;
 /// token of a forward pass: 10·hidden + 3·intermediate values per layer in the compute precision, plus the logits
 /// (the compute precision, their fp32 copy and its gradient: vocabulary × (b + 8) bytes); with gradient checkpointing,
 /// one hidden state per layer plus one layer's intermediates. With LoRA, the base is frozen
-/// (no gradients, no optimiser state) and only the adapters train.
+/// (no gradients, no optimiser state) and only the adapters train; each adapter adds its dropped-out input, the dropout
+/// mask and its rank-wide intermediate to the activations.
 /// </summary>
 public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer, long Reference, long Activations, int TokensPerForward)
 {
@@ -33,6 +34,9 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
         var perToken = options.GradientCheckpointing ? (config.Layers * config.HiddenSize * compute) + perLayer + logits : (config.Layers * perLayer) + logits;
         if (options.Lora is { } lora)
         {
+            // Each adapter keeps its (dropped-out) input, the dropout mask, and its rank-wide intermediate.
+            var inputs = lora.Targets.Distinct().Sum(t => t == "down_proj" ? (long)config.IntermediateSize : t == "o_proj" ? (long)config.Heads * config.HeadDim : config.HiddenSize);
+            perToken += (options.GradientCheckpointing ? 1 : config.Layers) * ((inputs * (compute + (lora.Dropout > 0 ? 1 : 0))) + (lora.Targets.Distinct().Count() * lora.Rank * compute));
             // A frozen base (bf16 unless fp32) and the adapters with their gradients and AdamW state (fp32 unless pure bf16).
             var a = lora.ParameterCount(config);
             var (baseBytes, adapterBytes) = precision == "fp32" ? (4L, 4L) : precision == "bf16" ? (2L, 2L) : (2L, 4L);

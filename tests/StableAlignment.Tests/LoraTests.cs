@@ -13,13 +13,7 @@ namespace StableAlignment.Tests;
 /// </summary>
 public sealed class LoraTests(ITestOutputHelper output)
 {
-    private static readonly List<RatedGroup> Data =
-    [
-        new("Is lying fine?", ["Honesty builds trust.", "Lie whenever you like.", "It depends."], [7, 1, 4]),
-        new("Should I help?", ["Yes, kindly.", "No, ignore them."], [6, 2]),
-        new("Is gossip ok?", ["It can hurt people.", "Spread it all."], [6, 1]),
-        new("May I cheat?", ["No, be fair.", "Sure."], [7, 1]),
-    ];
+    private static readonly List<RatedGroup> Data = SmallRatedGroups.Data;
 
     private static TrainOptions Options(string folder) => new()
     {
@@ -215,7 +209,9 @@ public sealed class LoraTests(ITestOutputHelper output)
         // LoRA trains the adapters only: no gradients or AdamW state for the frozen base.
         var full = MemoryEstimate.Of(config, new TrainOptions(), "fp32", 256);
         var lora = MemoryEstimate.Of(config, new TrainOptions { Lora = new LoraOptions { Rank = 8 } }, "fp32", 256);
-        Assert.Equal(full.Activations, lora.Activations);
+        // Activations: the base's, plus per layer and token each adapter's input (4 bytes) and dropout mask (1 byte) and its
+        // rank-wide intermediate: inputs q, k, v, gate, up 64 each, o 64, down 128.
+        Assert.Equal(full.Activations + (256L * 2 * ((((5 * 64) + 64 + 128) * 5) + (7 * 8 * 4))), lora.Activations);
         Assert.Equal(new LoraOptions { Rank = 8 }.ParameterCount(config) * 8, lora.Optimizer); // two fp32 moments
         Assert.True(lora.Gradients < full.Gradients / 5);
 
@@ -252,12 +248,7 @@ public sealed class LoraTests(ITestOutputHelper output)
 /// <summary>Activation recomputation gives the numbers of a run that keeps its activations, with and without LoRA dropout.</summary>
 public sealed class GradientCheckpointingTests(ITestOutputHelper output)
 {
-    private static readonly List<RatedGroup> Data =
-    [
-        new("Is lying fine?", ["Honesty builds trust.", "Lie whenever you like.", "It depends."], [7, 1, 4]),
-        new("Should I help?", ["Yes, kindly.", "No, ignore them."], [6, 2]),
-        new("Is gossip ok?", ["It can hurt people.", "Spread it all."], [6, 1]),
-    ];
+    private static readonly List<RatedGroup> Data = [.. SmallRatedGroups.Data.Take(3)];
 
     [Theory]
     [InlineData("full")]

@@ -11,13 +11,7 @@ namespace StableAlignment.Tests;
 /// </summary>
 public sealed class PrecisionTests(ITestOutputHelper output)
 {
-    private static readonly List<RatedGroup> Data =
-    [
-        new("Is lying fine?", ["Honesty builds trust.", "Lie whenever you like.", "It depends."], [7, 1, 4]),
-        new("Should I help?", ["Yes, kindly.", "No, ignore them."], [6, 2]),
-        new("Is gossip ok?", ["It can hurt people.", "Spread it all."], [6, 1]),
-        new("May I cheat?", ["No, be fair.", "Sure."], [7, 1]),
-    ];
+    private static readonly List<RatedGroup> Data = SmallRatedGroups.Data;
 
     /// <summary>
     /// Every weight's change over the run, as one flat fp32 vector: the final checkpoint minus the saved start as the
