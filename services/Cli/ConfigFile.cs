@@ -52,13 +52,20 @@ public static class ConfigFile
     }
 
     /// <summary>Every option of the command and its values as parsed (defaults included), as YAML, into <paramref name="folder"/>.</summary>
+    /// <summary>
+    /// Values a command resolved otherwise than the parse says (a preset's, for options not given), by option name:
+    /// <see cref="WriteResolved"/> writes these, so the file shows what ran.
+    /// </summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> Resolved = new(StringComparer.Ordinal);
+
     public static void WriteResolved(ParseResult parsed, RootCommand root, string folder)
     {
         var command = parsed.CommandResult.Command;
         var lines = new List<string> { $"# sa {FullName(parsed)} — every option as resolved on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; repeat with --config" };
         foreach (var option in OptionsOf(command, root).Where(o => o.Name is not ("--config" or "--help" or "--version" or "--verbose" or "--model-api-key" or "--api-key")))
         {
-            var value = parsed.GetResult(option) is { } result ? Value(result) : null;
+            var value = Resolved.TryGetValue(option.Name, out var resolved) ? Format(resolved)
+                : parsed.GetResult(option) is { } result ? Value(result) : null;
             if (value is null)
             {
                 continue;
@@ -94,6 +101,11 @@ public static class ConfigFile
             return null;
         }
 
+        return Format(v);
+    }
+
+    private static string? Format(object? v)
+    {
         return v switch
         {
             null => null,

@@ -161,7 +161,17 @@ train.SetAction((p, ct) =>
     }
 
     var authors = StableAlignment.Learning.TrainOptions.Authors(new StableAlignment.Learning.TrainOptions());
-    T Value<T>(Option<T> option, T recipe) => preset == "authors" && !Given(p.CommandResult, option) ? recipe : p.GetValue(option)!;
+    T Value<T>(Option<T> option, T recipe)
+    {
+        if (preset != "authors" || Given(p.CommandResult, option))
+        {
+            return p.GetValue(option)!;
+        }
+
+        ConfigFile.Resolved[option.Name] = recipe!; // config.resolved.yaml shows the recipe's value, which is what runs
+        return recipe;
+    }
+
     return TrainCommands.TrainAsync(new TrainArguments(
         p.GetValue(trData)!, p.GetValue(trBase)!, p.GetValue(trOut)!, p.GetValue(trLoss)!, Value(trMargin, authors.Loss.Margin), Value(trRatio, authors.Loss.Ratio),
         Value(trScale, authors.Loss.RatingScale), p.GetValue(trMaxFlow), Value(trComp, authors.Loss.Comparisons), Value(trLr, authors.LearningRate),

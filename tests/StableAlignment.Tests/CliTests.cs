@@ -282,7 +282,16 @@ public sealed class CliTests
         Assert.Equal((2e-5, 32, 360, false, "end", "bf16-mixed", 0.03, 0.0), (o.LearningRate, o.Accumulation, o.MaxLength, o.AppendEos, o.Truncation, o.Precision, o.WarmupShare, o.WeightDecay));
         Assert.Equal(3, o.Epochs); // given explicitly: wins over the preset's 7
         Assert.Equal(3, state.Step); // one step per epoch: 2 queries, 32 per step
-        Assert.Contains("preset: 'authors'", await File.ReadAllTextAsync(Path.Combine(folder, "run", "config.resolved.yaml")), StringComparison.Ordinal);
+        // The resolved file shows what ran (the recipe's values, the explicit epochs), and repeating it trains the same run.
+        var resolved = await File.ReadAllTextAsync(Path.Combine(folder, "run", "config.resolved.yaml"));
+        foreach (var line in new[] { "preset: 'authors'", "lr: 2E-05", "epochs: 3", "accumulation: 32", "max-length: 360", "append-eos: false", "truncation: 'end'" })
+        {
+            Assert.Contains(line + "\n", resolved, StringComparison.Ordinal);
+        }
+
+        var (again, againOut, againErr) = await Sa(folder, "train", "--config", Path.Combine(folder, "run", "config.resolved.yaml"), "--out", Path.Combine(folder, "run-again"));
+        Assert.True(again == 0, $"{againErr}\n{againOut}");
+        Assert.Empty(Checkpoints.ReadState(Checkpoints.Latest(Path.Combine(folder, "run-again"))!).Options.DifferencesFrom(o));
 
         var (bad, _, badErr) = await Sa(folder, "train", "--data", "data.json", "--out", "run2", "--preset", "paper");
         Assert.Equal(2, bad);
