@@ -21,11 +21,21 @@ public sealed class RmsNorm : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // As Hugging Face's: normalise in fp32, cast back, then scale, so bf16 runs round the same way.
+        // TorchSharp 0.107 frees a Scalar only by its finalizer, and an implicit one (`t + 1e-6`, or the alpha of 1 that
+        // `add` makes) is unreachable while the native call still reads it: a collection in that window hands libtorch
+        // freed memory ("Unknown scalar type"). Here, the hottest scalar site, both stay referenced until the end.
+        using var eps = _eps.ToScalar();
         var xf = x.to(ScalarType.Float32);
-        var normed = xf * rsqrt(xf.pow(2).mean([-1], keepdim: true) + _eps);
+        // As Hugging Face's: normalise in fp32, cast back, then scale, so bf16 runs round the same way.
+        var normed = xf * rsqrt(xf.square().mean([-1], keepdim: true).add(eps, HeldScalars.One));
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>Scalars that live as long as the process, so no finalizer can free them while libtorch reads them.</summary>
+internal static class HeldScalars
+{
+    public static readonly Scalar One = 1.ToScalar();
 }
 
 /// <summary>
@@ -180,8 +190,9 @@ public sealed class DecoderLayer : Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, LayerCache? cache, BatchLayout? batch = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), cache, batch);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        // Residual sums with a held alpha (see RmsNorm.forward).
+        var h = x.add(self_attn.Forward(input_layernorm.forward(x), cache, batch), HeldScalars.One);
+        return h.add(mlp.forward(post_attention_layernorm.forward(h)), HeldScalars.One).MoveToOuterDisposeScope();
     }
 }
 
