@@ -247,7 +247,7 @@ public static class DatasetBuilderRegistration
             return Results.Ok(manifests.OrderBy(m => m.CreatedAt));
         });
         app.MapGet("/api/datasets/{id}", async (string id, IOptions<DatasetOptions> options, CancellationToken ct) =>
-            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
+            DatasetId.IsValid(id) && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
                 ? Results.Ok(manifest)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
         app.MapPost("/api/datasets", async (BuildDataset request, IRequestClient<ListInteractions> memoryStore, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
@@ -284,7 +284,7 @@ public static class DatasetBuilderRegistration
             return Results.Accepted($"/api/datasets/{id}/status", new { request.RunId, datasetId = id });
         });
         app.MapGet("/api/datasets/{id}/status", (string id, IOptions<DatasetOptions> options) =>
-            id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && DatasetStatus.File(options.Value.Root, id).Read() is { } status
+            DatasetId.IsValid(id) && DatasetStatus.File(options.Value.Root, id).Read() is { } status
                 ? Results.Ok(status)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset build {id}."));
         return app;

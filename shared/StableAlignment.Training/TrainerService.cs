@@ -91,17 +91,15 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
     };
 
-    /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root.</summary>
-    public static bool IsDatasetId(string? id) =>
-        !string.IsNullOrWhiteSpace(id) && id.Length <= 200 && !id.Contains("..", StringComparison.Ordinal)
-        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root (<see cref="DatasetId"/>).</summary>
+    public static bool IsDatasetId(string? id) => DatasetId.IsValid(id);
 
     /// <summary>What makes a training request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
     public static string? Problem(TrainModel m)
     {
         if (!IsDatasetId(m.DatasetId))
         {
-            return $"datasetId: '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.')";
+            return $"datasetId: '{m.DatasetId}' is not a dataset id ({DatasetId.Rule})";
         }
 
         if (!LossKinds.TryParse(m.Loss, out var kind))
@@ -333,10 +331,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
     private async Task<string> FindDataAsync(string datasetId, CancellationToken ct)
     {
-        if (datasetId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-')))
-        {
-            throw new ArgumentException($"'{datasetId}' is not a dataset id.");
-        }
+        // The same rule as the API's check before 202: an id that was accepted is never refused here.
+        DatasetId.Parse(datasetId);
 
         var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
             .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetFiles.Training))
@@ -401,7 +397,7 @@ public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : ICo
         var m = context.Message;
         if (!TrainingRunner.IsDatasetId(m.DatasetId))
         {
-            throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id (letters, digits, '-', '_', '.').");
+            throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id ({DatasetId.Rule}).");
         }
 
         if (m.BatchCount is < 1 or > MaxBatches || m.BatchIndex < 0 || m.BatchIndex >= m.BatchCount || m.Groups is null)

@@ -223,6 +223,13 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [InlineData("ds\0x", false)]
     [InlineData("C:\\temp", false)]
     [InlineData("", false)]
-    public void Dataset_ids_never_name_a_path(string id, bool accepted) =>
+    public void Dataset_ids_never_name_a_path_and_the_id_the_api_accepts_is_the_one_the_job_accepts(string id, bool accepted)
+    {
         Assert.Equal(accepted, StableAlignment.Training.TrainingRunner.IsDatasetId(id));
+        // The API's check before 202 (Problem) and the job's (DatasetId.Parse, when it looks for the data) are one rule.
+        var request = new StableAlignment.Contracts.TrainModel { RunId = Guid.NewGuid(), DatasetId = id };
+        Assert.Equal(accepted, StableAlignment.Training.TrainingRunner.Problem(request) is null);
+        var parsed = Record.Exception(() => StableAlignment.Contracts.DatasetId.Parse(id));
+        Assert.Equal(accepted, parsed is null);
+    }
 }
