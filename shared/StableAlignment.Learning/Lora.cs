@@ -188,10 +188,13 @@ public static class Lora
     }
 
     /// <summary>Writes the adapters as a PEFT folder's two files into <paramref name="folder"/>.</summary>
-    public static void SaveAdapter(LlamaForCausalLM model, LoraOptions options, string baseModel, string folder)
+    public static void SaveAdapter(LlamaForCausalLM model, LoraOptions options, string baseModel, string folder) =>
+        WriteAdapter(model.state_dict().Where(p => IsAdapterParameter(p.Key)).Select(p => KeyValuePair.Create(PeftName(p.Key), p.Value)), options, baseModel, folder);
+
+    /// <summary>The PEFT folder's two files: the tensors (already under PEFT's names) and <c>adapter_config.json</c>.</summary>
+    private static void WriteAdapter(IEnumerable<KeyValuePair<string, Tensor>> tensors, LoraOptions options, string baseModel, string folder)
     {
         Directory.CreateDirectory(folder);
-        var tensors = model.state_dict().Where(p => IsAdapterParameter(p.Key)).Select(p => KeyValuePair.Create(PeftName(p.Key), p.Value)).ToList();
         SafetensorsFile.Save(Path.Combine(folder, AdapterFile), tensors);
         File.WriteAllText(Path.Combine(folder, ConfigFile), AdapterConfig(options, baseModel).ToJsonString(HuggingFace.Indented));
     }
@@ -230,11 +233,8 @@ public static class Lora
     /// <summary>A LoRA checkpoint's adapters as a PEFT folder in <paramref name="dtype"/>, with the tokenizer.</summary>
     public static void ExportAdapter(string checkpoint, LoraOptions options, string baseModel, ScalarType dtype, ITokenizer tokenizer, string folder)
     {
-        Directory.CreateDirectory(folder);
         using var scope = NewDisposeScope();
-        var tensors = SafetensorsFile.Load(Path.Combine(checkpoint, AdapterFile)).Select(t => KeyValuePair.Create(t.Key, t.Value.to(dtype))).ToList();
-        SafetensorsFile.Save(Path.Combine(folder, AdapterFile), tensors);
-        File.WriteAllText(Path.Combine(folder, ConfigFile), AdapterConfig(options, baseModel).ToJsonString(HuggingFace.Indented));
+        WriteAdapter([.. SafetensorsFile.Load(Path.Combine(checkpoint, AdapterFile)).Select(t => KeyValuePair.Create(t.Key, t.Value.to(dtype)))], options, baseModel, folder);
         tokenizer.WriteTo(folder);
     }
 
