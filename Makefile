@@ -3,7 +3,7 @@
 CONFIGURATION ?= Release
 SEEDS ?= 1
 LOOP ?= 0
-SA = dotnet run --project services/Cli -c $(CONFIGURATION) --
+SA = dotnet run --project apps/StableAlignment.Cli -c $(CONFIGURATION) --
 
 ## run: the offline miniature of the paper's experiment (local models, SANDBOX, data, SA vs SFT, evaluation);
 ##      make run SEEDS=3 repeats it over seeds; make run LOOP=3 runs the closed loop for 3 iterations instead

@@ -73,7 +73,7 @@ read -r passed failed skipped < "$state/totals"
 # from examples/train.yaml, libtorch included), counted as one more test.
 tool="$state/tool"
 rm -rf "$tool" && mkdir -p "$tool"
-if dotnet pack services/Cli -c Release -o "$tool/package" -nologo -clp:ErrorsOnly > "$tool/pack.log" 2>&1 \
+if dotnet pack apps/StableAlignment.Cli -c Release -o "$tool/package" -nologo -clp:ErrorsOnly > "$tool/pack.log" 2>&1 \
   && dotnet tool install StableAlignment.Cli --add-source "$tool/package" --tool-path "$tool/bin" > "$tool/install.log" 2>&1 \
   && "$tool/bin/sa" train --config examples/train.yaml --out "$tool/train" > "$tool/train.log" 2>&1 \
   && [ -s "$tool/train/config.resolved.yaml" ]; then

@@ -46,8 +46,8 @@ public static class ComparisonBenchmark
             };
             TorchRuntime.Initialize(Environment.ProcessorCount);
             var baseScore = PreferenceEval.Score(new LlamaForCausalLM(LlamaConfig.Tiny, seed), tokenizer, heldout);
-            var sft = await new Trainer(Options(sft: true), tokenizer).RunAsync(train, Path.Combine(root, "sft"), "bundled");
-            var sa = await new Trainer(Options(sft: false), tokenizer).RunAsync(train, Path.Combine(root, "sa"), "bundled");
+            var sft = await new ModelTrainer(Options(sft: true), tokenizer).RunAsync(train, Path.Combine(root, "sft"), "bundled");
+            var sa = await new ModelTrainer(Options(sft: false), tokenizer).RunAsync(train, Path.Combine(root, "sa"), "bundled");
             var run = new ComparisonRun(seed, baseScore,
                 PreferenceEval.Score(Checkpoints.Load(sft.OutDir).Model, tokenizer, heldout),
                 PreferenceEval.Score(Checkpoints.Load(sa.OutDir).Model, tokenizer, heldout));

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using StableAlignment.Evaluation;
+using StableAlignment.Evaluator;
 using StableAlignment.Learning;
 
 namespace StableAlignment.Benchmarks;

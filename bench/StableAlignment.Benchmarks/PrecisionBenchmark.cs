@@ -62,7 +62,7 @@ public static class PrecisionBenchmark
         var folder = Path.Combine(Path.GetTempPath(), $"sa-precision-{precision.Replace('+', '-')}-{Guid.NewGuid():N}");
         try
         {
-            var trainer = new Trainer(options, new ByteTokenizer());
+            var trainer = new ModelTrainer(options, new ByteTokenizer());
             var result = await trainer.RunAsync(data, folder, "bench");
             var speeds = result.Metrics.Skip(2).Select(m => m.TokensPerSecond).Order().ToList();
             var config = LlamaConfig.Preset(size);

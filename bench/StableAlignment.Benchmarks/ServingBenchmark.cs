@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using StableAlignment.Learning;
-using StableAlignment.Serving;
+using StableAlignment.ModelServer;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Benchmarks;

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/.state/gpu"
 rm -rf "$out/sa" "$out/sa.tar.xz"
 mkdir -p "$out"
-dotnet publish "$root/services/Cli" -c Release -r linux-x64 --self-contained -p:TorchDevice=system \
+dotnet publish "$root/apps/StableAlignment.Cli" -c Release -r linux-x64 --self-contained -p:TorchDevice=system \
   -p:PublishTrimmed=false -p:DebugType=none -o "$out/sa" -nologo -clp:ErrorsOnly
 # The restore for this RID leaves the next normal build without its CPU libtorch: restore it back.
 dotnet restore "$root/StableAlignment.sln" -nologo >/dev/null

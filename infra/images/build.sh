@@ -62,7 +62,7 @@ for service in AgentRunner ObserverRater MemoryStore DatasetBuilder Trainer Eval
   out="$state/publish/$service"
   echo "${names[$service]}: publishing (self-contained, linux-x64)"
   rm -rf "$out"
-  dotnet publish "services/$service/$service.csproj" -c Release -r linux-x64 --self-contained -o "$out" \
+  dotnet publish "services/$service/StableAlignment.$service.Host" -c Release -r linux-x64 --self-contained -o "$out" \
     -nologo -v quiet -clp:ErrorsOnly /p:TorchDevice=cpu /p:GenerateDocumentationFile=false > "$state/publish-$service.log" 2>&1 \
     || { cat "$state/publish-$service.log" >&2; exit 1; }
   if [ "$service" = Evaluator ]; then

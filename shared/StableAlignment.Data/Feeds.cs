@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Contracts;
-using StableAlignment.Storage;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Data;
 

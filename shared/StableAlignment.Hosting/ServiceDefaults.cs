@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Hosting;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 
-using StableAlignment.Storage;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Learning;
 

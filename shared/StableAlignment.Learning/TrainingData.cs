@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Contracts;
 using StableAlignment.Data;
-using StableAlignment.Storage;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Learning;
 

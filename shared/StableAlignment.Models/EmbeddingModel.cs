@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using StableAlignment.Contracts;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Models;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Models;
 

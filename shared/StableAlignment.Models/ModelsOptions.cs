@@ -1,3 +1,4 @@
+using StableAlignment.Primitives;
 namespace StableAlignment.Models;
 
 /// <summary>One model endpoint. Empty fields of a role fall back to <see cref="ModelsOptions.Default"/>.</summary>
@@ -108,22 +109,4 @@ public sealed class SocialAgentModel
 
     /// <summary>Relative share of the agents that use this model.</summary>
     public double Share { get; set; } = 1;
-}
-
-/// <summary>Price in a currency of your choice per 1,000 prompt and completion tokens.</summary>
-public sealed class ModelPrice
-{
-    public double PromptPer1K { get; set; }
-
-    public double CompletionPer1K { get; set; }
-
-    public double Cost(long promptTokens, long completionTokens) => (promptTokens * PromptPer1K / 1000) + (completionTokens * CompletionPer1K / 1000);
-}
-
-/// <summary>The <c>Models:Prices</c> table alone, for services that count cost but call no model.</summary>
-public sealed class ModelPrices(IReadOnlyDictionary<string, ModelPrice> prices)
-{
-    /// <summary>The cost of the tokens at the model's price; null when the model has none.</summary>
-    public double? Cost(string model, long promptTokens, long completionTokens) =>
-        prices.TryGetValue(model, out var price) ? price.Cost(promptTokens, completionTokens) : null;
 }

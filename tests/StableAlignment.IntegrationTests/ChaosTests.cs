@@ -252,7 +252,7 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         Assert.SkipUnless(System.Environment.GetEnvironmentVariable("CHAOS") == "full", "the evaluator fault runs in make chaos (CHAOS=full)");
         var root = TestConfiguration.TempPath("chaos-evaluator");
         var data = new List<StableAlignment.Learning.RatedGroup> { new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty matters.", "Lie."], [7, 1]) };
-        var trained = await new StableAlignment.Learning.Trainer(
+        var trained = await new StableAlignment.Learning.ModelTrainer(
             new StableAlignment.Learning.TrainOptions { Accumulation = 1, Epochs = 2, Threads = 1, MaxLength = 64 }, new StableAlignment.Learning.ByteTokenizer())
             .RunAsync(data, Path.Combine(root, "jobs", "tiny"), "ds");
         var location = Path.GetRelativePath(Path.Combine(root, "jobs"), StableAlignment.Learning.Checkpoints.Latest(trained.OutDir)!);

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using RabbitMQ.Client;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
 

@@ -6,7 +6,7 @@ using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using StableAlignment.Contracts;
-using StableAlignment.Evaluation;
+using StableAlignment.Evaluator;
 using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;

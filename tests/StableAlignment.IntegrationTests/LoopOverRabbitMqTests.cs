@@ -30,7 +30,7 @@ public sealed class LoopOverRabbitMqTests(InfrastructureFixture fixture)
         // The base agent: a few steps of the bundled curriculum, as a folder under the models root that trainer and model-server share.
         var questions = SocietyData.Questions();
         var prompts = new StableAlignment.Models.PromptOptions();
-        await new Trainer(new TrainOptions
+        await new ModelTrainer(new TrainOptions
         {
             Base = "tiny", Epochs = 1, MaxSteps = 3, Accumulation = 1, MaxLength = 256, Seed = 1, CheckpointEvery = 100,
             Loss = new LossOptions { Kind = LossKind.Sft }, PromptTemplate = prompts.Draft,

@@ -8,7 +8,7 @@ public static class SaProcess
     public static ProcessStartInfo StartInfo(string workingDirectory, IEnumerable<string> args)
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dll = RepositoryRoot.Combine("services", "Cli", "bin", configuration, "net10.0", "sa.dll");
+        var dll = RepositoryRoot.Combine("apps", "StableAlignment.Cli", "bin", configuration, "net10.0", "sa.dll");
         var start = new ProcessStartInfo("dotnet", [dll, .. args])
         {
             WorkingDirectory = workingDirectory,

@@ -67,7 +67,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             ? "Release"
             : "Debug";
-        var path = RepositoryRoot.Combine("services", service, "bin", configuration, "net10.0", $"StableAlignment.{service}.Host.dll");
+        var path = RepositoryRoot.Combine("services", service, $"StableAlignment.{service}.Host", "bin", configuration, "net10.0", $"StableAlignment.{service}.Host.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.", path);
     }
 

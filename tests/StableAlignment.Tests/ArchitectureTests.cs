@@ -1,59 +1,129 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
 /// <summary>
-/// The dependency rules of docs/architecture.md, read from the project files: a service library depends only on the
-/// common libraries (and its own model code), never on another service library; each host carries one service.
+/// The dependency rules of docs/architecture.md, read from the project files: every project reference must be allowed
+/// by the table there, some projects must never reach certain packages, each service's code lives in its own folder,
+/// and each service touches only the collections it owns.
 /// </summary>
 public sealed class ArchitectureTests
 {
-    private static readonly string[] ServiceLibraries =
-        ["AgentRunner", "ObserverRater", "MemoryStore", "DatasetBuilder", "Training", "Evaluation", "Gateway.Core"];
+    private static readonly string[] Services =
+        ["AgentRunner", "ObserverRater", "MemoryStore", "DatasetBuilder", "Trainer", "Evaluator", "Gateway", "ModelServer"];
 
-    /// <summary>What any service library may use; Learning is the model code of Training and Evaluation.</summary>
-    private static readonly string[] Common = ["Contracts", "Hosting", "Storage", "Models", "Data", "Learning"];
+    private static readonly string Document = File.ReadAllText(RepositoryRoot.Combine("docs", "architecture.md"));
+
+    /// <summary>Every project of the repository by its short name (StableAlignment. taken off), with its path.</summary>
+    private static readonly Dictionary<string, string> Projects =
+        Directory.EnumerateFiles(RepositoryRoot.Path, "*.csproj", SearchOption.AllDirectories)
+            .Where(p => !Segments(p).Any(s => s is "bin" or "obj" or ".git" or "artifacts" or ".state"))
+            .ToDictionary(p => Short(Path.GetFileNameWithoutExtension(p)));
+
+    private static string[] Segments(string path) => Path.GetRelativePath(RepositoryRoot.Path, path).Split(Path.DirectorySeparatorChar);
+
+    private static string Short(string name) => name.StartsWith("StableAlignment.", StringComparison.Ordinal) ? name["StableAlignment.".Length..] : name;
 
     private static List<string> References(string project) =>
-        [.. XDocument.Load(project).Descendants("ProjectReference")
-            .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/')))
-            .Select(name => name.StartsWith("StableAlignment.", StringComparison.Ordinal) ? name["StableAlignment.".Length..] : name)];
+        [.. XDocument.Load(Projects[project]).Descendants("ProjectReference")
+            .Select(r => Short(Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/'))))];
 
-    private static string Library(string name) => RepositoryRoot.Combine("shared", $"StableAlignment.{name}", $"StableAlignment.{name}.csproj");
+    /// <summary>The rows of a two-column table between <c>&lt;!-- NAME: begin --&gt;</c> and its end marker.</summary>
+    private static Dictionary<string, string[]> Table(string name)
+    {
+        var begin = Document.IndexOf($"<!-- {name}: begin -->", StringComparison.Ordinal);
+        var end = Document.IndexOf($"<!-- {name}: end -->", StringComparison.Ordinal);
+        Assert.True(begin >= 0 && end > begin, $"docs/architecture.md has no {name} table");
+        return Document[begin..end].Split('\n')
+            .Select(line => line.Trim().Trim('|').Split('|'))
+            .Where(cells => cells.Length == 2 && !cells[0].Trim().StartsWith('-') && cells[0].Trim() != "project")
+            .ToDictionary(
+                cells => cells[0].Trim(),
+                cells => cells[1].Trim() == "—" ? [] : cells[1].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+    }
 
     [Fact]
-    public void No_service_library_references_another_service_library()
+    public void Every_project_reference_is_allowed_by_the_table_in_docs_architecture()
     {
-        foreach (var library in ServiceLibraries)
+        var allowed = Table("allowed-references");
+        Assert.All(Projects.Keys, p => Assert.True(allowed.ContainsKey(p), $"{p} is not in the allowed-references table of docs/architecture.md"));
+        Assert.All(allowed.Keys, p => Assert.True(Projects.ContainsKey(p), $"docs/architecture.md lists {p}, which is no project here"));
+        foreach (var (project, _) in Projects)
         {
-            var references = References(Library(library));
-            Assert.All(references, r => Assert.True(Common.Contains(r), $"StableAlignment.{library} references StableAlignment.{r}, which is not a common library"));
+            Assert.All(References(project), r => Assert.True(allowed[project].Contains(r), $"{project} references {r}, which docs/architecture.md does not allow"));
+        }
+    }
+
+    /// <summary>The whole package closure (NuGet's, after restore) of each project named in the forbidden-packages table.</summary>
+    [Fact]
+    public void The_model_code_reaches_no_database_the_model_server_no_bus_and_memory_store_no_semantic_kernel()
+    {
+        var forbidden = Table("forbidden-packages");
+        Assert.Contains("Learning", forbidden.Keys);
+        Assert.Contains("ModelServer", forbidden.Keys);
+        Assert.Contains("MemoryStore", forbidden.Keys);
+        foreach (var (project, packages) in forbidden)
+        {
+            var reached = PackageClosure(project);
+            Assert.All(packages, p => Assert.False(reached.Contains(p), $"{project} reaches the package {p}"));
+        }
+    }
+
+    /// <summary>The check above would pass on an empty closure; this shows that it reads a real one.</summary>
+    [Fact]
+    public void The_package_closure_sees_packages_that_come_through_other_projects()
+    {
+        Assert.Contains("MongoDB.Driver", PackageClosure("Trainer"));
+        Assert.Contains("MassTransit", PackageClosure("Trainer"));
+        Assert.Contains("TorchSharp", PackageClosure("ModelServer"));
+        Assert.DoesNotContain("TorchSharp", PackageClosure("Contracts"));
+    }
+
+    private static HashSet<string> PackageClosure(string project)
+    {
+        var assets = Path.Combine(Path.GetDirectoryName(Projects[project])!, "obj", "project.assets.json");
+        Assert.True(File.Exists(assets), $"{assets} is missing: restore the solution first");
+        using var json = JsonDocument.Parse(File.ReadAllText(assets));
+        return [.. json.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(l => l.Value.GetProperty("type").GetString() == "package")
+            .Select(l => l.Name.Split('/')[0])];
+    }
+
+    [Fact]
+    public void Each_service_lives_under_services_NAME_as_a_library_and_its_host()
+    {
+        Assert.All(Services, service =>
+        {
+            var folder = RepositoryRoot.Combine("services", service);
+            Assert.Equal(Path.Combine(folder, $"StableAlignment.{service}", $"StableAlignment.{service}.csproj"), Projects[service]);
+            Assert.Equal(Path.Combine(folder, $"StableAlignment.{service}.Host", $"StableAlignment.{service}.Host.csproj"), Projects[service + ".Host"]);
+            Assert.Equal([service], References(service + ".Host"));
+        });
+        Assert.Equal(
+            Services.Order(StringComparer.Ordinal),
+            Directory.EnumerateDirectories(RepositoryRoot.Combine("services")).Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
+        Assert.All(Directory.EnumerateDirectories(RepositoryRoot.Combine("shared")), d =>
+            Assert.DoesNotContain(Short(Path.GetFileName(d)), Services));
+    }
+
+    [Fact]
+    public void No_service_library_references_another_service()
+    {
+        foreach (var service in Services)
+        {
+            Assert.All(References(service), r => Assert.DoesNotContain(r.Replace(".Host", "", StringComparison.Ordinal), Services));
         }
     }
 
     [Fact]
-    public void The_common_libraries_reference_no_service_library_and_the_model_code_no_web_framework()
+    public void The_model_code_has_no_web_framework()
     {
-        foreach (var library in Common)
-        {
-            Assert.All(References(Library(library)), r => Assert.DoesNotContain(r, ServiceLibraries));
-        }
-
-        var learning = XDocument.Load(Library("Learning"));
+        var learning = XDocument.Load(Projects["Learning"]);
         Assert.DoesNotContain(learning.Descendants("FrameworkReference"), f => f.Attribute("Include")!.Value == "Microsoft.AspNetCore.App");
     }
-
-    [Theory]
-    [InlineData("AgentRunner", "AgentRunner")]
-    [InlineData("ObserverRater", "ObserverRater")]
-    [InlineData("MemoryStore", "MemoryStore")]
-    [InlineData("DatasetBuilder", "DatasetBuilder")]
-    [InlineData("Trainer", "Training")]
-    [InlineData("Evaluator", "Evaluation")]
-    [InlineData("Gateway", "Gateway.Core")]
-    public void Each_host_carries_its_own_service_only(string host, string library) =>
-        Assert.Equal([library], References(RepositoryRoot.Combine("services", host, $"{host}.csproj")));
 
     /// <summary>The store's repositories by owner: agent-runner keeps runs; memory-store keeps interactions and memories.</summary>
     [Theory]
@@ -61,20 +131,21 @@ public sealed class ArchitectureTests
     [InlineData("MemoryStore", "IInteractionRepository,IAgentMemoryRepository", "IRunRepository")]
     [InlineData("DatasetBuilder", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
     [InlineData("ObserverRater", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
-    [InlineData("Training", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
-    [InlineData("Evaluation", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
-    [InlineData("Gateway.Core", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
-    public void Each_service_touches_only_the_collections_it_owns(string library, string owned, string others)
+    [InlineData("Trainer", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("Evaluator", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("Gateway", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    [InlineData("ModelServer", "", "IRunRepository,IInteractionRepository,IAgentMemoryRepository")]
+    public void Each_service_touches_only_the_collections_it_owns(string service, string owned, string others)
     {
-        var folder = Path.GetDirectoryName(Library(library))!;
+        var folder = RepositoryRoot.Combine("services", service);
         var sources = Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => !Segments(f).Any(s => s is "bin" or "obj"))
             .ToDictionary(f => Path.GetRelativePath(folder, f), File.ReadAllText);
+        Assert.NotEmpty(sources);
         foreach (var repository in others.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            var users = sources.Where(x => System.Text.RegularExpressions.Regex.IsMatch(x.Value, $@"\b{repository}\b")).Select(x => x.Key).ToList();
-            Assert.True(users.Count == 0, $"{library} uses {repository}, which another service owns, in {string.Join(", ", users)}");
+            var users = sources.Where(x => Regex.IsMatch(x.Value, $@"\b{repository}\b")).Select(x => x.Key).ToList();
+            Assert.True(users.Count == 0, $"{service} uses {repository}, which another service owns, in {string.Join(", ", users)}");
         }
 
         foreach (var repository in owned.Split(',', StringSplitOptions.RemoveEmptyEntries))

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
-using StableAlignment.Training;
+using StableAlignment.Trainer;
 using StableAlignment.Testing;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -46,7 +46,7 @@ public sealed class ComposeFileTests
             var build = (Dictionary<object, object>)Service(name)["build"];
             Assert.Equal("infra/docker/Dockerfile", build["dockerfile"]);
             var project = (string)((Dictionary<object, object>)build["args"])["SERVICE"];
-            Assert.True(File.Exists(RepositoryRoot.Combine("services", project, project + ".csproj")), $"{name}: no services/{project}");
+            Assert.True(File.Exists(RepositoryRoot.Combine("services", project, $"StableAlignment.{project}.Host", $"StableAlignment.{project}.Host.csproj")), $"{name}: no services/{project}");
         }
 
         Assert.True(File.Exists(RepositoryRoot.Combine("infra", "docker", "Dockerfile")));
@@ -201,7 +201,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void Gateway_routes_point_at_compose_services()
     {
-        var settings = JsonNode.Parse(File.ReadAllText(RepositoryRoot.Combine("services", "Gateway", "appsettings.json")))!;
+        var settings = JsonNode.Parse(File.ReadAllText(RepositoryRoot.Combine("services", "Gateway", "StableAlignment.Gateway.Host", "appsettings.json")))!;
         var clusters = settings["ReverseProxy"]!["Clusters"]!.AsObject();
         Assert.Equal(6, clusters.Count);
         foreach (var (_, cluster) in clusters)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Tests;
 
@@ -112,7 +113,7 @@ public sealed class CrashSafetyTests
         var jobs = TestConfiguration.TempPath("eval-jobs");
         var training = Path.Combine(jobs, "job-eval");
         var options = new StableAlignment.Learning.TrainOptions { Epochs = 1, MaxSteps = 1, CheckpointEvery = 1, Threads = 1, MaxLength = 64 };
-        await new StableAlignment.Learning.Trainer(options, new StableAlignment.Learning.ByteTokenizer()).RunAsync(
+        await new StableAlignment.Learning.ModelTrainer(options, new StableAlignment.Learning.ByteTokenizer()).RunAsync(
             [new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty builds trust.", "Lie."], [7, 1])], training, "ds");
         var location = Path.GetRelativePath(jobs, StableAlignment.Learning.Checkpoints.Latest(training)!);
         var benchmarks = Directory.CreateDirectory(TestConfiguration.TempPath("eval-benchmarks")).FullName;

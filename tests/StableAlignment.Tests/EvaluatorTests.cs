@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using StableAlignment.Evaluation;
+using StableAlignment.Evaluator;
 using StableAlignment.Learning;
 using StableAlignment.Models;
 using StableAlignment.Testing;
@@ -18,7 +18,7 @@ public sealed class EvaluatorTests
     {
         var root = TestConfiguration.TempPath("eval");
         var data = new List<RatedGroup> { new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty matters.", "Lie."], [7, 1]) };
-        var result = await new Trainer(new TrainOptions { Accumulation = 1, Epochs = 2, Threads = 1, MaxLength = 64 }, new ByteTokenizer()).RunAsync(data, Path.Combine(root, "train"), "ds");
+        var result = await new ModelTrainer(new TrainOptions { Accumulation = 1, Epochs = 2, Threads = 1, MaxLength = 64 }, new ByteTokenizer()).RunAsync(data, Path.Combine(root, "train"), "ds");
 
         var hh = Path.Combine(root, "hh.jsonl");
         await File.WriteAllLinesAsync(hh, Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(new
@@ -47,7 +47,7 @@ public sealed class EvaluatorTests
     private static async Task<(int Exit, string Out, string Err)> Sa(params string[] args)
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var start = new ProcessStartInfo("dotnet", [RepositoryRoot.Combine("services", "Cli", "bin", configuration, "net10.0", "sa.dll"), .. args])
+        var start = new ProcessStartInfo("dotnet", [RepositoryRoot.Combine("apps", "StableAlignment.Cli", "bin", configuration, "net10.0", "sa.dll"), .. args])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath(),
         };
@@ -329,8 +329,8 @@ public sealed class EvaluatorTests
     [Fact]
     public void A_configured_default_benchmark_is_read_under_the_benchmarks_root()
     {
-        var options = new StableAlignment.Evaluation.EvaluatorOptions { BenchmarksRoot = "/data/benchmarks" };
-        Assert.Equal("bigbench:/data/benchmarks/society-choice.json", StableAlignment.Evaluation.EvaluationQueue.Configured("bigbench:society-choice.json", options));
-        Assert.Equal("hh-rlhf:/srv/hh.jsonl", StableAlignment.Evaluation.EvaluationQueue.Configured("hh-rlhf:/srv/hh.jsonl", options));
+        var options = new StableAlignment.Evaluator.EvaluatorOptions { BenchmarksRoot = "/data/benchmarks" };
+        Assert.Equal("bigbench:/data/benchmarks/society-choice.json", StableAlignment.Evaluator.EvaluationQueue.Configured("bigbench:society-choice.json", options));
+        Assert.Equal("hh-rlhf:/srv/hh.jsonl", StableAlignment.Evaluator.EvaluationQueue.Configured("hh-rlhf:/srv/hh.jsonl", options));
     }
 }

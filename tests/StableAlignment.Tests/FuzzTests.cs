@@ -2,6 +2,7 @@ using StableAlignment.Data;
 using StableAlignment.Learning;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Tests;
 

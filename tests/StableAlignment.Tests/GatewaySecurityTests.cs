@@ -66,7 +66,7 @@ public sealed class GatewaySecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         using var accepted = await _app.Client.PostAsJsonAsync("/api/questions", new { text = "Is it fine to lie?" });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        var posted = (await accepted.Content.ReadFromJsonAsync<StableAlignment.Gateway.Core.PostQuestionsResponse>())!;
+        var posted = (await accepted.Content.ReadFromJsonAsync<StableAlignment.Gateway.PostQuestionsResponse>())!;
         Assert.Single(await Eventually.InteractionsAsync(reader, posted.RunId, 1));
     }
 

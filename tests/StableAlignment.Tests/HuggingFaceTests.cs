@@ -162,7 +162,7 @@ public sealed class HuggingFaceModelTests
         var folder = Golden.ModelWithByteTokenizer(name);
         var tokenizer = Checkpoints.TokenizerFor(folder);
         var data = new List<RatedGroup> { new("Is lying fine?", ["Honesty builds trust.", "Lie freely."], [7, 1]), new("Help a friend?", ["Yes, gladly.", "No."], [6, 2]) };
-        var result = await new Trainer(new TrainOptions { Base = folder, Accumulation = 1, Epochs = 1, Threads = 1, MaxLength = 32, LearningRate = 1e-2 }, tokenizer)
+        var result = await new ModelTrainer(new TrainOptions { Base = folder, Accumulation = 1, Epochs = 1, Threads = 1, MaxLength = 32, LearningRate = 1e-2 }, tokenizer)
             .RunAsync(data, TestConfiguration.TempPath("hf-train"), "ds");
         using var input = tensor(new long[] { 256, 72, 105, 33, 10 }, [1, 5]);
         using var trained = Checkpoints.LoadModel(result.OutDir);

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Learning;
 using StableAlignment.Testing;
 
@@ -106,7 +106,7 @@ public sealed class EvaluationApiOptionTests : IAsyncLifetime
         TorchRuntime.Initialize(1);
         var training = Path.Combine(_jobs, "job-options");
         var options = new TrainOptions { Epochs = 1, MaxSteps = 1, CheckpointEvery = 1, Threads = 1, MaxLength = 64 };
-        await new Trainer(options, new ByteTokenizer()).RunAsync(
+        await new ModelTrainer(options, new ByteTokenizer()).RunAsync(
             [new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty builds trust.", "Lie."], [7, 1])], training, "ds");
         _location = Path.GetRelativePath(_jobs, Checkpoints.Latest(training)!);
         Directory.CreateDirectory(_benchmarks);

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using StableAlignment.Learning;
-using StableAlignment.Serving;
+using StableAlignment.ModelServer;
 using StableAlignment.Testing;
 using static TorchSharp.torch;
 
@@ -27,7 +27,7 @@ public sealed class LoraTests(ITestOutputHelper output)
     public async Task A_lora_run_trains_only_the_adapters_and_its_loss_falls(string name)
     {
         var folder = Golden.ModelWithByteTokenizer(name);
-        var result = await new Trainer(Options(folder) with { Epochs = 8 }, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("lora-" + name), "ds");
+        var result = await new ModelTrainer(Options(folder) with { Epochs = 8 }, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("lora-" + name), "ds");
         output.WriteLine(string.Join(" ", result.Metrics.Select(m => m.Loss.ToString("F3"))));
 
         var losses = result.Metrics.Select(m => m.Loss).ToList();
@@ -60,7 +60,7 @@ public sealed class LoraTests(ITestOutputHelper output)
     public async Task Bf16_mixed_lora_keeps_a_bf16_base_and_trains_fp32_adapters()
     {
         var folder = Golden.ModelWithByteTokenizer("hf-tiny-qwen2");
-        var trainer = new Trainer(Options(folder) with { Epochs = 8, Precision = "bf16-mixed" }, Checkpoints.TokenizerFor(folder));
+        var trainer = new ModelTrainer(Options(folder) with { Epochs = 8, Precision = "bf16-mixed" }, Checkpoints.TokenizerFor(folder));
         var result = await trainer.RunAsync(Data, TestConfiguration.TempPath("lora-mixed"), "ds");
 
         var losses = result.Metrics.Select(m => m.Loss).ToList();
@@ -76,11 +76,11 @@ public sealed class LoraTests(ITestOutputHelper output)
         var folder = Golden.ModelWithByteTokenizer("hf-tiny-qwen2");
         var tokenizer = Checkpoints.TokenizerFor(folder);
         var options = Options(folder) with { CheckpointEvery = 3, MaxSteps = 9 };
-        var whole = await new Trainer(options, tokenizer).RunAsync(Data, TestConfiguration.TempPath("lora-whole"), "ds");
+        var whole = await new ModelTrainer(options, tokenizer).RunAsync(Data, TestConfiguration.TempPath("lora-whole"), "ds");
 
         var resumedDir = TestConfiguration.TempPath("lora-resumed");
         using var cts = new CancellationTokenSource();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new Trainer(options, tokenizer).RunAsync(Data, resumedDir, "ds", onCheckpoint: (_, state) =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ModelTrainer(options, tokenizer).RunAsync(Data, resumedDir, "ds", onCheckpoint: (_, state) =>
         {
             if (state.Step == 3)
             {
@@ -90,7 +90,7 @@ public sealed class LoraTests(ITestOutputHelper output)
             return Task.CompletedTask;
         }, ct: cts.Token));
         Assert.Equal(3, Checkpoints.ReadState(Checkpoints.Latest(resumedDir)!).Step);
-        var resumed = await new Trainer(options, tokenizer).RunAsync(Data, resumedDir, "ds");
+        var resumed = await new ModelTrainer(options, tokenizer).RunAsync(Data, resumedDir, "ds");
 
         // Exact: the test process pins libtorch's thread count (TorchThreads), and the dropout masks follow from the
         // seed and the step, so both runs compute the same numbers in the same order.
@@ -174,7 +174,7 @@ public sealed class LoraTests(ITestOutputHelper output)
     public async Task Serving_a_lora_checkpoint_merges_it_at_load()
     {
         var folder = Golden.ModelWithByteTokenizer("hf-tiny-llama");
-        var result = await new Trainer(Options(folder) with { Epochs = 1 }, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("lora-serve"), "ds");
+        var result = await new ModelTrainer(Options(folder) with { Epochs = 1 }, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("lora-serve"), "ds");
         var served = ServedModel.Load(result.OutDir);
         Assert.Null(served.Model.LoraOptions);
 
@@ -261,8 +261,8 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output)
             Base = folder, LearningRate = 1e-2, Accumulation = 2, Epochs = 4, MaxLength = 48, Threads = 1, CheckpointEvery = 6, Seed = 2, TokensPerForward = 4096,
             Lora = mode == "lora" ? new LoraOptions { Rank = 4, Dropout = 0.2 } : null,
         };
-        var kept = await new Trainer(options, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("ckpt-kept-" + mode), "ds");
-        var recomputing = new Trainer(options with { GradientCheckpointing = true }, Checkpoints.TokenizerFor(folder));
+        var kept = await new ModelTrainer(options, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("ckpt-kept-" + mode), "ds");
+        var recomputing = new ModelTrainer(options with { GradientCheckpointing = true }, Checkpoints.TokenizerFor(folder));
         var before = CheckpointedLayer.Recomputed;
         var recomputed = await recomputing.RunAsync(Data, TestConfiguration.TempPath("ckpt-recomputed-" + mode), "ds");
         Assert.True(CheckpointedLayer.Recomputed - before >= recomputed.Steps * 2, "the layers were not recomputed");

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StableAlignment.Contracts;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Models;
 using StableAlignment.Storage;
 using StableAlignment.Testing;

@@ -12,7 +12,7 @@ using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 using OpenAI;
 using StableAlignment.Learning;
-using StableAlignment.Serving;
+using StableAlignment.ModelServer;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
@@ -224,7 +224,7 @@ public sealed class ServeModelCommandTests
     {
         var ct = TestContext.Current.CancellationToken;
         var folder = TestConfiguration.TempPath("serve-model");
-        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100, PromptTemplate = ServedModel.AlpacaTemplate },
+        await new ModelTrainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100, PromptTemplate = ServedModel.AlpacaTemplate },
             new ByteTokenizer()).RunAsync([new RatedGroup(ServedModel.AlpacaTemplate.Replace("{question}", "Is honesty good?", StringComparison.Ordinal), ["Yes.", "No."], [7, 1])], folder, "ds-test", ct: ct);
         var port = ServiceProcess.FreePort();
         using var process = System.Diagnostics.Process.Start(SaProcess.StartInfo(folder, ["serve-model", "--checkpoint", folder, "--urls", $"http://127.0.0.1:{port}", "--name", "mine"]))!;
@@ -268,7 +268,7 @@ public sealed class ModelServerByNameTests
         var ct = TestContext.Current.CancellationToken;
         var root = TestConfiguration.TempPath("model-roots");
         var models = Path.Combine(root, "models");
-        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 1, Accumulation = 1, MaxLength = 64, CheckpointEvery = 100 }, new ByteTokenizer())
+        await new ModelTrainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 1, Accumulation = 1, MaxLength = 64, CheckpointEvery = 100 }, new ByteTokenizer())
             .RunAsync([new RatedGroup("Q", ["a", "b"], [7, 1])], Path.Combine(models, "agent"), "ds", ct: ct);
         await using var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?>
         {

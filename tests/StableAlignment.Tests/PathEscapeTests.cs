@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using StableAlignment.Hosting;
 using StableAlignment.Testing;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Tests;
 

@@ -24,7 +24,7 @@ public sealed class PrecisionTests(ITestOutputHelper output)
         {
             Base = folder, Precision = precision, LearningRate = 2e-5, Accumulation = 1, Epochs = 5, MaxLength = 48, Threads = 1, CheckpointEvery = 20, Seed = 3,
         };
-        var result = await new Trainer(options, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("precision-" + precision), "ds");
+        var result = await new ModelTrainer(options, Checkpoints.TokenizerFor(folder)).RunAsync(Data, TestConfiguration.TempPath("precision-" + precision), "ds");
         Assert.Equal(20, result.Steps);
         using var start = HuggingFace.Load(folder);
         using var trained = Checkpoints.LoadModel(result.OutDir);
@@ -87,7 +87,7 @@ public sealed class MemoryEstimateTests
         // 10⁸ tokens per forward pass: terabytes of activations on any machine that runs this suite.
         var options = new TrainOptions { TokensPerForward = 100_000_000, MaxLength = 64, Threads = 1 };
         var outDir = TestConfiguration.TempPath("too-big");
-        var error = await Assert.ThrowsAsync<TrainingMemoryException>(() => new Trainer(options, new ByteTokenizer())
+        var error = await Assert.ThrowsAsync<TrainingMemoryException>(() => new ModelTrainer(options, new ByteTokenizer())
             .RunAsync([new RatedGroup("q", ["a", "b"], [7, 1])], outDir, "ds"));
         Assert.Matches(@"^Training needs about [\d.]+ GB \(weights .*activations [\d.]+ GB at 100,000,000 tokens per forward pass\), but the machine has [\d.]+ GB free; what would fit: --tokens-per-forward \d+\.$", error.Message);
         Assert.False(Directory.Exists(outDir), "the refused run wrote its folder");

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using StableAlignment.Contracts;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Models;
 using StableAlignment.Testing;
 

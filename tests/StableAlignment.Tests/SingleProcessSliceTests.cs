@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using MassTransit;
 using StableAlignment.Contracts;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
 
@@ -225,10 +225,10 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [InlineData("", false)]
     public void Dataset_ids_never_name_a_path_and_the_id_the_api_accepts_is_the_one_the_job_accepts(string id, bool accepted)
     {
-        Assert.Equal(accepted, StableAlignment.Training.TrainingRunner.IsDatasetId(id));
+        Assert.Equal(accepted, StableAlignment.Trainer.TrainingRunner.IsDatasetId(id));
         // The API's check before 202 (Problem) and the job's (DatasetId.Parse, when it looks for the data) are one rule.
         var request = new StableAlignment.Contracts.TrainModel { RunId = Guid.NewGuid(), DatasetId = id };
-        Assert.Equal(accepted, StableAlignment.Training.TrainingRunner.Problem(request) is null);
+        Assert.Equal(accepted, StableAlignment.Trainer.TrainingRunner.Problem(request) is null);
         var parsed = Record.Exception(() => StableAlignment.Contracts.DatasetId.Parse(id));
         Assert.Equal(accepted, parsed is null);
     }

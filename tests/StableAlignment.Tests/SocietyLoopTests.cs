@@ -26,7 +26,7 @@ public sealed class SocietyLoopTests
             Base = "tiny", Epochs = 1, MaxSteps = 3, Accumulation = 1, MaxLength = 256, Seed = 1, CheckpointEvery = 100,
             Loss = new LossOptions { Kind = LossKind.Sft }, PromptTemplate = prompts.Draft,
         };
-        await new Trainer(train, new ByteTokenizer()).RunAsync(SocietyModels.AgentCurriculum(questions, prompts), Path.Combine(folder, "agent"), "curriculum", ct: ct);
+        await new ModelTrainer(train, new ByteTokenizer()).RunAsync(SocietyModels.AgentCurriculum(questions, prompts), Path.Combine(folder, "agent"), "curriculum", ct: ct);
         var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
         var (agent, _) = Checkpoints.Load(Path.Combine(folder, "agent"));
         return new SocietyModels(folder, agent, rater, new SocietyModelOptions { MaxNewTokens = 24 });
@@ -164,7 +164,7 @@ public sealed class SocietyLoopTests
         var ct = TestContext.Current.CancellationToken;
         var folder = TestConfiguration.TempPath("loop-hf");
         var trained = Path.Combine(folder, "trained");
-        await new Trainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100 }, new ByteTokenizer())
+        await new ModelTrainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 2, Accumulation = 1, MaxLength = 128, CheckpointEvery = 100 }, new ByteTokenizer())
             .RunAsync([new RatedGroup("Is honesty good?", ["Yes.", "No."], [7, 1])], trained, "ds", ct: ct);
         var hf = Path.Combine(folder, "hf-model");
         using (var model = Checkpoints.LoadModel(trained))

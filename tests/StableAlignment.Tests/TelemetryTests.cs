@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
-using StableAlignment.Gateway.Core;
+using StableAlignment.Gateway;
 using StableAlignment.Hosting;
 using StableAlignment.Testing;
+using StableAlignment.Primitives;
 
 namespace StableAlignment.Tests;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Contracts;
 using StableAlignment.Learning;
-using StableAlignment.Training;
+using StableAlignment.Trainer;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;

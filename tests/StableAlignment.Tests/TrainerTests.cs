@@ -91,10 +91,10 @@ public sealed class BaselineLossTests
         var missedBest = 0;
         for (var position = 0; position < 40; position++)
         {
-            var drawn = Trainer.Draw(group, method, seed: 5, epoch: 0, position);
+            var drawn = ModelTrainer.Draw(group, method, seed: 5, epoch: 0, position);
             Assert.Equal(3, drawn.Count);
             var best = drawn.MaxBy(k => group.Scores[k]);
-            Assert.Equal([best], Trainer.Draw(group, sft, seed: 5, epoch: 0, position));
+            Assert.Equal([best], ModelTrainer.Draw(group, sft, seed: 5, epoch: 0, position));
             missedBest += drawn.Contains(1) ? 0 : 1;
         }
 
@@ -106,7 +106,7 @@ public sealed class BaselineLossTests
     {
         var data = new List<RatedGroup> { new("### Instruction:\nIs lying fine?\n\n### Response:", ["Honesty.", "Lie.", "Maybe."], [7, 1, 4]), new("### Instruction:\nHelp?\n\n### Response:", ["Yes.", "No."], [6, 2]) };
         var options = new TrainOptions { Accumulation = 1, Epochs = 2, MaxLength = 48, Threads = 1, CheckpointEvery = 4, Loss = new LossOptions { Kind = LossKind.FixedMargin } };
-        var result = await new Trainer(options, new ByteTokenizer()).RunAsync(data, TestConfiguration.TempPath("train-fixed"), "ds");
+        var result = await new ModelTrainer(options, new ByteTokenizer()).RunAsync(data, TestConfiguration.TempPath("train-fixed"), "ds");
         // Every draw holds the whole group (at most 3 responses): margins 60/7, 30/7 and 40/7, twice each.
         Assert.Equal(130.0 / 21, Checkpoints.ReadState(result.LatestCheckpoint).Options.Loss.ConstantMargin!.Value, 1e-9);
     }
@@ -142,11 +142,11 @@ public sealed class TrainerTests
     {
         var whole = TestConfiguration.TempPath("train-whole");
         var resumed = TestConfiguration.TempPath("train-resumed");
-        var a = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), whole, "ds-test");
+        var a = await new ModelTrainer(Options, new ByteTokenizer()).RunAsync(Data(), whole, "ds-test");
         Assert.Equal(6, a.Steps);
 
         using var cts = new CancellationTokenSource();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new Trainer(Options, new ByteTokenizer()).RunAsync(
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ModelTrainer(Options, new ByteTokenizer()).RunAsync(
             Data(), resumed, "ds-test", onCheckpoint: (_, state) =>
             {
                 if (state.Step == 3)
@@ -159,7 +159,7 @@ public sealed class TrainerTests
         Assert.Equal(3, Checkpoints.ReadState(Checkpoints.Latest(resumed)!).Step);
         // A crash mid-append leaves a cut-off last metrics line: resume drops it.
         await File.AppendAllTextAsync(Path.Combine(resumed, "metrics.jsonl"), "{\"step\":4,\"loss\":1.2");
-        var b = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), resumed, "ds-test");
+        var b = await new ModelTrainer(Options, new ByteTokenizer()).RunAsync(Data(), resumed, "ds-test");
 
         // Exact: the test process pins libtorch's thread count (TorchThreads), so both runs reduce in the same order.
         Assert.Equal(a.Metrics.Select(m => m.Loss), b.Metrics.Select(m => m.Loss));
@@ -175,8 +175,8 @@ public sealed class TrainerTests
     [Fact]
     public async Task Packing_a_steps_queries_into_one_forward_pass_trains_as_one_query_per_pass()
     {
-        var apart = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-apart"), "ds");
-        var packed = await new Trainer(Options with { TokensPerForward = 4096 }, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-packed"), "ds");
+        var apart = await new ModelTrainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-apart"), "ds");
+        var packed = await new ModelTrainer(Options with { TokensPerForward = 4096 }, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-packed"), "ds");
 
         Assert.All(apart.Metrics.Zip(packed.Metrics), p => Assert.Equal(p.First.Loss, p.Second.Loss, 1e-4));
         Assert.Equal(apart.Metrics.Select(m => m.Tokens), packed.Metrics.Select(m => m.Tokens));
@@ -192,7 +192,7 @@ public sealed class TrainerTests
     [Fact]
     public async Task Dpo_starts_at_log_two_against_its_frozen_starting_model_and_then_falls()
     {
-        var result = await new Trainer(Options with { Loss = new LossOptions { Kind = LossKind.Dpo, Beta = 0.5 }, LearningRate = 3e-3 }, new ByteTokenizer())
+        var result = await new ModelTrainer(Options with { Loss = new LossOptions { Kind = LossKind.Dpo, Beta = 0.5 }, LearningRate = 3e-3 }, new ByteTokenizer())
             .RunAsync(Data(), TestConfiguration.TempPath("train-dpo"), "ds");
         Assert.Equal(Math.Log(2), result.Metrics[0].Loss, 1e-5);
         Assert.True(result.Metrics[^1].Loss < result.Metrics[0].Loss - 0.01, $"DPO loss did not fall: {string.Join(", ", result.Metrics.Select(m => m.Loss))}");
@@ -201,8 +201,8 @@ public sealed class TrainerTests
     [Fact]
     public async Task Same_seed_gives_the_same_loss_curve_and_training_lowers_the_loss()
     {
-        var first = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-a"), "ds");
-        var second = await new Trainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-b"), "ds");
+        var first = await new ModelTrainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-a"), "ds");
+        var second = await new ModelTrainer(Options, new ByteTokenizer()).RunAsync(Data(), TestConfiguration.TempPath("train-b"), "ds");
         // Exact: the thread count is pinned for the test process (TorchThreads), so the same seed is the same arithmetic.
         Assert.Equal(first.Metrics.Select(m => m.Loss), second.Metrics.Select(m => m.Loss));
         Assert.True(first.Metrics[^1].Sft < first.Metrics[0].Sft, "the best responses' NLL should fall");
@@ -212,7 +212,7 @@ public sealed class TrainerTests
     public async Task Training_writes_tensorboard_events_that_read_back_as_its_metrics()
     {
         var outDir = TestConfiguration.TempPath("train-board");
-        var result = await new Trainer(Options with { CheckpointEvery = 0 }, new ByteTokenizer()).RunAsync(Data(), outDir, "ds");
+        var result = await new ModelTrainer(Options with { CheckpointEvery = 0 }, new ByteTokenizer()).RunAsync(Data(), outDir, "ds");
         var file = Assert.Single(Directory.GetFiles(outDir, "events.out.tfevents.*", SearchOption.AllDirectories));
         var scalars = TensorBoardEvents.Read(file);
         foreach (var tag in new[] { "train/loss", "train/sft", "train/diff", "train/learning_rate", "train/tokens_per_second", "train/grad_norm" })
@@ -238,7 +238,7 @@ public sealed class TrainerTests
     [Fact]
     public void Learning_rate_warms_up_then_decays_by_cosine()
     {
-        var trainer = new Trainer(new TrainOptions { LearningRate = 1.0, WarmupShare = 0.1 }, new ByteTokenizer());
+        var trainer = new ModelTrainer(new TrainOptions { LearningRate = 1.0, WarmupShare = 0.1 }, new ByteTokenizer());
         Assert.Equal(0.1, trainer.LearningRate(0, 100), 1e-9);
         Assert.Equal(1.0, trainer.LearningRate(9, 100), 1e-9);
         Assert.Equal(1.0, trainer.LearningRate(10, 100), 1e-9);

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using StableAlignment.AgentRunner;
+using StableAlignment.DatasetBuilder;
+using StableAlignment.Evaluator;
+using StableAlignment.Gateway;
+using StableAlignment.Hosting;
+using StableAlignment.Trainer;
+using StableAlignment.MemoryStore;
+using StableAlignment.ObserverRater;
+using StableAlignment.Storage;
+
+namespace StableAlignment.SingleProcess;
+
+/// <summary>
+/// Every service's library in one process: the same consumers and HTTP endpoints as the separate hosts, on
+/// whichever bus and store the configuration names (by default the in-memory transport and the embedded store).
+/// </summary>
+public static class SingleProcessHost
+{
+    public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
+    {
+        builder.AddServiceDefaults();
+        builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddTrainer().AddEvaluator().AddGatewayCore();
+        builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>
+        {
+            bus.AddAgentRunnerConsumers();
+            bus.AddObserverRaterConsumers();
+            bus.AddMemoryStoreConsumers();
+            bus.AddDatasetBuilderConsumers();
+            bus.AddTrainerConsumers();
+            bus.AddEvaluatorConsumers();
+        });
+        return builder;
+    }
+
+    public static WebApplication MapAllServices(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.UseGatewaySecurity();
+        app.MapQuestionsApi();
+        app.MapDashboard();
+        app.MapMemoryStoreApi();
+        app.MapAgentRunnerApi();
+        app.MapDatasetBuilderApi();
+        app.MapTrainerApi();
+        app.MapEvaluatorApi();
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = ServiceDefaults.WriteJson });
+        return app;
+    }
+}

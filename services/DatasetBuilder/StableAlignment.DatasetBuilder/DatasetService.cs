@@ -1,0 +1,293 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Data;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.DatasetBuilder;
+
+/// <summary>Bound from the "Datasets" section.</summary>
+public sealed class DatasetOptions
+{
+    public const string Section = "Datasets";
+
+    /// <summary>Folder that holds one sub-folder per dataset id.</summary>
+    public string Root { get; set; } = "artifacts/datasets";
+
+    /// <summary>Build a dataset (5:1:1, 10 % held out) whenever a run completes.</summary>
+    public bool BuildOnRunCompleted { get; set; } = true;
+}
+
+/// <summary>
+/// Builds a run's dataset, stores it with its statistics and provenance, publishes its training groups as
+/// triplet batches and then <see cref="DatasetBuilt"/>. The dataset id follows from the run and the parameters,
+/// so a rebuild with the same parameters finds the published dataset and publishes nothing again.
+/// </summary>
+public sealed class BuildDatasetConsumer(
+    IRequestClient<ListInteractions> memoryStore,
+    IOptions<DatasetOptions> options,
+    ShutdownGrace shutdown,
+    ILogger<BuildDatasetConsumer> logger) : IConsumer<BuildDataset>
+{
+    private const string PublishedMarker = "published";
+
+    public async Task Consume(ConsumeContext<BuildDataset> context)
+    {
+        var m = context.Message;
+        // A build that starts during a stop ends with it: its requests to memory-store would otherwise wait out their
+        // timeout (and the retries) against a memory-store that stopped with it in the same process, for minutes.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, shutdown.Token);
+        var ct = stopping.Token;
+        if (Problem(m) is { } problem)
+        {
+            throw new InvalidMessageException($"BuildDataset: {problem}");
+        }
+
+        foreach (var runId in Runs(m))
+        {
+            if (await CompletedCountAsync(memoryStore, runId, ct) == 0)
+            {
+                throw new InvalidMessageException($"BuildDataset: memory-store holds no completed interaction of run {runId}.");
+            }
+        }
+
+        var build = Options(m);
+        var id = IdFor(m);
+        var folder = Path.Combine(Path.GetFullPath(options.Value.Root), id);
+        if (File.Exists(Path.Combine(folder, PublishedMarker)))
+        {
+            logger.LogInformation("Dataset {DatasetId} of run {RunId} is built and published already", id, m.RunId);
+            return;
+        }
+
+        var status = DatasetStatus.File(options.Value.Root, id);
+        status.Write("building", null);
+        try
+        {
+            await BuildAndPublishAsync(context, m, id, folder, build, ct);
+            status.Write("done", null);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            status.Write("failed", "stopped: the service shut down before the build finished (over RabbitMQ the request is delivered again; otherwise request it again)");
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            status.Write("failed", $"{e.GetType().Name}: {e.Message}");
+            throw;
+        }
+    }
+
+    /// <summary>What makes a build request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
+    public static string? Problem(BuildDataset m)
+    {
+        if (m.RunId == Guid.Empty)
+        {
+            return "runId: missing";
+        }
+
+        if (m.BatchSize is < 1 or > MaxBatchSize)
+        {
+            return $"batchSize: {m.BatchSize} is outside 1–{MaxBatchSize}";
+        }
+
+        if (!double.IsFinite(m.Holdout) || m.Holdout is < 0 or >= 1)
+        {
+            return $"holdout: {m.Holdout} is outside [0, 1) (a share of the questions, e.g. 0.1)";
+        }
+
+        if (m.PoolRuns is null || m.PoolRuns.Count > MaxPooledRuns || m.PoolRuns.Any(r => r == Guid.Empty))
+        {
+            return $"poolRuns: at most {MaxPooledRuns} run ids, none empty";
+        }
+
+        try
+        {
+            _ = Formats(m);
+        }
+        catch (FormatException e)
+        {
+            return $"formats: {e.Message}";
+        }
+
+        try
+        {
+            _ = m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios);
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return $"ratios: {e.Message}";
+        }
+    }
+
+    public const int MaxPooledRuns = 100;
+
+    /// <summary>The runs a request pools, the first one first, each once.</summary>
+    public static IReadOnlyList<Guid> Runs(BuildDataset m) => [.. new[] { m.RunId }.Concat(m.PoolRuns ?? []).Distinct()];
+
+    /// <summary>The files a request writes: the authors form always (training reads it), then those asked for.</summary>
+    public static IReadOnlyList<DatasetFormat> Formats(BuildDataset m) =>
+        [.. new[] { DatasetFormat.Authors }.Concat(m.Formats is null ? [DatasetFormat.Alpaca, DatasetFormat.Trl] : m.Formats.Select(DatasetFormats.Parse)).Distinct()];
+
+    private static string Source(BuildDataset m) => string.Join("+", Runs(m).Select(r => $"run:{r}"));
+
+    public const int MaxBatchSize = 10_000;
+
+    /// <summary>How many completed interactions memory-store holds for the run.</summary>
+    public static async Task<int> CompletedCountAsync(IRequestClient<ListInteractions> memoryStore, Guid runId, CancellationToken ct) =>
+        (await memoryStore.GetResponse<InteractionsListed>(new ListInteractions { RunId = runId, Take = 1 }, ct)).Message.Total;
+
+    /// <summary>The dataset id a valid request builds: it follows from the run and the parameters.</summary>
+    public static string IdFor(BuildDataset m) => DatasetBuild.IdFor(Source(m), Options(m));
+
+    private static BuildOptions Options(BuildDataset m) => new(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
+
+    private async Task BuildAndPublishAsync(ConsumeContext context, BuildDataset m, string id, string folder, BuildOptions build, CancellationToken ct)
+    {
+        // Several runs pool into one dataset, in the order given, as the command line's repeated --run does.
+        var runs = Runs(m);
+        var records = RecordSources.Concat(runs.Select(r => RecordSources.FromMemoryStoreAsync(memoryStore, r, ct)));
+        var manifest = await DatasetBuild.RunAsync(records, build, Formats(m), folder, Source(m), runs, ct);
+        var count = TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
+        var index = 0;
+        var batch = new List<TripletGroup>(m.BatchSize);
+        var train = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
+        if (File.Exists(train))
+        {
+            await foreach (var group in TripletBatchReader.ReadAsync(train, ct))
+            {
+                batch.Add(group);
+                if (batch.Count == m.BatchSize)
+                {
+                    await Publish(context, m.RunId, id, index++, count, batch);
+                    batch = new List<TripletGroup>(m.BatchSize);
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await Publish(context, m.RunId, id, index, count, batch);
+        }
+
+        var s = manifest.Stats;
+        await context.Publish(new DatasetBuilt
+        {
+            RunId = m.RunId, DatasetId = id, Imitation = (int)s.Kept(SampleType.Imitation), SelfCritic = (int)s.Kept(SampleType.SelfCritic),
+            Realignment = (int)s.Kept(SampleType.Realignment), Groups = (int)(s.GroupsTrain + s.GroupsHeldout),
+        }, ct);
+        await File.WriteAllTextAsync(Path.Combine(folder, PublishedMarker), DateTime.UtcNow.ToString("O"), ct);
+        logger.LogInformation("Dataset {DatasetId} of run {RunId}: {Groups} training groups in {Batches} batches", id, m.RunId, s.GroupsTrain, count);
+    }
+
+    private static Task Publish(ConsumeContext context, Guid runId, string datasetId, int index, int count, List<TripletGroup> groups) =>
+        context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
+}
+
+/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c>.</summary>
+public static class DatasetStatus
+{
+    public static JobStatusFile File(string root, string id) => new(Path.Combine(Path.GetFullPath(root), ".status", id + ".json"), id);
+}
+
+/// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>
+public sealed class RunCompletedConsumer(IOptions<DatasetOptions> options) : IConsumer<RunCompleted>
+{
+    public Task Consume(ConsumeContext<RunCompleted> context) =>
+        options.Value.BuildOnRunCompleted && context.Message.Completed > 0 && context.Message.Reason is null
+            ? context.Publish(new BuildDataset { RunId = context.Message.RunId }, context.CancellationToken)
+            : Task.CompletedTask;
+}
+
+public sealed class BuildDatasetConsumerDefinition : RetryingConsumerDefinition<BuildDatasetConsumer>
+{
+    public BuildDatasetConsumerDefinition() => ConcurrentMessageLimit = 1;
+}
+
+public sealed class RunCompletedConsumerDefinition : RetryingConsumerDefinition<RunCompletedConsumer>;
+
+public static class DatasetBuilderRegistration
+{
+    public static IServiceCollection AddDatasetBuilder(this IServiceCollection services)
+    {
+        services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
+        return services;
+    }
+
+    public static void AddDatasetBuilderConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<BuildDatasetConsumer, BuildDatasetConsumerDefinition>();
+        bus.AddConsumer<RunCompletedConsumer, RunCompletedConsumerDefinition>();
+        bus.AddRequestClient<ListInteractions>(RequestTimeout.After(s: 30));
+    }
+
+    /// <summary><c>GET /api/datasets</c>, <c>GET /api/datasets/{id}</c> (manifests), <c>POST /api/datasets</c> (a <see cref="BuildDataset"/>, 202).</summary>
+    public static IEndpointRouteBuilder MapDatasetBuilderApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/datasets", async (IOptions<DatasetOptions> options, CancellationToken ct) =>
+        {
+            var root = Path.GetFullPath(options.Value.Root);
+            var manifests = new List<DatasetManifest>();
+            foreach (var folder in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
+            {
+                if (await DatasetBuild.ReadManifestAsync(folder, ct) is { } manifest)
+                {
+                    manifests.Add(manifest);
+                }
+            }
+
+            return Results.Ok(manifests.OrderBy(m => m.CreatedAt));
+        });
+        app.MapGet("/api/datasets/{id}", async (string id, IOptions<DatasetOptions> options, CancellationToken ct) =>
+            DatasetId.IsValid(id) && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
+                ? Results.Ok(manifest)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
+        app.MapPost("/api/datasets", async (BuildDataset request, IRequestClient<ListInteractions> memoryStore, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
+        {
+            if (BuildDatasetConsumer.Problem(request) is { } problem)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid dataset request", detail: problem);
+            }
+
+            try
+            {
+                foreach (var runId in BuildDatasetConsumer.Runs(request))
+                {
+                    if (await BuildDatasetConsumer.CompletedCountAsync(memoryStore, runId, ct) == 0)
+                    {
+                        var field = runId == request.RunId ? "runId" : $"poolRuns[{request.PoolRuns.ToList().IndexOf(runId)}]";
+                        return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"{field}: memory-store holds no completed interaction of run {runId}.");
+                    }
+                }
+            }
+            catch (RequestTimeoutException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "memory-store did not answer", detail: "The run's interactions could not be counted; try again.");
+            }
+
+            var id = BuildDatasetConsumer.IdFor(request);
+            var status = DatasetStatus.File(options.Value.Root, id);
+            if (status.Read() is null)
+            {
+                status.Write("queued", null);
+            }
+
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/datasets/{id}/status", new { request.RunId, datasetId = id });
+        });
+        app.MapGet("/api/datasets/{id}/status", (string id, IOptions<DatasetOptions> options) =>
+            DatasetId.IsValid(id) && DatasetStatus.File(options.Value.Root, id).Read() is { } status
+                ? Results.Ok(status)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset build {id}."));
+        return app;
+    }
+}

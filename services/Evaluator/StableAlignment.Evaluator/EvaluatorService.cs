@@ -1,0 +1,385 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Hosting;
+using StableAlignment.Learning;
+using StableAlignment.Models;
+using StableAlignment.Storage;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.Evaluator;
+
+/// <summary>Bound from the "Evaluator" section.</summary>
+public sealed class EvaluatorOptions
+{
+    public const string Section = "Evaluator";
+
+    /// <summary>One folder per evaluated checkpoint, and the leaderboard.</summary>
+    public string Root { get; set; } = "artifacts/evaluations";
+
+    /// <summary>Where checkpoint locations from messages are resolved (the trainer's Trainer:Root, shared read-only).</summary>
+    public string CheckpointsRoot { get; set; } = "artifacts/training";
+
+    /// <summary>Where benchmark files named in an <see cref="EvaluateCheckpoint"/> message are resolved.</summary>
+    public string BenchmarksRoot { get; set; } = "artifacts/benchmarks";
+
+    /// <summary>The suite run on every checkpoint-ready event, as <c>kind:path</c> (the operator's own paths, taken as given).</summary>
+    public List<string> Benchmarks { get; set; } = [];
+
+    public bool Adversarial { get; set; }
+
+    /// <summary>Jailbreak-style wrappers, one per line with {prompt}; the bundled file by default.</summary>
+    public string? WrappersFile { get; set; }
+
+    public int Repeats { get; set; } = 1;
+
+    public int? Limit { get; set; }
+}
+
+public static class Wrappers
+{
+    public static List<string> Load(string? path)
+    {
+        var file = path ?? Path.Combine(AppContext.BaseDirectory, "data", "adversarial", "wrappers.txt");
+        return File.Exists(file)
+            ? [.. File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#') && l.Contains("{prompt}", StringComparison.Ordinal))]
+            : throw new FileNotFoundException($"Adversarial wrappers not found: {file}", file);
+    }
+}
+
+/// <summary>Evaluates checkpoints one after another in the background, as their ready events arrive.</summary>
+public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IServiceProvider services, IBus bus, ILogger<EvaluationQueue> logger) : BackgroundService
+{
+    private readonly Channel<EvaluateCheckpoint> _queue = Channel.CreateUnbounded<EvaluateCheckpoint>();
+
+    /// <summary>
+    /// Queues an evaluation durably: the request is kept in the report folder until it is done, so a restarted
+    /// evaluator takes up what was queued or running. An evaluation that is done already is not repeated.
+    /// </summary>
+    public void Enqueue(EvaluateCheckpoint request)
+    {
+        var confined = Confine(request, options.Value);
+        if (Status(request.CheckpointId) is { State: "done" })
+        {
+            logger.LogInformation("Evaluation of {CheckpointId} is done already; the repeat is ignored", request.CheckpointId);
+            return;
+        }
+
+        Directory.CreateDirectory(Folder(request.CheckpointId));
+        AtomicFile.WriteAllText(Path.Combine(Folder(request.CheckpointId), "request.json"), JsonSerializer.Serialize(request, Reports.Json));
+        WriteStatus(request.CheckpointId, "queued", null);
+        if (_queue.Writer.TryWrite(confined))
+        {
+            Telemetry.Queued("evaluation", 1);
+        }
+    }
+
+    /// <summary>The evaluations a previous run of this service accepted and did not finish.</summary>
+    private void Requeue()
+    {
+        var root = Path.GetFullPath(options.Value.Root);
+        foreach (var folder in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
+        {
+            var request = Path.Combine(folder, "request.json");
+            var status = Path.Combine(folder, "status.json");
+            try
+            {
+                if (File.Exists(request) && File.Exists(status)
+                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is "queued" or "running" or "reported")
+                {
+                    var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
+                    logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
+                    if (_queue.Writer.TryWrite(Confine(accepted, options.Value)))
+                    {
+                        Telemetry.Queued("evaluation", 1);
+                    }
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or PathEscapeException)
+            {
+                logger.LogError("Evaluation left in {Folder} cannot be taken up: {Reason}", folder, e.Message);
+            }
+        }
+    }
+
+    /// <summary>queued, running, done or failed (with the reason), from <c>status.json</c> in the checkpoint's report folder; null when unknown.</summary>
+    public JobStatus? Status(string checkpointId) => StatusFile(checkpointId).Read();
+
+    private JobStatusFile StatusFile(string checkpointId) => new(Path.Combine(Folder(checkpointId), "status.json"), checkpointId);
+
+    private void WriteStatus(string checkpointId, string state, string? reason) => StatusFile(checkpointId).Write(state, reason);
+
+    /// <summary>
+    /// The request with its checkpoint location resolved under <see cref="EvaluatorOptions.CheckpointsRoot"/> and its
+    /// benchmark files under <see cref="EvaluatorOptions.BenchmarksRoot"/>; a <see cref="PathEscapeException"/> when one leaves its root.
+    /// </summary>
+    public static EvaluateCheckpoint Confine(EvaluateCheckpoint request, EvaluatorOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(request.CheckpointId) || request.CheckpointId.Length > ConfinedPath.MaxLength || request.CheckpointId.Any(char.IsControl))
+        {
+            throw new PathEscapeException("checkpointId", request.CheckpointId, "it is empty, too long or has control characters");
+        }
+
+        var benchmarks = new List<string>();
+        foreach (var (spec, i) in request.Benchmarks.Select((b, i) => (b, i)))
+        {
+            var colon = spec?.IndexOf(':') ?? -1;
+            if (colon <= 0)
+            {
+                throw new PathEscapeException($"benchmarks[{i}]", spec, "it must read kind:path");
+            }
+
+            benchmarks.Add($"{spec![..colon]}:{ConfinedPath.Resolve(options.BenchmarksRoot, spec[(colon + 1)..], $"benchmarks[{i}]")}");
+        }
+
+        return request with
+        {
+            Location = ConfinedPath.Resolve(options.CheckpointsRoot, request.Location, "location"), Benchmarks = benchmarks,
+            Wrappers = request.Wrappers is null ? null : ConfinedPath.Resolve(options.BenchmarksRoot, request.Wrappers, "wrappers"),
+            Baseline = request.Baseline is null ? null : ConfinedPath.Resolve(options.CheckpointsRoot, request.Baseline, "baseline"),
+        };
+    }
+
+    public const int MaxRepeats = 100;
+    public const int MaxNewTokensLimit = 4096;
+
+    /// <summary>An option of the request out of its range, as "field: reason" (checked by the API before 202 and by the consumer); null when all are usable.</summary>
+    public static string? Problem(EvaluateCheckpoint r) =>
+        r.Repeats is < 1 or > MaxRepeats ? $"repeats: {r.Repeats} is outside 1–{MaxRepeats}"
+        : r.Limit is < 1 ? $"limit: {r.Limit} must be at least 1"
+        : r.MaxNewTokens is < 1 or > MaxNewTokensLimit ? $"maxNewTokens: {r.MaxNewTokens} is outside 1–{MaxNewTokensLimit}"
+        : null;
+
+    /// <summary>The suite a request runs: its own options where it gives them, the configured ones otherwise.</summary>
+    public static EvaluationOptions Suite(EvaluateCheckpoint request, EvaluatorOptions o)
+    {
+        var adversarial = request.Adversarial ?? o.Adversarial;
+        return new EvaluationOptions
+        {
+            Benchmarks = request.Benchmarks.Count > 0 ? request.Benchmarks : [.. o.Benchmarks.Select(b => Configured(b, o))], Adversarial = adversarial,
+            Wrappers = adversarial ? Wrappers.Load(request.Wrappers ?? o.WrappersFile) : [], Repeats = request.Repeats ?? o.Repeats,
+            Limit = request.Limit ?? o.Limit, Generation = request.MaxNewTokens is { } tokens ? new GenerationOptions(MaxNewTokens: tokens) : new GenerationOptions(),
+        };
+    }
+
+    public string Folder(string checkpointId) =>
+        Path.Combine(Path.GetFullPath(options.Value.Root), string.Concat(checkpointId.Select(c => char.IsLetterOrDigit(c) || c == '-' ? c : '_')));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Requeue();
+        await foreach (var request in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            Telemetry.Queued("evaluation", -1);
+            // Competing evaluators on a shared folder: the one holding the claim runs it; the others pass.
+            using var claim = JobClaim.TryAcquire(Folder(request.CheckpointId));
+            if (claim is null || Status(request.CheckpointId) is { State: "done" })
+            {
+                logger.LogInformation("Evaluation of {CheckpointId} is running elsewhere or done; passing", request.CheckpointId);
+                continue;
+            }
+
+            try
+            {
+                // "reported": the report is written and its EvaluationCompleted is owed (the outbox state); a restart
+                // publishes it without evaluating again.
+                if (Status(request.CheckpointId) is not { State: "reported" })
+                {
+                    await EvaluateAsync(request, stoppingToken);
+                    WriteStatus(request.CheckpointId, "reported", null);
+                }
+
+                var report = JsonLines.ReadJson<EvaluationReport>(Path.Combine(Folder(request.CheckpointId), "report.json"), Reports.Json);
+                await bus.Publish(
+                    new EvaluationCompleted
+                    {
+                        RunId = request.RunId, CheckpointId = request.CheckpointId, ReportLocation = Folder(request.CheckpointId),
+                        Scores = report.Scores.ToDictionary(s => s.Key, s => s.Value.Score.Value),
+                    },
+                    c => c.MessageId = DeterministicGuid.Create($"evaluation-completed/{request.CheckpointId}/{report.CreatedAt:O}"),
+                    stoppingToken);
+                // Done, with the benchmarks that could not be scored named (the others' scores are in the report).
+                WriteStatus(request.CheckpointId, "done", report.Failures.Count == 0 ? null
+                    : "not scored: " + string.Join("; ", report.Failures.Select(f => $"{f.Key}: {f.Value}")));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Evaluation of {CheckpointId} failed", request.CheckpointId);
+                WriteStatus(request.CheckpointId, "failed", $"{e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>A configured default benchmark (kind:path): a relative path is read under <see cref="EvaluatorOptions.BenchmarksRoot"/>.</summary>
+    public static string Configured(string spec, EvaluatorOptions options)
+    {
+        var colon = spec.IndexOf(':');
+        return colon <= 0 || Path.IsPathRooted(spec[(colon + 1)..])
+            ? spec
+            : $"{spec[..colon]}:{Path.Combine(Path.GetFullPath(options.BenchmarksRoot), spec[(colon + 1)..])}";
+    }
+
+    private async Task EvaluateAsync(EvaluateCheckpoint request, CancellationToken ct)
+    {
+        WriteStatus(request.CheckpointId, "running", null);
+        var o = options.Value;
+        var suite = Suite(request, o);
+        if (EvaluationOptions.SelfJudgeOf(suite.Benchmarks, services.GetService<IOptions<ModelsOptions>>()?.Value) is { } self)
+        {
+            suite = request.AllowSelfJudge ? suite with { SelfJudge = true } : throw new InvalidOperationException($"judge: {self}, or set allowSelfJudge.");
+        }
+
+        var (model, state) = Checkpoints.Load(request.Location);
+        using var loaded = model; // native memory: released when the evaluation ends
+        var tokenizer = Checkpoints.TokenizerFor(request.Location);
+
+        LlamaForCausalLM? baselineModel = null;
+        IAnswerer? baseline = null;
+        if (request.Baseline is { } b)
+        {
+            baselineModel = Checkpoints.Load(b).Model;
+            baseline = new LocalAnswerer(baselineModel, Checkpoints.TokenizerFor(b), suite.Generation, Path.GetFileName(Path.TrimEndingDirectorySeparator(b)));
+        }
+
+        using var loadedBaseline = baselineModel;
+        var judges = services.GetService<IModelCatalog>();
+        var report = await new EvaluationRunner(suite, judges).RunAsync(
+            request.CheckpointId, model, tokenizer, new LocalAnswerer(model, tokenizer, suite.Generation, request.CheckpointId), baseline,
+            Folder(request.CheckpointId), state.Step, request.Location, ct: ct);
+
+        foreach (var (benchmark, score) in report.Scores)
+        {
+            Telemetry.EvaluationScore.Record(score.Score.Value, new KeyValuePair<string, object?>("benchmark", benchmark));
+        }
+
+        // TensorBoard: each benchmark's score at the checkpoint's step, one event folder per training job.
+        var job = request.CheckpointId.Split('/')[0];
+        TrainingBoard.WriteScores(
+            Path.Combine(Path.GetFullPath(o.Root), "tensorboard", string.Concat(job.Select(c => char.IsLetterOrDigit(c) || c == '-' ? c : '_'))),
+            state.Step, report.Scores.Select(s => KeyValuePair.Create(s.Key, s.Value.Score.Value)));
+        Reports.Leaderboard(Path.GetFullPath(o.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped));
+    }
+}
+
+public sealed class CheckpointReadyConsumer(EvaluationQueue queue) : IConsumer<CheckpointReady>
+{
+    public Task Consume(ConsumeContext<CheckpointReady> context)
+    {
+        var m = context.Message;
+        return EvaluateCheckpointConsumer.EnqueueAsync(queue, new EvaluateCheckpoint { RunId = m.RunId, CheckpointId = m.CheckpointId, Location = m.Location }, nameof(CheckpointReady));
+    }
+}
+
+public sealed class EvaluateCheckpointConsumer(EvaluationQueue queue) : IConsumer<EvaluateCheckpoint>
+{
+    public Task Consume(ConsumeContext<EvaluateCheckpoint> context) => EnqueueAsync(queue, context.Message, nameof(EvaluateCheckpoint));
+
+    /// <summary>Queues the request; one whose paths leave the configured roots faults (no retry) with the reason.</summary>
+    internal static Task EnqueueAsync(EvaluationQueue queue, EvaluateCheckpoint request, string messageType)
+    {
+        if (EvaluationQueue.Problem(request) is { } problem)
+        {
+            throw new InvalidMessageException($"{messageType}: {problem}");
+        }
+
+        try
+        {
+            queue.Enqueue(request);
+        }
+        catch (PathEscapeException e)
+        {
+            throw new InvalidMessageException($"{messageType}: {e.Message}");
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class CheckpointReadyConsumerDefinition : RetryingConsumerDefinition<CheckpointReadyConsumer>;
+
+public sealed class EvaluateCheckpointConsumerDefinition : RetryingConsumerDefinition<EvaluateCheckpointConsumer>;
+
+public static class EvaluatorRegistration
+{
+    public static IServiceCollection AddEvaluator(this IServiceCollection services)
+    {
+        services.AddOptions<EvaluatorOptions>().BindConfiguration(EvaluatorOptions.Section);
+        services.AddStableAlignmentModels();
+        services.AddSingleton<EvaluationQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<EvaluationQueue>());
+        return services;
+    }
+
+    public static void AddEvaluatorConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<CheckpointReadyConsumer, CheckpointReadyConsumerDefinition>();
+        bus.AddConsumer<EvaluateCheckpointConsumer, EvaluateCheckpointConsumerDefinition>();
+    }
+
+    /// <summary>
+    /// <c>GET /api/evaluations</c>: the leaderboard (every report, best first); <c>POST /api/evaluations</c>: an
+    /// <see cref="EvaluateCheckpoint"/>, validated (names under the configured roots) before 202;
+    /// <c>GET /api/evaluations/status?checkpointId=…</c>: queued, running, done or failed with the reason.
+    /// </summary>
+    public static IEndpointRouteBuilder MapEvaluatorApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/evaluations", (IOptions<EvaluatorOptions> options, ILogger<EvaluationQueue> logger) =>
+            Results.Ok(Reports.Load(Path.GetFullPath(options.Value.Root), skipped => logger.LogWarning("Leaderboard: {Reason}", skipped))));
+        app.MapPost("/api/evaluations", async (EvaluateCheckpoint request, IOptions<EvaluatorOptions> options, IOptions<ModelsOptions> models, IPublishEndpoint publish, CancellationToken ct) =>
+        {
+            if (EvaluationQueue.Problem(request) is { } problem)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: problem);
+            }
+
+            if (!request.AllowSelfJudge && EvaluationOptions.SelfJudgeOf(request.Benchmarks.Count > 0 ? request.Benchmarks : options.Value.Benchmarks, models.Value) is { } self)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"judge: {self}, or set allowSelfJudge.");
+            }
+
+            try
+            {
+                var confined = EvaluationQueue.Confine(request, options.Value);
+                if (!Directory.Exists(confined.Location))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"location: '{request.Location}' is not a folder under Evaluator:CheckpointsRoot.");
+                }
+
+                if (confined.Benchmarks.Select((b, i) => (path: b[(b.IndexOf(':') + 1)..], i)).FirstOrDefault(b => !File.Exists(b.path) && !Directory.Exists(b.path)) is { path: not null } missing)
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"benchmarks[{missing.i}]: '{request.Benchmarks[missing.i]}' names no file under Evaluator:BenchmarksRoot.");
+                }
+
+                if (confined.Wrappers is { } wrappers && !File.Exists(wrappers))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"wrappers: '{request.Wrappers}' names no file under Evaluator:BenchmarksRoot.");
+                }
+
+                if (confined.Baseline is { } baseline && !Directory.Exists(baseline))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"baseline: '{request.Baseline}' is not a folder under Evaluator:CheckpointsRoot.");
+                }
+            }
+            catch (PathEscapeException e)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: e.Message);
+            }
+
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/evaluations/status?checkpointId={Uri.EscapeDataString(request.CheckpointId)}", new { request.CheckpointId });
+        });
+        app.MapGet("/api/evaluations/status", (string checkpointId, EvaluationQueue queue) =>
+            queue.Status(checkpointId) is { } status
+                ? Results.Ok(status)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown evaluation", detail: $"No evaluation of {checkpointId}."));
+        return app;
+    }
+}

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Learning;
+using static TorchSharp.torch;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.ModelServer;
+
+/// <summary>Bound from the "ModelServer" section.</summary>
+public sealed class ModelServerOptions
+{
+    public const string Section = "ModelServer";
+
+    /// <summary>The folder served: a training folder (its latest checkpoint), a checkpoint, or a Hugging Face model folder.</summary>
+    public string? Checkpoint { get; set; }
+
+    /// <summary>The model name clients send; default: the folder's name (with the checkpoint's step folder).</summary>
+    public string? ModelId { get; set; }
+
+    public ChatTemplate Template { get; set; } = ChatTemplate.Recorded;
+
+    /// <summary>Sequences decoded together at most.</summary>
+    public int MaxBatch { get; set; } = 64;
+
+    /// <summary>How long the first request of a batch waits for others to join it, in milliseconds.</summary>
+    public int BatchWindowMilliseconds { get; set; } = 10;
+
+    /// <summary>Requests waiting at most; beyond it the server answers 503.</summary>
+    public int MaxQueue { get; set; } = 1024;
+
+    /// <summary><c>max_tokens</c> when a request gives none.</summary>
+    public int DefaultMaxTokens { get; set; } = 256;
+
+    /// <summary>The largest <c>max_tokens</c> accepted.</summary>
+    public int MaxTokensLimit { get; set; } = 2048;
+
+    /// <summary>The largest prompt accepted, in characters.</summary>
+    public int MaxPromptCharacters { get; set; } = 65_536;
+
+    /// <summary>When set, every request must send <c>Authorization: Bearer KEY</c>.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Serve models by name from this folder (base models; see <see cref="ModelRegistry"/>).</summary>
+    public string? ModelsRoot { get; set; }
+
+    /// <summary>Serve checkpoints by name (<c>checkpoints/</c> + a location) from this folder: the trainer's root.</summary>
+    public string? CheckpointsRoot { get; set; }
+
+    /// <summary>Models kept loaded at most when serving by name.</summary>
+    public int MaxLoadedModels { get; set; } = 3;
+
+    /// <summary>Threads for the CPU (0: the runtime's choice).</summary>
+    public int Threads { get; set; }
+}
+
+/// <summary>The server is full: the request was not queued.</summary>
+public sealed class QueueFullException() : Exception("The model server's queue is full; try again shortly.");
+
+/// <summary>
+/// One worker owns the model. Requests queue up; the worker takes the first, waits a short window for others, and
+/// decodes up to <see cref="ModelServerOptions.MaxBatch"/> of them together (<see cref="BatchedGeneration"/>). Streaming
+/// requests receive their text as it is decoded. Embeddings go through the same worker, between batches.
+/// </summary>
+public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServerOptions> options, ILogger<GenerationScheduler> logger) : BackgroundService
+{
+    private abstract record Work(CancellationToken Cancel);
+
+    private sealed record GenerateWork(BatchRequest Request, Action<string>? OnText, TaskCompletionSource<BatchResult> Done, CancellationToken Cancel) : Work(Cancel);
+
+    private sealed record EmbedWork(IReadOnlyList<string> Inputs, TaskCompletionSource<(float[][] Vectors, int Tokens)> Done, CancellationToken Cancel) : Work(Cancel);
+
+    private readonly Channel<Work> _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(Math.Max(1, options.Value.MaxQueue)) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly ModelServerOptions _o = options.Value;
+    private Work? _held;
+
+    public ServedModel Model => served;
+
+    /// <summary>Batches decoded so far, and the most sequences one of them held.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    public int LargestBatch => Volatile.Read(ref _largest);
+
+    private long _batches;
+    private int _largest;
+
+    /// <summary>Queues one sequence; the task ends with its text. Throws <see cref="QueueFullException"/> when the queue is full.</summary>
+    public Task<BatchResult> GenerateAsync(BatchRequest request, Action<string>? onText, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<BatchResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new GenerateWork(request, onText, done, ct));
+        return done.Task;
+    }
+
+    /// <summary>Mean-pooled last hidden states of each input, L2-normalised, and the number of tokens read.</summary>
+    public Task<(float[][] Vectors, int Tokens)> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<(float[][], int)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new EmbedWork(inputs, done, ct));
+        return done.Task;
+    }
+
+    private void Enqueue(Work work)
+    {
+        if (!_queue.Writer.TryWrite(work))
+        {
+            throw new QueueFullException();
+        }
+
+        Telemetry.Queued("generation", 1, served.Id);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The model runs on one dedicated thread: TorchSharp calls are synchronous and long.
+        await Task.Factory.StartNew(() => Loop(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    private async Task Loop(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Work first;
+            try
+            {
+                if (_held is null)
+                {
+                    first = await _queue.Reader.ReadAsync(stop);
+                    Telemetry.Queued("generation", -1, served.Id);
+                }
+                else
+                {
+                    first = _held;
+                }
+
+                _held = null;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            if (first.Cancel.IsCancellationRequested)
+            {
+                Cancel(first);
+                continue;
+            }
+
+            if (first is EmbedWork embed)
+            {
+                Run(embed);
+                continue;
+            }
+
+            var batch = new List<GenerateWork> { (GenerateWork)first };
+            if (_o.BatchWindowMilliseconds > 0)
+            {
+                try
+                {
+                    await Task.Delay(_o.BatchWindowMilliseconds, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    Cancel(first);
+                    break;
+                }
+            }
+
+            while (batch.Count < _o.MaxBatch && _queue.Reader.TryRead(out var more))
+            {
+                Telemetry.Queued("generation", -1, served.Id);
+                if (more.Cancel.IsCancellationRequested)
+                {
+                    Cancel(more);
+                }
+                else if (more is GenerateWork g)
+                {
+                    batch.Add(g);
+                }
+                else
+                {
+                    _held = more;
+                    break;
+                }
+            }
+
+            Run(batch, stop);
+        }
+
+        while (_queue.Reader.TryRead(out var left))
+        {
+            Telemetry.Queued("generation", -1, served.Id);
+            Cancel(left);
+        }
+    }
+
+    private void Run(List<GenerateWork> batch, CancellationToken stop)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var results = BatchedGeneration.Generate(served.Model, served.Tokenizer, [.. batch.Select(b => b.Request)],
+                (row, text) => batch[row].OnText?.Invoke(text), stop);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Done.TrySetResult(results[i]);
+            }
+
+            var tokens = results.Sum(r => r.CompletionTokens);
+            Interlocked.Increment(ref _batches);
+            Volatile.Write(ref _largest, Math.Max(_largest, batch.Count));
+            logger.LogDebug("Decoded {Count} sequences together: {Tokens} tokens in {Ms:F0} ms", batch.Count, tokens, watch.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "A batch of {Count} sequences failed", batch.Count);
+            foreach (var b in batch)
+            {
+                b.Done.TrySetException(e);
+            }
+        }
+    }
+
+    private void Run(EmbedWork work)
+    {
+        try
+        {
+            var vectors = new float[work.Inputs.Count][];
+            var tokens = 0;
+            var device = served.Model.parameters().First().device;
+            var was = served.Model.training;
+            served.Model.eval();
+            try
+            {
+                for (var i = 0; i < work.Inputs.Count; i++)
+                {
+                    using var scope = NewDisposeScope();
+                    using var grad = no_grad();
+                    var ids = served.Tokenizer.Start.Concat(served.Tokenizer.Encode(work.Inputs[i])).Take(served.Model.Config.MaxPositions).Select(t => (long)t).ToArray();
+                    tokens += ids.Length;
+                    var pooled = served.Model.Hidden(tensor(ids, [1, ids.Length], device: device))[0].to(ScalarType.Float32).mean([0]);
+                    pooled = pooled / pooled.norm().clamp_min(1e-12);
+                    vectors[i] = pooled.cpu().data<float>().ToArray();
+                }
+            }
+            finally
+            {
+                served.Model.train(was);
+            }
+
+            work.Done.TrySetResult((vectors, tokens));
+        }
+        catch (Exception e)
+        {
+            work.Done.TrySetException(e);
+        }
+    }
+
+    private static void Cancel(Work work)
+    {
+        switch (work)
+        {
+            case GenerateWork g:
+                g.Done.TrySetCanceled(g.Cancel);
+                break;
+            case EmbedWork e:
+                e.Done.TrySetCanceled(e.Cancel);
+                break;
+        }
+    }
+}

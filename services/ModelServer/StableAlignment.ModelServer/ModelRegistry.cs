@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.ModelServer;
+
+/// <summary>The model a request names does not exist here.</summary>
+public sealed class ModelNotFoundException(string message) : Exception(message);
+
+/// <summary>
+/// The models a server offers. With a fixed model (<c>--checkpoint</c>) every request goes to it, whatever name it
+/// sends. With roots configured, a request's <c>model</c> is a name resolved under them — <c>checkpoints/…</c> under
+/// <see cref="ModelServerOptions.CheckpointsRoot"/> (the trainer's folder), anything else under
+/// <see cref="ModelServerOptions.ModelsRoot"/> — loaded on first use, each with its own batching worker; at most
+/// <see cref="ModelServerOptions.MaxLoadedModels"/> stay loaded (the least recently used is unloaded). Names cannot
+/// leave their root.
+/// </summary>
+/// <param name="ownsFixed">Dispose <paramref name="fixedModel"/> with the registry (models loaded by name always are).</param>
+public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerFactory logs, ServedModel? fixedModel = null, bool ownsFixed = false) : IHostedService, IAsyncDisposable
+{
+    private sealed record Entry(GenerationScheduler Scheduler)
+    {
+        public long LastUse { get; set; }
+    }
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<Entry>>> _models = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _loading = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private Entry? _fixed;
+    private long _clock;
+
+    public ModelServerOptions Options => options.Value;
+
+    public IEnumerable<ServedModel> Loaded =>
+        (_fixed is null ? [] : new[] { _fixed.Scheduler.Model }).Concat(_models.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result.Scheduler.Model));
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (fixedModel is not null)
+        {
+            _fixed = new Entry(new GenerationScheduler(fixedModel, options, logs.CreateLogger<GenerationScheduler>()));
+            await _fixed.Scheduler.StartAsync(cancellationToken);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        foreach (var entry in All())
+        {
+            await entry.Scheduler.StopAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The worker of the named model, loading it if needed.</summary>
+    public async Task<GenerationScheduler> GetAsync(string? name, CancellationToken ct)
+    {
+        var o = options.Value;
+        if (_fixed is not null && (name is null || name == _fixed.Scheduler.Model.Id || (o.ModelsRoot is null && o.CheckpointsRoot is null)))
+        {
+            return _fixed.Scheduler;
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ModelNotFoundException("'model' is required: this server loads models by name.");
+        }
+
+        var lazy = _models.GetOrAdd(name, n => new Lazy<Task<Entry>>(() => LoadAsync(n)));
+        Entry entry;
+        try
+        {
+            entry = await lazy.Value.WaitAsync(ct);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            _models.TryRemove(new KeyValuePair<string, Lazy<Task<Entry>>>(name, lazy));
+            throw;
+        }
+
+        entry.LastUse = Interlocked.Increment(ref _clock);
+        return entry.Scheduler;
+    }
+
+    private async Task<Entry> LoadAsync(string name)
+    {
+        var o = options.Value;
+        string folder;
+        try
+        {
+            folder = name.StartsWith(LoopStep.CheckpointPrefix, StringComparison.Ordinal)
+                ? ConfinedPath.Resolve(o.CheckpointsRoot ?? throw new ModelNotFoundException($"The model '{name}' names a checkpoint, but ModelServer:CheckpointsRoot is not set."), name[LoopStep.CheckpointPrefix.Length..], "model")
+                : ConfinedPath.Resolve(o.ModelsRoot ?? throw new ModelNotFoundException($"The model '{name}' is not served here (ModelServer:ModelsRoot is not set)."), name, "model");
+        }
+        catch (PathEscapeException e)
+        {
+            throw new ModelNotFoundException(e.Message);
+        }
+
+        if (!Directory.Exists(folder))
+        {
+            throw new ModelNotFoundException($"The model '{name}' does not exist on this server.");
+        }
+
+        await _loading.WaitAsync(_stopping.Token);
+        try
+        {
+            var logger = logs.CreateLogger<ModelRegistry>();
+            var served = await Task.Run(() => ServedModel.Load(folder, name, o.Template, o.Threads), _stopping.Token);
+            var entry = new Entry(new GenerationScheduler(served, options, logs.CreateLogger<GenerationScheduler>())) { LastUse = Interlocked.Increment(ref _clock) };
+            await entry.Scheduler.StartAsync(_stopping.Token);
+            logger.LogInformation("Loaded model {Model} from {Folder}", name, folder);
+            await EvictAsync(name, logger);
+            return entry;
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    /// <summary>Unloads the least recently used models beyond the limit (never the one just loaded).</summary>
+    private async Task EvictAsync(string keep, ILogger logger)
+    {
+        var loaded = _models.Where(kv => kv.Key != keep && kv.Value.IsValueCreated && kv.Value.Value.IsCompletedSuccessfully)
+            .Select(kv => (kv.Key, Entry: kv.Value.Value.Result)).OrderBy(x => x.Entry.LastUse).ToList();
+        while (loaded.Count + 1 > Math.Max(1, options.Value.MaxLoadedModels))
+        {
+            var (name, entry) = loaded[0];
+            loaded.RemoveAt(0);
+            _models.TryRemove(name, out _);
+            await entry.Scheduler.StopAsync(CancellationToken.None);
+            entry.Scheduler.Model.Dispose();
+            logger.LogInformation("Unloaded model {Model} (least recently used)", name);
+        }
+    }
+
+    private IEnumerable<Entry> All() =>
+        (_fixed is null ? [] : new[] { _fixed }).Concat(_models.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result));
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var entry in All())
+        {
+            entry.Scheduler.Dispose();
+            if (entry != _fixed || ownsFixed)
+            {
+                entry.Scheduler.Model.Dispose();
+            }
+        }
+
+        _models.Clear();
+        _stopping.Dispose();
+        _loading.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,361 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StableAlignment.Learning;
+
+namespace StableAlignment.ModelServer;
+
+/// <summary>
+/// The OpenAI-compatible API over a <see cref="GenerationScheduler"/>: <c>GET /v1/models</c>,
+/// <c>POST /v1/chat/completions</c>, <c>POST /v1/completions</c> (both with <c>stream</c>), <c>POST /v1/embeddings</c>.
+/// Errors use OpenAI's <c>{"error": {"message", "type", "param", "code"}}</c> shape.
+/// </summary>
+public static class OpenAiApi
+{
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
+
+    /// <param name="model">The one model served (every name maps to it), or null to serve models by name from the configured roots.</param>
+    /// <param name="ownsModel">Dispose <paramref name="model"/> with the server; false when the caller keeps using it.</param>
+    public static IServiceCollection AddModelServer(this IServiceCollection services, ServedModel? model, bool ownsModel = false)
+    {
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IOptions<ModelServerOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), model, ownsModel));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
+        {
+            var key = context.HttpContext.RequestServices.GetRequiredService<IOptions<ModelServerOptions>>().Value.ApiKey;
+            if (!string.IsNullOrEmpty(key))
+            {
+                var sent = context.HttpContext.Request.Headers.Authorization.ToString();
+                var expected = $"Bearer {key}";
+                if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(sent), Encoding.UTF8.GetBytes(expected)))
+                {
+                    return Error(StatusCodes.Status401Unauthorized, "Missing or wrong API key (send Authorization: Bearer KEY).", "invalid_request_error", null, "invalid_api_key");
+                }
+            }
+
+            return await next(context);
+        });
+        v1.MapGet("/models", (ModelRegistry r) => Results.Json(new
+        {
+            @object = "list",
+            data = r.Loaded.Select(m => new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" }),
+        }));
+        v1.MapGet("/models/{**id}", (string id, ModelRegistry r) => r.Loaded.FirstOrDefault(m => m.Id == id) is { } m
+            ? Results.Json(new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" })
+            : Error(StatusCodes.Status404NotFound, $"The model '{id}' is not loaded here.", "invalid_request_error", "model", "model_not_found"));
+        v1.MapPost("/chat/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: true));
+        v1.MapPost("/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: false));
+        v1.MapPost("/embeddings", EmbedAsync);
+        return app;
+    }
+
+    /// <summary>A request that cannot be served; becomes a 400 naming the parameter.</summary>
+    private sealed class BadRequest(string message, string? param) : Exception(message)
+    {
+        public string? Param { get; } = param;
+    }
+
+    private static async Task<IResult> CompleteAsync(HttpContext http, ModelRegistry registry, ModelServerOptions o, bool chat)
+    {
+        try
+        {
+            var body = await ReadAsync(http);
+            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
+            var model = scheduler.Model;
+            var prompts = chat ? [model.ChatPrompt(Messages(body))] : Prompts(body);
+            if (prompts.Any(p => p.Length > o.MaxPromptCharacters))
+            {
+                throw new BadRequest($"The prompt is longer than {o.MaxPromptCharacters} characters.", chat ? "messages" : "prompt");
+            }
+
+            Int(body, "n", 1, 1, 1); // one choice per prompt: anything else is refused
+            var maxTokens = Int(body, chat && body["max_completion_tokens"] is not null ? "max_completion_tokens" : "max_tokens", o.DefaultMaxTokens, 1, o.MaxTokensLimit);
+            var temperature = Number(body, "temperature", 1.0, 0, 2);
+            var topP = Number(body, "top_p", 1.0, 0, 1);
+            var stop = Stops(body);
+            var seed = body["seed"] is JsonValue sv && sv.TryGetValue<long>(out var given) ? (int)(given & int.MaxValue) : (int?)null;
+            var stream = body["stream"] is JsonValue st && st.TryGetValue<bool>(out var flag) && flag;
+            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue<bool>(out var u) && u;
+            var requests = prompts.Select(p => new BatchRequest(model.Tokenizer.Encode(p), temperature, topP, maxTokens,
+                // Without a seed the draw depends on the prompt only, so the same request gets the same answer whatever else is running.
+                seed ?? (AgentSeed(p) & int.MaxValue), stop)).ToList();
+            var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            if (stream)
+            {
+                if (requests.Count != 1)
+                {
+                    throw new BadRequest("Streaming takes one prompt.", "prompt");
+                }
+
+                await StreamAsync(http, scheduler, requests[0], id, created, chat, includeUsage);
+                return Results.Empty;
+            }
+
+            var results = await Task.WhenAll(requests.Select(r => scheduler.GenerateAsync(r, null, http.RequestAborted)));
+            var usage = Usage(results);
+            return chat
+                ? Results.Json(new
+                {
+                    id, @object = "chat.completion", created, model = model.Id,
+                    choices = new[] { new { index = 0, message = new { role = "assistant", content = results[0].Text }, logprobs = (object?)null, finish_reason = results[0].FinishReason } },
+                    usage, system_fingerprint = (string?)null,
+                }, Json)
+                : Results.Json(new
+                {
+                    id, @object = "text_completion", created, model = model.Id,
+                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = (object?)null, finish_reason = r.FinishReason }),
+                    usage,
+                }, Json);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Failure(http, e);
+        }
+    }
+
+    /// <summary>Texts per embeddings request at most (OpenAI's own limit).</summary>
+    public const int MaxEmbeddingInputs = 2048;
+
+    private static string? ModelName(JsonObject body) => body["model"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : null;
+
+    private static IResult Failure(HttpContext http, Exception e)
+    {
+        switch (e)
+        {
+            case BadRequest bad:
+                return Error(StatusCodes.Status400BadRequest, bad.Message, "invalid_request_error", bad.Param, null);
+            case ModelNotFoundException:
+                return Error(StatusCodes.Status404NotFound, e.Message, "invalid_request_error", "model", "model_not_found");
+            case QueueFullException:
+                http.Response.Headers.RetryAfter = "1";
+                return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "server_error", null, "queue_full");
+            default:
+                // A failed batch (out of memory, a broken checkpoint): logged by the worker; the client gets the API's error shape.
+                return Error(StatusCodes.Status500InternalServerError, $"The model failed: {e.Message}", "server_error", null, null);
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext http, GenerationScheduler scheduler, BatchRequest request, string id, long created, bool chat, bool includeUsage)
+    {
+        var pieces = Channel.CreateUnbounded<string>();
+        var done = scheduler.GenerateAsync(request, text => pieces.Writer.TryWrite(text), http.RequestAborted);
+        _ = done.ContinueWith(_ => pieces.Writer.TryComplete(), TaskScheduler.Default);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var model = scheduler.Model.Id;
+        var kind = chat ? "chat.completion.chunk" : "text_completion";
+        object Choice(string? text, string? finish, bool first) => chat
+            ? new { index = 0, delta = first ? new { role = "assistant", content = text } : (object)(text is null ? new { } : new { content = text }), logprobs = (object?)null, finish_reason = finish }
+            : new { index = 0, text = text ?? string.Empty, logprobs = (object?)null, finish_reason = finish };
+        async Task Send(object payload)
+        {
+            await http.Response.WriteAsync($"data: {JsonSerializer.Serialize(payload, Json)}\n\n", http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+
+        var first = true;
+        if (chat)
+        {
+            await Send(new { id, @object = kind, created, model, choices = new[] { Choice(string.Empty, null, true) } });
+            first = false;
+        }
+
+        await foreach (var text in pieces.Reader.ReadAllAsync(http.RequestAborted))
+        {
+            await Send(new { id, @object = kind, created, model, choices = new[] { Choice(text, null, first) } });
+            first = false;
+        }
+
+        BatchResult result;
+        try
+        {
+            result = await done;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The status line is sent already: the failure goes as an error event, as OpenAI's servers do mid-stream.
+            await Send(new { error = new { message = $"The model failed: {e.Message}", type = "server_error", param = (string?)null, code = (string?)null } });
+            await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+            return;
+        }
+
+        await Send(new { id, @object = kind, created, model, choices = new[] { Choice(chat ? null : string.Empty, result.FinishReason, false) } });
+        if (includeUsage)
+        {
+            await Send(new { id, @object = kind, created, model, choices = Array.Empty<object>(), usage = Usage([result]) });
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+    }
+
+    private static async Task<IResult> EmbedAsync(HttpContext http, ModelRegistry registry)
+    {
+        try
+        {
+            var body = await ReadAsync(http);
+            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
+            var inputs = body["input"] switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var one) => [one],
+                JsonArray a when a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => a.Select(x => x!.GetValue<string>()).ToList(),
+                _ => throw new BadRequest("'input' must be a string or an array of strings.", "input"),
+            };
+            if (inputs.Count == 0 || inputs.Any(i => i.Length == 0))
+            {
+                throw new BadRequest("'input' must not be empty.", "input");
+            }
+
+            if (inputs.Count > MaxEmbeddingInputs || inputs.Any(i => i.Length > registry.Options.MaxPromptCharacters))
+            {
+                throw new BadRequest($"'input' takes at most {MaxEmbeddingInputs} texts of at most {registry.Options.MaxPromptCharacters} characters each.", "input");
+            }
+
+            var format = body["encoding_format"] switch
+            {
+                null => "float",
+                JsonValue f when f.TryGetValue<string>(out var name) && name is "float" or "base64" => name,
+                _ => throw new BadRequest("'encoding_format' must be 'float' or 'base64'.", "encoding_format"),
+            };
+
+            var (vectors, tokens) = await scheduler.EmbedAsync(inputs, http.RequestAborted);
+            // Marked as what they are: mean-pooled hidden states of a causal language model, not a trained embedding model.
+            http.Response.Headers["X-Embedding-Pooling"] = "mean-last-hidden-state";
+            return Results.Json(new
+            {
+                @object = "list",
+                // base64: the little-endian float32 bytes, as OpenAI's own clients ask for by default.
+                data = vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = format == "float" ? (object)v : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())) }),
+                model = scheduler.Model.Id,
+                pooling = "mean of the last hidden states (L2-normalised)",
+                usage = new { prompt_tokens = tokens, total_tokens = tokens },
+            }, Json);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Failure(http, e);
+        }
+    }
+
+    private static async Task<JsonObject> ReadAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject
+                ?? throw new BadRequest("The body must be a JSON object.", null);
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequest($"The body is not valid JSON: {e.Message}", null);
+        }
+    }
+
+    private static List<(string Role, string Content)> Messages(JsonObject body)
+    {
+        if (body["messages"] is not JsonArray { Count: > 0 } messages)
+        {
+            throw new BadRequest("'messages' must be a non-empty array.", "messages");
+        }
+
+        return [.. messages.Select((m, i) =>
+        {
+            var role = m?["role"] is JsonValue r && r.TryGetValue<string>(out var rs) ? rs : throw new BadRequest($"messages[{i}].role is missing.", "messages");
+            if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+            {
+                throw new BadRequest($"messages[{i}].role '{role}' is not one of system, developer, user, assistant, tool.", "messages");
+            }
+
+            var content = m["content"] switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var s) => s,
+                // The array form: text parts are joined; other parts (images, audio) cannot be read by a text model.
+                JsonArray parts => string.Concat(parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>()
+                    : throw new BadRequest($"messages[{i}] has a content part of type '{p?["type"]}', which a text model cannot read.", "messages"))),
+                null when role == "assistant" => string.Empty,
+                _ => throw new BadRequest($"messages[{i}].content must be a string or an array of text parts.", "messages"),
+            };
+            return (role, content);
+        })];
+    }
+
+    private static List<string> Prompts(JsonObject body) => body["prompt"] switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var one) => [one],
+        JsonArray { Count: > 0 } a when a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => [.. a.Select(x => x!.GetValue<string>())],
+        _ => throw new BadRequest("'prompt' must be a string or a non-empty array of strings.", "prompt"),
+    };
+
+    private static List<string> Stops(JsonObject body) => body["stop"] switch
+    {
+        null => [],
+        JsonValue v when v.TryGetValue<string>(out var one) => [one],
+        JsonArray a when a.Count <= 4 && a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => [.. a.Select(x => x!.GetValue<string>())],
+        _ => throw new BadRequest("'stop' must be a string or an array of up to 4 strings.", "stop"),
+    };
+
+    private static int Int(JsonObject body, string name, int fallback, int min, int max)
+    {
+        if (body[name] is null)
+        {
+            return fallback;
+        }
+
+        if (body[name] is JsonValue v && v.TryGetValue<int>(out var i) && i >= min && i <= max)
+        {
+            return i;
+        }
+
+        throw new BadRequest($"'{name}' must be an integer from {min} to {max}.", name);
+    }
+
+    private static double Number(JsonObject body, string name, double fallback, double min, double max)
+    {
+        if (body[name] is null)
+        {
+            return fallback;
+        }
+
+        if (body[name] is JsonValue v && v.TryGetValue<double>(out var d) && d >= min && d <= max)
+        {
+            return d;
+        }
+
+        throw new BadRequest(string.Create(CultureInfo.InvariantCulture, $"'{name}' must be a number from {min} to {max}."), name);
+    }
+
+    private static object Usage(IReadOnlyList<BatchResult> results) => new
+    {
+        prompt_tokens = results.Sum(r => r.PromptTokens),
+        completion_tokens = results.Sum(r => r.CompletionTokens),
+        total_tokens = results.Sum(r => r.PromptTokens + r.CompletionTokens),
+    };
+
+    private static IResult Error(int status, string message, string type, string? param, string? code) =>
+        Results.Json(new { error = new { message, type, param, code } }, statusCode: status);
+
+    /// <summary>A stable hash of the prompt (FNV-1a), the default sampling seed.</summary>
+    private static int AgentSeed(string prompt)
+    {
+        var h = 2166136261u;
+        foreach (var ch in prompt)
+        {
+            h = (h ^ ch) * 16777619u;
+        }
+
+        return (int)h;
+    }
+}

@@ -1,0 +1,537 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Data;
+using StableAlignment.Hosting;
+using StableAlignment.Learning;
+using StableAlignment.Storage;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.Trainer;
+
+/// <summary>Bound from the "Trainer" section.</summary>
+public sealed class TrainerOptions
+{
+    public const string Section = "Trainer";
+
+    /// <summary>One folder per job: checkpoints, metrics, job.json.</summary>
+    public string Root { get; set; } = "artifacts/training";
+
+    /// <summary>Where datasets received as triplet batches are written.</summary>
+    public string ReceivedDatasets { get; set; } = "artifacts/training/datasets";
+
+    /// <summary>dataset-builder's folder, when shared (a compose volume); read first.</summary>
+    public string DatasetsRoot { get; set; } = "artifacts/datasets";
+
+    /// <summary>Base models a request may name (besides the tiny and small presets): folders under this root, by relative name.</summary>
+    public string ModelsRoot { get; set; } = "artifacts/models";
+
+    public int ProgressEvery { get; set; } = 10;
+
+    /// <summary>Seconds to wait for a dataset whose batches are still arriving.</summary>
+    public int DataWaitSeconds { get; set; } = 60;
+
+    public int Threads { get; set; }
+
+    /// <summary>A host name (e.g. compose's trainer-gpu): when it resolves at start-up this trainer stands by.</summary>
+    public string? StandbyWhenPresent { get; set; }
+}
+
+/// <summary>
+/// Runs training jobs one at a time in the background. A job's folder holds its request (job.json); a restarted
+/// trainer picks up every job without a "done" marker and resumes it from its last checkpoint.
+/// </summary>
+public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, ILogger<TrainingRunner> logger) : BackgroundService
+{
+    private readonly Channel<TrainModel> _queue = Channel.CreateUnbounded<TrainModel>();
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
+    private readonly ConcurrentDictionary<string, byte> _queued = new();
+
+    // A job's failure becomes visible (its "failed" file) in the same step as its queue slot is freed, so a retry sent
+    // as soon as the failure shows is queued, never taken for a job still in the queue and dropped.
+    private readonly Lock _gate = new();
+
+    public static string JobId(TrainModel m) =>
+        "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant();
+
+    /// <summary>The options added after the first ten, in the job id only when they differ from their defaults (older ids stay the same).</summary>
+    private static string Extra(TrainModel m)
+    {
+        var defaults = new TrainModel { RunId = m.RunId, DatasetId = m.DatasetId };
+        var extra = (m.Beta, m.RatingScale, m.MaxFlow, m.NumComp, m.Accumulation, m.MaxLength, m.WeightDecay, m.Clip, m.Warmup, m.TokensPerForward)
+            == (defaults.Beta, defaults.RatingScale, defaults.MaxFlow, defaults.NumComp, defaults.Accumulation, defaults.MaxLength, defaults.WeightDecay, defaults.Clip, defaults.Warmup, defaults.TokensPerForward)
+            ? string.Empty
+            : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
+        extra = m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
+        return m.LoraRank == 0 ? extra : System.FormattableString.Invariant($"{extra}|lora={m.LoraRank},{m.LoraAlpha},{m.LoraDropout},{m.LoraTargets}");
+    }
+
+    /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
+    public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => new()
+    {
+        Base = baseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
+        Seed = m.Seed, Threads = threads, Accumulation = m.Accumulation, MaxLength = m.MaxLength, WeightDecay = m.WeightDecay,
+        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward, Precision = m.Precision, GradientCheckpointing = m.GradientCheckpointing,
+        Lora = m.LoraRank == 0 ? null : new LoraOptions
+        {
+            Rank = m.LoraRank, Alpha = m.LoraAlpha, Dropout = m.LoraDropout,
+            Targets = [.. (m.LoraTargets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        },
+        Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
+    };
+
+    /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root (<see cref="DatasetId"/>).</summary>
+    public static bool IsDatasetId(string? id) => DatasetId.IsValid(id);
+
+    /// <summary>What makes a training request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
+    public static string? Problem(TrainModel m)
+    {
+        if (!IsDatasetId(m.DatasetId))
+        {
+            return $"datasetId: '{m.DatasetId}' is not a dataset id ({DatasetId.Rule})";
+        }
+
+        if (!LossKinds.TryParse(m.Loss, out var kind))
+        {
+            return $"loss: '{m.Loss}' is not one of {LossKinds.All}";
+        }
+
+        return Options(m, kind, "tiny", 0).Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
+    }
+
+    /// <summary>
+    /// The base model a request names: a preset (tiny, small) as is, otherwise a folder under <see cref="TrainerOptions.ModelsRoot"/>
+    /// (a <see cref="PathEscapeException"/> when the name leaves it, a <see cref="DirectoryNotFoundException"/> when it is absent).
+    /// </summary>
+    public string ResolveBase(string baseModel)
+    {
+        if (baseModel.ToLowerInvariant() is "tiny" or "small")
+        {
+            return baseModel;
+        }
+
+        // A checkpoint this trainer wrote (what a closed loop trains from after its first iteration).
+        var folder = baseModel.StartsWith(LoopStep.CheckpointPrefix, StringComparison.Ordinal)
+            ? ConfinedPath.Resolve(options.Value.Root, baseModel[LoopStep.CheckpointPrefix.Length..], "baseModel")
+            : ConfinedPath.Resolve(options.Value.ModelsRoot, baseModel, "baseModel");
+        return Directory.Exists(folder)
+            ? folder
+            : throw new DirectoryNotFoundException($"baseModel: '{baseModel}' is neither tiny, small nor a folder under Trainer:ModelsRoot ({options.Value.ModelsRoot}).");
+    }
+
+    /// <summary>
+    /// Why the request cannot be trained, as "field: reason" — its settings (<see cref="Problem"/>), then every name
+    /// resolved under its root (base model, dataset in both dataset roots) — or null when it can.
+    /// </summary>
+    public string? Refusal(TrainModel m)
+    {
+        if (Problem(m) is { } problem)
+        {
+            return problem;
+        }
+
+        try
+        {
+            ResolveBase(m.BaseModel);
+            ConfinedPath.Resolve(options.Value.DatasetsRoot, m.DatasetId, "datasetId");
+            ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
+            return null;
+        }
+        catch (Exception e) when (e is PathEscapeException or DirectoryNotFoundException)
+        {
+            return e.Message;
+        }
+    }
+
+    public string Folder(string jobId) => Path.Combine(Root, jobId);
+
+    /// <summary>The folder that holds one folder per job.</summary>
+    public string Root => Path.GetFullPath(options.Value.Root);
+
+    /// <summary>
+    /// Queues a job unless it is queued, running or done. A job that failed is queued again (a retry: it resumes from
+    /// its last checkpoint), so a failure never blocks an identical request.
+    /// </summary>
+    public bool Enqueue(TrainModel m)
+    {
+        var id = JobId(m);
+        lock (_gate)
+        {
+            if (File.Exists(Path.Combine(Folder(id), "done")) || !_queued.TryAdd(id, 0))
+            {
+                return false;
+            }
+
+            Directory.CreateDirectory(Folder(id));
+            File.Delete(Path.Combine(Folder(id), "failed"));
+            AtomicFile.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
+        }
+
+        return _queue.Writer.TryWrite(m);
+    }
+
+    public bool Cancel(string jobId)
+    {
+        if (!_running.TryGetValue(jobId, out var cts))
+        {
+            return false;
+        }
+
+        cts.Cancel();
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var root = Path.GetFullPath(options.Value.Root);
+        foreach (var job in Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [])
+        {
+            if (File.Exists(Path.Combine(job, "done")) || File.Exists(Path.Combine(job, "failed")) || !File.Exists(Path.Combine(job, "job.json")))
+            {
+                continue;
+            }
+
+            // One unreadable job never stops the trainer (a crash loop under a restart policy): it is marked failed.
+            try
+            {
+                var request = JsonLines.ReadJson<TrainModel>(Path.Combine(job, "job.json"));
+                logger.LogInformation("Resuming training job {JobId}", JobId(request));
+                Enqueue(request);
+            }
+            catch (InvalidDataException e)
+            {
+                logger.LogError("Training job in {Folder} cannot be resumed: {Reason}", job, e.Message);
+                AtomicFile.WriteAllText(Path.Combine(job, "failed"), e.Message);
+            }
+        }
+
+        await foreach (var m in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            var id = JobId(m);
+            // Competing trainers on a shared folder: the one holding the job's claim trains it; the others pass.
+            using var claim = JobClaim.TryAcquire(Folder(id));
+            if (claim is null || File.Exists(Path.Combine(Folder(id), "done")))
+            {
+                logger.LogInformation("Training job {JobId} is running elsewhere or done; passing", id);
+                _queued.TryRemove(id, out _);
+                continue;
+            }
+
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            _running[id] = cts;
+            var released = false; // the failure path frees the queue slot itself; a retry may hold it by the end
+            try
+            {
+                await TrainAsync(id, m, cts.Token);
+                AtomicFile.WriteAllText(Path.Combine(Folder(id), "done"), DateTime.UtcNow.ToString("O"));
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogInformation("Training job {JobId} cancelled; its last checkpoint stays", id);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Training job {JobId} failed", id);
+                lock (_gate)
+                {
+                    AtomicFile.WriteAllText(Path.Combine(Folder(id), "failed"), $"{e.GetType().Name}: {e.Message}");
+                    _queued.TryRemove(id, out _);
+                    released = true;
+                }
+
+                await bus.Publish(new TrainingFailed { RunId = m.RunId, JobId = id, Reason = $"{e.GetType().Name}: {e.Message}" }, CancellationToken.None);
+            }
+            finally
+            {
+                _running.TryRemove(id, out _);
+                if (!released)
+                {
+                    _queued.TryRemove(id, out _);
+                }
+            }
+        }
+    }
+
+    private async Task TrainAsync(string id, TrainModel m, CancellationToken ct)
+    {
+        var data = TrainingData.Load(await FindDataAsync(m.DatasetId, ct));
+        var trainOptions = Options(m, LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment, ResolveBase(m.BaseModel), options.Value.Threads);
+        var progress = new Progress<StepMetrics>(s =>
+        {
+            Telemetry.TrainingLoss.Record(s.Loss, new KeyValuePair<string, object?>("job", id));
+            Telemetry.TrainingTokensPerSecond.Record(s.TokensPerSecond, new KeyValuePair<string, object?>("job", id));
+            if (s.Step % options.Value.ProgressEvery == 0 || s.Step == s.TotalSteps)
+            {
+                _ = bus.Publish(new TrainingProgressed
+                {
+                    RunId = m.RunId, JobId = id, Step = s.Step, TotalSteps = s.TotalSteps, Loss = s.Loss, LearningRate = s.LearningRate, TokensPerSecond = s.TokensPerSecond,
+                }, CancellationToken.None);
+            }
+        });
+        await AnnouncePendingAsync(id, m, ct);
+        foreach (var warning in trainOptions.Warnings())
+        {
+            logger.LogWarning("Training job {JobId}: {Warning}", id, warning);
+        }
+
+        var result = await new ModelTrainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(
+            data, Folder(id), m.DatasetId, progress, (folder, state) => AnnounceAsync(id, m, folder, state, ct), ct);
+        await AnnouncePendingAsync(id, m, ct);
+        MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{m.Loss} on {m.DatasetId}");
+    }
+
+    private const string AnnouncedMarker = "announced";
+
+    /// <summary>
+    /// Publishes a checkpoint's <see cref="CheckpointReady"/>, then marks the checkpoint announced. The checkpoint folder
+    /// is the outbox entry: one without the marker (the process died between the rename and the publish) is announced
+    /// when its job resumes, with the same message id, so subscribers can tell a repeat.
+    /// </summary>
+    private async Task AnnounceAsync(string id, TrainModel m, string folder, CheckpointState state, CancellationToken ct)
+    {
+        var checkpointId = $"{id}/{Path.GetFileName(folder)}";
+        await bus.Publish(
+            new CheckpointReady
+            {
+                RunId = m.RunId, CheckpointId = checkpointId, Location = Path.GetRelativePath(Path.GetFullPath(options.Value.Root), folder), BaseModel = m.BaseModel,
+                DatasetId = m.DatasetId, Step = state.Step, Metrics = state.Metrics, Final = state.Step >= state.TotalSteps, Loop = m.Loop,
+            },
+            c => c.MessageId = DeterministicGuid.Create($"checkpoint-ready/{checkpointId}"),
+            ct);
+        AtomicFile.WriteAllText(Path.Combine(folder, AnnouncedMarker), DateTime.UtcNow.ToString("O"));
+    }
+
+    private async Task AnnouncePendingAsync(string id, TrainModel m, CancellationToken ct)
+    {
+        var root = Checkpoints.Folder(Folder(id));
+        foreach (var folder in Directory.Exists(root) ? [.. Directory.GetDirectories(root, "step-*").Order(StringComparer.Ordinal)] : Array.Empty<string>())
+        {
+            if (!File.Exists(Path.Combine(folder, AnnouncedMarker)) && File.Exists(Path.Combine(folder, "state.json")))
+            {
+                logger.LogInformation("Checkpoint {Folder} of job {JobId} was saved but not announced; announcing it", folder, id);
+                await AnnounceAsync(id, m, folder, Checkpoints.ReadState(folder), ct);
+            }
+        }
+    }
+
+    private async Task<string> FindDataAsync(string datasetId, CancellationToken ct)
+    {
+        // The same rule as the API's check before 202: an id that was accepted is never refused here.
+        DatasetId.Parse(datasetId);
+
+        var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
+            .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetFiles.Training))
+            .ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(options.Value.DataWaitSeconds);
+        while (true)
+        {
+            if (candidates.FirstOrDefault(File.Exists) is { } found)
+            {
+                return found;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new FileNotFoundException($"Dataset {datasetId} was neither found in {options.Value.DatasetsRoot} nor received as triplet batches.");
+            }
+
+            await Task.Delay(500, ct);
+        }
+    }
+}
+
+public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModelConsumer> logger) : IConsumer<TrainModel>
+{
+    public Task Consume(ConsumeContext<TrainModel> context)
+    {
+        var m = context.Message;
+        if (runner.Refusal(m) is { } refusal)
+        {
+            throw new InvalidMessageException($"TrainModel: {refusal}");
+        }
+
+        if (!runner.Enqueue(m))
+        {
+            logger.LogInformation("Training job {JobId} is queued, running or done already", TrainingRunner.JobId(m));
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class CancelTrainingConsumer(TrainingRunner runner) : IConsumer<CancelTraining>
+{
+    public Task Consume(ConsumeContext<CancelTraining> context)
+    {
+        runner.Cancel(context.Message.JobId);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Collects a dataset's triplet batches on disk (<c>ReceivedDatasets/&lt;id&gt;/batches</c>, one file per batch,
+/// written whole), so neither memory nor a restart loses them and trainers sharing the folder see the same batches;
+/// a redelivered batch is not counted twice. Once all have arrived the dataset is written for training.
+/// </summary>
+public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : IConsumer<TripletBatchReady>
+{
+    public const int MaxBatches = 100_000;
+
+    public Task Consume(ConsumeContext<TripletBatchReady> context)
+    {
+        var m = context.Message;
+        if (!TrainingRunner.IsDatasetId(m.DatasetId))
+        {
+            throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id ({DatasetId.Rule}).");
+        }
+
+        if (m.BatchCount is < 1 or > MaxBatches || m.BatchIndex < 0 || m.BatchIndex >= m.BatchCount || m.Groups is null)
+        {
+            throw new InvalidMessageException($"TripletBatchReady: batch {m.BatchIndex} of {m.BatchCount} is not a batch of a dataset (1–{MaxBatches} batches, index from 0).");
+        }
+
+        string folder;
+        try
+        {
+            folder = ConfinedPath.Resolve(options.Value.ReceivedDatasets, m.DatasetId, "datasetId");
+        }
+        catch (PathEscapeException e)
+        {
+            throw new InvalidMessageException($"TripletBatchReady: {e.Message}");
+        }
+
+        var batches = Directory.CreateDirectory(Path.Combine(folder, "batches")).FullName;
+        var suffix = $"-of-{m.BatchCount:D6}.json";
+        var file = Path.Combine(batches, $"{m.BatchIndex:D6}{suffix}");
+        if (File.Exists(file))
+        {
+            return Task.CompletedTask; // redelivered
+        }
+
+        AtomicFile.WriteAllText(file, JsonSerializer.Serialize(m.Groups));
+        var received = Directory.GetFiles(batches, "*" + suffix).Order(StringComparer.Ordinal).ToList();
+        if (received.Count < m.BatchCount)
+        {
+            return Task.CompletedTask;
+        }
+
+        var groups = received.SelectMany(f => JsonLines.ReadJson<List<TripletGroup>>(f));
+        AtomicFile.WriteAllText(Path.Combine(folder, DatasetFiles.Training),
+            JsonSerializer.Serialize(groups.Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class TrainModelConsumerDefinition : RetryingConsumerDefinition<TrainModelConsumer>;
+
+public sealed class CancelTrainingConsumerDefinition : RetryingConsumerDefinition<CancelTrainingConsumer>;
+
+public sealed class TripletBatchConsumerDefinition : RetryingConsumerDefinition<TripletBatchConsumer>
+{
+    public TripletBatchConsumerDefinition() => ConcurrentMessageLimit = 1;
+}
+
+public static class TrainerRegistration
+{
+    /// <param name="standby">Serve the API only: no job is resumed or run here (see <see cref="TrainerStandby"/>).</param>
+    public static IServiceCollection AddTrainer(this IServiceCollection services, bool standby = false)
+    {
+        services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section);
+        services.AddSingleton<TrainingRunner>();
+        if (!standby)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<TrainingRunner>());
+        }
+
+        return services;
+    }
+
+    public static void AddTrainerConsumers(this IBusRegistrationConfigurator bus, bool standby = false)
+    {
+        if (standby)
+        {
+            return;
+        }
+
+        bus.AddConsumer<TrainModelConsumer, TrainModelConsumerDefinition>();
+        bus.AddConsumer<CancelTrainingConsumer, CancelTrainingConsumerDefinition>();
+        bus.AddConsumer<TripletBatchConsumer, TripletBatchConsumerDefinition>();
+    }
+
+    /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (state: queued, running, done or failed with the reason; metrics).</summary>
+    public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/training", async (TrainModel request, TrainingRunner runner, IPublishEndpoint publish, CancellationToken ct) =>
+        {
+            if (runner.Refusal(request) is { } refusal)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid training request", detail: refusal);
+            }
+
+            await publish.Publish(request, ct);
+            return Results.Accepted($"/api/training/{TrainingRunner.JobId(request)}", new { jobId = TrainingRunner.JobId(request) });
+        });
+        app.MapGet("/api/training", (TrainingRunner runner) =>
+        {
+            var jobs = Directory.Exists(runner.Root) ? Directory.GetDirectories(runner.Root, "job-*") : [];
+            return Results.Ok(jobs.Select(f => JobView(Path.GetFileName(f), f)).OrderBy(j => j.JobId, StringComparer.Ordinal));
+        });
+        app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>
+        {
+            var folder = runner.Folder(jobId);
+            if (!jobId.StartsWith("job-", StringComparison.Ordinal) || !jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') || !Directory.Exists(folder))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId} (yet: an accepted job appears once the trainer takes it).");
+            }
+
+            return Results.Ok(JobView(jobId, folder));
+        });
+        return app;
+    }
+
+    /// <summary>A job as the API shows it: state (queued, running, done, failed with the reason) and its metrics.</summary>
+    private static JobSummary JobView(string jobId, string folder)
+    {
+        var done = File.Exists(Path.Combine(folder, "done"));
+        var failure = File.Exists(Path.Combine(folder, "failed")) ? File.ReadAllText(Path.Combine(folder, "failed")) : null;
+        var metricsFile = Path.Combine(folder, "metrics.jsonl");
+        var metrics = new List<StepMetrics>();
+        var unreadable = 0;
+        foreach (var line in File.Exists(metricsFile) ? File.ReadLines(metricsFile) : [])
+        {
+            try
+            {
+                if (line.Length > 0 && JsonSerializer.Deserialize<StepMetrics>(line) is { } m)
+                {
+                    metrics.Add(m);
+                }
+            }
+            catch (JsonException)
+            {
+                unreadable++;
+            }
+        }
+
+        return new JobSummary(
+            jobId, failure is not null ? "failed" : done ? "done" : metrics.Count > 0 ? "running" : "queued", failure, failure is not null, done,
+            Checkpoints.Latest(folder), metrics, unreadable);
+    }
+
+    public sealed record JobSummary(string JobId, string State, string? Reason, bool Retryable, bool Done, string? Latest, List<StepMetrics> Metrics, int UnreadableMetricLines);
+}
