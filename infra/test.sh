@@ -46,7 +46,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MASSTRANSIT_USAGE_TELEMETRY
 dotnet build StableAlignment.sln -c Release -nologo -clp:ErrorsOnly || fail "build failed"
 
 # Each project's exit code and console log go beside its results: a crashed host, a missing results file or a hung
-# test (stopped by --blame-hang-timeout, which names it) counts as a failure in the totals (infra/test-totals.py).
+# test (stopped by --blame-hang-timeout, which names it) counts as a failure in the totals (infra/TestTotals).
 status=0
 : > "$state/results/projects.tsv"
 # TEST_PROJECTS picks projects (a space-separated list of folders); every test project by default.
@@ -67,7 +67,7 @@ done
 
 # The corpus counts, the skipped tests with their reasons and last the failures with their messages (a project's own
 # output may have scrolled far above), then the totals.
-/usr/bin/python3 infra/test-totals.py "$state/results" "$state/totals" || { echo "the test totals could not be read" >&2; echo "0 passed, 1 failed"; exit 1; }
+dotnet infra/TestTotals/bin/Release/net10.0/TestTotals.dll "$state/results" "$state/totals" || { echo "the test totals could not be read" >&2; echo "0 passed, 1 failed"; exit 1; }
 read -r passed failed skipped < "$state/totals"
 # sa as a .NET tool: packed, installed from the local package with dotnet tool install, and run (a short training
 # from examples/train.yaml, libtorch included), counted as one more test.

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
 /// <summary>
-/// make test's totals (infra/test-totals.py) over real dotnet test outputs (tests/data/test-totals): a crashed or hung
+/// make test's totals (infra/TestTotals) over real dotnet test outputs (tests/data/test-totals): a crashed or hung
 /// test host, a missing results file, a non-zero exit without a failed result and an aborted result each count as a
 /// failure; a clean run counts its passes and its explicit skip.
 /// </summary>
@@ -24,15 +23,9 @@ public sealed class TestTotalsTests
 
         var code = exitCode ?? (await File.ReadAllTextAsync(Path.Combine(source, "exit-code"))).Trim();
         await File.WriteAllTextAsync(Path.Combine(results, "projects.tsv"), $"Crash.Tests\t{code}\t{log}\n");
-        var totals = Path.Combine(results, "totals");
-        var start = new ProcessStartInfo("/usr/bin/python3", [RepositoryRoot.Combine("infra", "test-totals.py"), results, totals]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, error);
-        var numbers = (await File.ReadAllTextAsync(totals)).Split(' ', StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-        return (numbers[0], numbers[1], numbers[2], output);
+        var output = new StringWriter();
+        var totals = StableAlignment.TestTotals.Totals.Read(results, output);
+        return (totals.Passed, totals.Failed, totals.Skipped, output.ToString());
     }
 
     [Fact]
