@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;
@@ -67,11 +68,13 @@ public static class BatchedGeneration
                     // Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real
                     // tokens and itself (a pad position only itself).
                     var pad = tensor(pads.Select(p => (long)p).ToArray(), [rows, 1], device: device);
-                    var index = arange(width, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+                    using var stop = width.ToScalar();
+                    using var zero = 0.ToScalar();
+                    var index = arange(stop, dtype: ScalarType.Int64, device: device).unsqueeze(0);
                     var real = (index >= pad).unsqueeze(1);
                     var causal = ones(width, width, dtype: ScalarType.Bool, device: device).tril();
                     var self = eye(width, dtype: ScalarType.Bool, device: device);
-                    var layout = new BatchLayout((index - pad).clamp_min(0), (causal & (real | self)).unsqueeze(1));
+                    var layout = new BatchLayout((index - pad).clamp_min(zero), (causal & (real | self)).unsqueeze(1));
                     logits = model.Forward(tensor(ids, [rows, width], device: device), cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
                 }
 
@@ -132,7 +135,8 @@ public static class BatchedGeneration
                     var kv = (int)cache.Length;
                     // The token fed now sits right after the row's prompt and the tokens before it.
                     var positions = survivors.Select(r => (long)(width - pads[r] + generated[r].Count - 1)).ToArray();
-                    var keys = arange(kv + 1, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+                    using var keyCount = (kv + 1).ToScalar();
+                    var keys = arange(keyCount, dtype: ScalarType.Int64, device: device).unsqueeze(0);
                     var mask = (keys >= tensor(survivors.Select(r => (long)pads[r]).ToArray(), [survivors.Count, 1], device: device)).view(survivors.Count, 1, 1, kv + 1);
 
                     var input = tensor(keep.Select(k => next[k]).ToArray(), [survivors.Count, 1], device: device);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;
@@ -102,7 +103,8 @@ public sealed class SequenceBatch : IDisposable
         var ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1), reduction: nn.Reduction.None)
             .view(target.shape[0], target.shape[1]);
         var sums = (ce * ResponseMask).sum(1);
-        var counts = ResponseMask.sum(1).clamp_min(1);
+        using var one = 1.ToScalar();
+        var counts = ResponseMask.sum(1).clamp_min(one);
         return (sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
     }
 

@@ -33,6 +33,11 @@ public sealed class RmsNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>Scalars that live as long as the process, so no finalizer can free them while libtorch reads them.</summary>
+/// <summary>
+/// TorchSharp 0.107 frees a Scalar only in its finalizer and keeps no reference to it during the native call, so an
+/// implicit one (a number passed where a Scalar is expected) can be collected while libtorch reads it ("Unknown scalar
+/// type"). Scalars here are either held in a static field or declared with <c>using</c> around the call.
+/// </summary>
 internal static class HeldScalars
 {
     public static readonly Scalar One = 1.ToScalar();
@@ -116,18 +121,29 @@ public sealed class Attention : Module<Tensor, Tensor>
 
     private (Tensor Cos, Tensor Sin) Rotary(long start, long length, Device device, ScalarType dtype)
     {
-        var half = _c.HeadDim / 2;
-        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: device) * 2.0 / _c.HeadDim);
-        var freqs = outer(arange(start, start + length, dtype: ScalarType.Float32, device: device), inv);
+        using var first = start.ToScalar();
+        using var end = (start + length).ToScalar();
+        var inv = InverseFrequencies(device);
+        var freqs = outer(arange(first, end, dtype: ScalarType.Float32, device: device), inv);
         var emb = cat([freqs, freqs], -1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    /// <summary>theta^(-2i/d) for i below d/2, computed in float32 as Hugging Face's LLaMA computes it.</summary>
+    private Tensor InverseFrequencies(Device device)
+    {
+        using var zero = 0.ToScalar();
+        using var half = (_c.HeadDim / 2).ToScalar();
+        using var two = 2.0.ToScalar();
+        using var dim = _c.HeadDim.ToScalar();
+        using var theta = _c.RopeTheta.ToScalar();
+        return pow(theta, arange(zero, half, dtype: ScalarType.Float32, device: device).neg().mul(two).div(dim));
     }
 
     /// <summary>Rotary factors for explicit positions (batch, time), shaped (batch, 1, time, head) to broadcast over heads.</summary>
     private (Tensor Cos, Tensor Sin) Rotary(Tensor positions, ScalarType dtype)
     {
-        var half = _c.HeadDim / 2;
-        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float32, device: positions.device) * 2.0 / _c.HeadDim);
+        var inv = InverseFrequencies(positions.device);
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * inv;
         var emb = cat([freqs, freqs], -1).unsqueeze(1);
         return (emb.cos().to(dtype), emb.sin().to(dtype));

@@ -92,12 +92,15 @@ public sealed class LoraAdapter : Module<Tensor, Tensor>
         var input = x;
         if (_dropout > 0 && training)
         {
-            var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: Noise) >= _dropout;
-            input = input * keep / (1 - _dropout);
+            using var dropout = _dropout.ToScalar();
+            using var kept = (1 - _dropout).ToScalar();
+            var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: Noise).ge(dropout);
+            input = input.mul(keep).div(kept);
         }
 
         var (a, b) = A.dtype == x.dtype ? ((Tensor)A, (Tensor)B) : (A.to(x.dtype), B.to(x.dtype));
-        return (functional.linear(functional.linear(input, a), b) * Scale).MoveToOuterDisposeScope();
+        using var scale = Scale.ToScalar();
+        return functional.linear(functional.linear(input, a), b).mul(scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>The update as a weight (out × in): B·A·alpha/r, in fp32.</summary>

@@ -7,15 +7,6 @@ using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 
-/// <summary>Bound from the "Memory" section.</summary>
-public sealed class MemoryOptions
-{
-    public const string Section = "Memory";
-
-    /// <summary>A stored question is recalled only when its cosine distance to the new one is below this (paper: 0.3).</summary>
-    public double HintThreshold { get; set; } = 0.3;
-}
-
 /// <summary>
 /// Retrieval: the agent's memories come from the store by their (run, agent) index, and the nearest question
 /// is found by brute-force cosine over those unit vectors (SIMD dot products). An agent holds its seed memories
@@ -48,56 +39,3 @@ public static class MemoryRecall
             : new MemoryRecalled { RunId = runId, AgentId = agentId, Found = false, Distance = best is null ? 1 : bestDistance };
     }
 }
-
-public sealed class RecallMemoryConsumer(IAgentMemoryRepository memory, IOptions<MemoryOptions> options) : IConsumer<RecallMemory>
-{
-    public async Task Consume(ConsumeContext<RecallMemory> context)
-    {
-        var m = context.Message;
-        if (m.RunId == Guid.Empty || m.Embedding is not { Length: > 0 })
-        {
-            throw new InvalidMessageException("RecallMemory needs runId and a non-empty embedding.");
-        }
-
-        var memories = await memory.ListAsync(m.RunId, m.AgentId, context.CancellationToken);
-        await context.RespondAsync(MemoryRecall.Nearest(m.RunId, m.AgentId, memories, m.Embedding, options.Value.HintThreshold, m.BeforeRound));
-    }
-}
-
-public sealed class SeedMemoriesConsumer(IAgentMemoryRepository memory) : IConsumer<SeedMemories>
-{
-    /// <summary>Entries in one message; agent-runner sends batches well under it.</summary>
-    public const int MaxEntries = 50_000;
-
-    public async Task Consume(ConsumeContext<SeedMemories> context)
-    {
-        var m = context.Message;
-        if (m.RunId == Guid.Empty || m.Entries is null || m.Entries.Count > MaxEntries)
-        {
-            throw new InvalidMessageException($"SeedMemories: needs a run id and at most {MaxEntries} entries per message (send batches).");
-        }
-
-        if (m.Entries.Select((e, i) => (e, i)).FirstOrDefault(x => string.IsNullOrWhiteSpace(x.e.Question) || x.e.Answer is null || x.e.Embedding is not { Length: > 0 }) is { e: not null } bad)
-        {
-            throw new InvalidMessageException($"SeedMemories: entry {bad.i} lacks a question, an answer or an embedding.");
-        }
-
-        foreach (var e in m.Entries)
-        {
-            await memory.UpsertAsync(new MemoryEntry
-            {
-                Id = Guid.Empty, RunId = m.RunId, AgentId = e.AgentId, Question = e.Question, Answer = e.Answer,
-                Embedding = e.Embedding, Round = -1, UpdatedAt = DateTime.UnixEpoch,
-            }, context.CancellationToken);
-        }
-
-        await context.RespondAsync(new MemoriesSeeded { RunId = m.RunId, Count = m.Entries.Count });
-    }
-}
-
-public sealed class RecallMemoryConsumerDefinition : RetryingConsumerDefinition<RecallMemoryConsumer>
-{
-    public RecallMemoryConsumerDefinition() => ConcurrentMessageLimit = 256;
-}
-
-public sealed class SeedMemoriesConsumerDefinition : RetryingConsumerDefinition<SeedMemoriesConsumer>;

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -241,7 +242,8 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
                     var ids = served.Tokenizer.Start.Concat(served.Tokenizer.Encode(work.Inputs[i])).Take(served.Model.Config.MaxPositions).Select(t => (long)t).ToArray();
                     tokens += ids.Length;
                     var pooled = served.Model.Hidden(tensor(ids, [1, ids.Length], device: device))[0].to(ScalarType.Float32).mean([0]);
-                    pooled = pooled / pooled.norm().clamp_min(1e-12);
+                    using var tiny = 1e-12.ToScalar();
+                    pooled = pooled / pooled.norm().clamp_min(tiny);
                     vectors[i] = pooled.cpu().data<float>().ToArray();
                 }
             }

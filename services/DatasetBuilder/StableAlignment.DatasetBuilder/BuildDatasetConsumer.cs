@@ -13,18 +13,6 @@ using StableAlignment.Primitives;
 
 namespace StableAlignment.DatasetBuilder;
 
-/// <summary>Bound from the "Datasets" section.</summary>
-public sealed class DatasetOptions
-{
-    public const string Section = "Datasets";
-
-    /// <summary>Folder that holds one sub-folder per dataset id.</summary>
-    public string Root { get; set; } = "artifacts/datasets";
-
-    /// <summary>Build a dataset (5:1:1, 10 % held out) whenever a run completes.</summary>
-    public bool BuildOnRunCompleted { get; set; } = true;
-}
-
 /// <summary>
 /// Builds a run's dataset, stores it with its statistics and provenance, publishes its training groups as
 /// triplet batches and then <see cref="DatasetBuilt"/>. The dataset id follows from the run and the parameters,
@@ -193,101 +181,7 @@ public sealed class BuildDatasetConsumer(
         context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
 }
 
-/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c>.</summary>
-public static class DatasetStatus
-{
-    public static JobStatusFile File(string root, string id) => new(Path.Combine(Path.GetFullPath(root), ".status", id + ".json"), id);
-}
-
-/// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>
-public sealed class RunCompletedConsumer(IOptions<DatasetOptions> options) : IConsumer<RunCompleted>
-{
-    public Task Consume(ConsumeContext<RunCompleted> context) =>
-        options.Value.BuildOnRunCompleted && context.Message.Completed > 0 && context.Message.Reason is null
-            ? context.Publish(new BuildDataset { RunId = context.Message.RunId }, context.CancellationToken)
-            : Task.CompletedTask;
-}
-
 public sealed class BuildDatasetConsumerDefinition : RetryingConsumerDefinition<BuildDatasetConsumer>
 {
     public BuildDatasetConsumerDefinition() => ConcurrentMessageLimit = 1;
-}
-
-public sealed class RunCompletedConsumerDefinition : RetryingConsumerDefinition<RunCompletedConsumer>;
-
-public static class DatasetBuilderRegistration
-{
-    public static IServiceCollection AddDatasetBuilder(this IServiceCollection services)
-    {
-        services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
-        return services;
-    }
-
-    public static void AddDatasetBuilderConsumers(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<BuildDatasetConsumer, BuildDatasetConsumerDefinition>();
-        bus.AddConsumer<RunCompletedConsumer, RunCompletedConsumerDefinition>();
-        bus.AddRequestClient<ListInteractions>(RequestTimeout.After(s: 30));
-    }
-
-    /// <summary><c>GET /api/datasets</c>, <c>GET /api/datasets/{id}</c> (manifests), <c>POST /api/datasets</c> (a <see cref="BuildDataset"/>, 202).</summary>
-    public static IEndpointRouteBuilder MapDatasetBuilderApi(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/datasets", async (IOptions<DatasetOptions> options, CancellationToken ct) =>
-        {
-            var root = Path.GetFullPath(options.Value.Root);
-            var manifests = new List<DatasetManifest>();
-            foreach (var folder in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
-            {
-                if (await DatasetBuild.ReadManifestAsync(folder, ct) is { } manifest)
-                {
-                    manifests.Add(manifest);
-                }
-            }
-
-            return Results.Ok(manifests.OrderBy(m => m.CreatedAt));
-        });
-        app.MapGet("/api/datasets/{id}", async (string id, IOptions<DatasetOptions> options, CancellationToken ct) =>
-            DatasetId.IsValid(id) && await DatasetBuild.ReadManifestAsync(Path.Combine(Path.GetFullPath(options.Value.Root), id), ct) is { } manifest
-                ? Results.Ok(manifest)
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset {id}."));
-        app.MapPost("/api/datasets", async (BuildDataset request, IRequestClient<ListInteractions> memoryStore, IPublishEndpoint publish, IOptions<DatasetOptions> options, CancellationToken ct) =>
-        {
-            if (BuildDatasetConsumer.Problem(request) is { } problem)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid dataset request", detail: problem);
-            }
-
-            try
-            {
-                foreach (var runId in BuildDatasetConsumer.Runs(request))
-                {
-                    if (await BuildDatasetConsumer.CompletedCountAsync(memoryStore, runId, ct) == 0)
-                    {
-                        var field = runId == request.RunId ? "runId" : $"poolRuns[{request.PoolRuns.ToList().IndexOf(runId)}]";
-                        return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"{field}: memory-store holds no completed interaction of run {runId}.");
-                    }
-                }
-            }
-            catch (RequestTimeoutException)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "memory-store did not answer", detail: "The run's interactions could not be counted; try again.");
-            }
-
-            var id = BuildDatasetConsumer.IdFor(request);
-            var status = DatasetStatus.File(options.Value.Root, id);
-            if (status.Read() is null)
-            {
-                status.Write("queued", null);
-            }
-
-            await publish.Publish(request, ct);
-            return Results.Accepted($"/api/datasets/{id}/status", new { request.RunId, datasetId = id });
-        });
-        app.MapGet("/api/datasets/{id}/status", (string id, IOptions<DatasetOptions> options) =>
-            DatasetId.IsValid(id) && DatasetStatus.File(options.Value.Root, id).Read() is { } status
-                ? Results.Ok(status)
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset", detail: $"No dataset build {id}."));
-        return app;
-    }
 }

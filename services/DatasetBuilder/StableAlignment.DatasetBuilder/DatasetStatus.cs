@@ -1,0 +1,20 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StableAlignment.Contracts;
+using StableAlignment.Data;
+using StableAlignment.Hosting;
+using StableAlignment.Storage;
+using StableAlignment.Primitives;
+
+namespace StableAlignment.DatasetBuilder;
+
+/// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c>.</summary>
+public static class DatasetStatus
+{
+    public static JobStatusFile File(string root, string id) => new(Path.Combine(Path.GetFullPath(root), ".status", id + ".json"), id);
+}
