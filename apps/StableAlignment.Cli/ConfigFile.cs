@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using YamlDotNet.RepresentationModel;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Cli;
 

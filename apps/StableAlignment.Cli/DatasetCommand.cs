@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Spectre.Console;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Cli;
 

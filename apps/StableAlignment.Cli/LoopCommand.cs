@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Spectre.Console;
-using StableAlignment.Learning;
-using StableAlignment.Models;
 using StableAlignment.Society;
 
 namespace StableAlignment.Cli;

@@ -1,15 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
 using StableAlignment.Gateway;
 using StableAlignment.Hosting;
-using StableAlignment.Trainer;
 using StableAlignment.MemoryStore;
 using StableAlignment.ObserverRater;
 using StableAlignment.Storage;
+using StableAlignment.Trainer;
 
 namespace StableAlignment.SingleProcess;
 

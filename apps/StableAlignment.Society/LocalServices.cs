@@ -1,10 +1,8 @@
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Learning;
-using StableAlignment.Models;
 
 namespace StableAlignment.Society;
 

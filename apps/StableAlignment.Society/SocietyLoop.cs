@@ -13,9 +13,9 @@ using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
 using StableAlignment.Learning;
 using StableAlignment.ModelServer;
+using StableAlignment.Primitives;
 using StableAlignment.SingleProcess;
 using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Society;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using StableAlignment.Contracts;
 using StableAlignment.Storage;
 using StableAlignment.Testing;
 

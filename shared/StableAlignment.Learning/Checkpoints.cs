@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StableAlignment.Primitives;
 using TorchSharp;
 using TorchSharp.Modules;
-
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Learning;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;

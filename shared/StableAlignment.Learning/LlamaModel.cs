@@ -136,7 +136,8 @@ public sealed class Attention : Module<Tensor, Tensor>
         using var half = (_c.HeadDim / 2).ToScalar();
         using var two = 2.0.ToScalar();
         using var dim = _c.HeadDim.ToScalar();
-        using var theta = _c.RopeTheta.ToScalar();
+        // The base is a 0-dim float64 tensor, as an implicit conversion of the number made it; the result is float32.
+        using var theta = tensor(_c.RopeTheta);
         return pow(theta, arange(zero, half, dtype: ScalarType.Float32, device: device).neg().mul(two).div(dim));
     }
 

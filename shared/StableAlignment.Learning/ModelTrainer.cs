@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using StableAlignment.Primitives;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Learning;
 

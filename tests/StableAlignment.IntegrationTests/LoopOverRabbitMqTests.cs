@@ -1,9 +1,8 @@
-using System.Text.Json.Nodes;
 using MassTransit;
 using StableAlignment.Contracts;
+using StableAlignment.Data;
 using StableAlignment.Learning;
 using StableAlignment.Society;
-using StableAlignment.Data;
 using StableAlignment.Storage;
 using StableAlignment.Storage.Mongo;
 using StableAlignment.Testing;

@@ -118,6 +118,29 @@ public sealed class ArchitectureTests
         }
     }
 
+    /// <summary>Every consumer a service registers through AddServiceConsumers gets the shared retry policy.</summary>
+    [Fact]
+    public void Every_consumer_of_a_service_has_a_definition_with_the_shared_retry_policy()
+    {
+        System.Reflection.Assembly[] services =
+        [
+            typeof(AgentRunner.AgentRunnerRegistration).Assembly, typeof(ObserverRater.ObserverRaterRegistration).Assembly,
+            typeof(MemoryStore.MemoryStoreRegistration).Assembly, typeof(DatasetBuilder.DatasetBuilderRegistration).Assembly,
+            typeof(Trainer.TrainerRegistration).Assembly, typeof(Evaluator.EvaluatorRegistration).Assembly,
+        ];
+        // Registered by agent-runner itself, on a temporary queue per instance (every instance hears every record).
+        Type[] own = [typeof(AgentRunner.InteractionStoredConsumer)];
+        foreach (var assembly in services)
+        {
+            var defined = Hosting.ServiceConsumers.Definitions(assembly).Select(d => d.Consumer).ToHashSet();
+            var consumers = assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(MassTransit.IConsumer).IsAssignableFrom(t));
+            Assert.All(consumers.Except(own), c => Assert.True(defined.Contains(c), $"{c.Name} has no RetryingConsumerDefinition"));
+            Assert.NotEmpty(defined);
+        }
+
+        Assert.Contains(typeof(AgentRunner.LoopCoordinator), Hosting.ServiceConsumers.Definitions(typeof(AgentRunner.LoopCoordinator).Assembly).Select(d => d.Consumer));
+    }
+
     [Fact]
     public void The_model_code_has_no_web_framework()
     {

@@ -1,6 +1,6 @@
-using StableAlignment.Learning;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using StableAlignment.Learning;
 using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;

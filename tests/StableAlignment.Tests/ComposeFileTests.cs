@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
-using StableAlignment.Trainer;
 using StableAlignment.Testing;
+using StableAlignment.Trainer;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 

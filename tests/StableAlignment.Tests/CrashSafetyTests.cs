@@ -2,9 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using StableAlignment.Storage;
-using StableAlignment.Testing;
 using StableAlignment.Primitives;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

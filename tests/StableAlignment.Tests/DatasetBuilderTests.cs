@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Testing;

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Data;
 using StableAlignment.Testing;
 

@@ -1,8 +1,6 @@
-using StableAlignment.Data;
 using StableAlignment.Learning;
-using StableAlignment.Storage;
-using StableAlignment.Testing;
 using StableAlignment.Primitives;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

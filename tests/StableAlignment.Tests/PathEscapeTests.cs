@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using StableAlignment.Hosting;
-using StableAlignment.Testing;
 using StableAlignment.Primitives;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.AgentRunner.Sandbox;
 using StableAlignment.Contracts;
 using StableAlignment.Storage;

@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using StableAlignment.Gateway;
-using StableAlignment.Hosting;
-using StableAlignment.Testing;
 using StableAlignment.Primitives;
+using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -2,8 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Contracts;
 using StableAlignment.Learning;
-using StableAlignment.Trainer;
 using StableAlignment.Testing;
+using StableAlignment.Trainer;
 
 namespace StableAlignment.Tests;
 

@@ -30,10 +30,7 @@ public static class AgentRunnerRegistration
 
     public static void AddAgentRunnerConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<QuestionPosedConsumer, QuestionPosedConsumerDefinition>();
-        bus.AddConsumer<StartSimulationConsumer, StartSimulationConsumerDefinition>();
-        bus.AddConsumer<ResumeSimulationConsumer, ResumeSimulationConsumerDefinition>();
-        bus.AddConsumer<LoopCoordinator>();
+        bus.AddServiceConsumers(typeof(AgentRunnerRegistration).Assembly);
         bus.AddRequestClient<RateAnswer>(RequestTimeout.After(m: 3));
         bus.AddRequestClient<GetRunTally>(RequestTimeout.After(s: 30));
         bus.AddRequestClient<FindInteraction>(RequestTimeout.After(s: 10));

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Storage;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.AgentRunner;
 
@@ -72,3 +73,6 @@ public sealed class LoopCoordinator(IRunRepository runs, ILogger<LoopCoordinator
             context.CancellationToken);
     }
 }
+
+/// <summary>The shared retry policy: every message the coordinator publishes has a fixed id, so a retry repeats nothing.</summary>
+public sealed class LoopCoordinatorDefinition : RetryingConsumerDefinition<LoopCoordinator>;

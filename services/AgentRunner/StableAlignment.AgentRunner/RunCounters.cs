@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using MassTransit;
 using StableAlignment.Contracts;
 
 namespace StableAlignment.AgentRunner;

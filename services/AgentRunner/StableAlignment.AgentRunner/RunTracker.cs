@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using MassTransit;
 using StableAlignment.Contracts;
 
 namespace StableAlignment.AgentRunner;

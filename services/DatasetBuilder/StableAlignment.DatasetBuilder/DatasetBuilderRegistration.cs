@@ -3,13 +3,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.Data;
 using StableAlignment.Hosting;
-using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.DatasetBuilder;
 
@@ -23,8 +19,7 @@ public static class DatasetBuilderRegistration
 
     public static void AddDatasetBuilderConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<BuildDatasetConsumer, BuildDatasetConsumerDefinition>();
-        bus.AddConsumer<RunCompletedConsumer, RunCompletedConsumerDefinition>();
+        bus.AddServiceConsumers(typeof(DatasetBuilderRegistration).Assembly);
         bus.AddRequestClient<ListInteractions>(RequestTimeout.After(s: 30));
     }
 

@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MassTransit;
 using StableAlignment.Contracts;
-using StableAlignment.Storage;
 
 namespace StableAlignment.DatasetBuilder;
 

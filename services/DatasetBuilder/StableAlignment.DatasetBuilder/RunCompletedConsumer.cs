@@ -1,15 +1,7 @@
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.Data;
 using StableAlignment.Hosting;
-using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.DatasetBuilder;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Data;
 using StableAlignment.Learning;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Learning;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;

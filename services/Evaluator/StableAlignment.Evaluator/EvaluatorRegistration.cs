@@ -1,19 +1,14 @@
-using System.Text.Json;
-using System.Threading.Channels;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Learning;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.Evaluator;
 
@@ -29,10 +24,7 @@ public static class EvaluatorRegistration
     }
 
     public static void AddEvaluatorConsumers(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<CheckpointReadyConsumer, CheckpointReadyConsumerDefinition>();
-        bus.AddConsumer<EvaluateCheckpointConsumer, EvaluateCheckpointConsumerDefinition>();
-    }
+        => bus.AddServiceConsumers(typeof(EvaluatorRegistration).Assembly);
 
     /// <summary>
     /// <c>GET /api/evaluations</c>: the leaderboard (every report, best first); <c>POST /api/evaluations</c>: an

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using ScottPlot;
 
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;

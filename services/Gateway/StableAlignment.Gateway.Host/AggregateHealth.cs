@@ -1,5 +1,5 @@
-using StableAlignment.Hosting;
 using System.Text.Json;
+using StableAlignment.Hosting;
 using Yarp.ReverseProxy.Configuration;
 
 namespace StableAlignment.Gateway.Host;

@@ -1,10 +1,7 @@
-using System.Diagnostics;
 using MassTransit;
-using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
 using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 

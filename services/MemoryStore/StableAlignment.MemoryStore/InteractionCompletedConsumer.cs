@@ -3,8 +3,8 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
+using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using MassTransit;
-using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
+using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

@@ -1,10 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-using StableAlignment.Primitives;
-
 namespace StableAlignment.MemoryStore;
 
 /// <summary>Bound from the "Memory" section.</summary>

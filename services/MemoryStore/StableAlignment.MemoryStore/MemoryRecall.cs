@@ -1,9 +1,6 @@
-using MassTransit;
-using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
+using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

@@ -1,12 +1,13 @@
 using MassTransit;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using StableAlignment.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StableAlignment.Primitives;
+using StableAlignment.Storage;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.MemoryStore;
 
@@ -23,13 +24,7 @@ public static class MemoryStoreRegistration
 
     public static void AddMemoryStoreConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<InteractionCompletedConsumer, InteractionCompletedConsumerDefinition>();
-        bus.AddConsumer<InteractionFailedConsumer, InteractionFailedConsumerDefinition>();
-        bus.AddConsumer<RecallMemoryConsumer, RecallMemoryConsumerDefinition>();
-        bus.AddConsumer<SeedMemoriesConsumer, SeedMemoriesConsumerDefinition>();
-        bus.AddConsumer<GetRunTallyConsumer, GetRunTallyConsumerDefinition>();
-        bus.AddConsumer<ListInteractionsConsumer, ListInteractionsConsumerDefinition>();
-        bus.AddConsumer<FindInteractionConsumer, FindInteractionConsumerDefinition>();
+        bus.AddServiceConsumers(typeof(MemoryStoreRegistration).Assembly);
     }
 
     /// <summary>Read API under <c>/api/memory</c>: a run's counts and interactions, one interaction, an agent's memory (runs themselves are agent-runner's: <c>/api/agents/runs</c>).</summary>

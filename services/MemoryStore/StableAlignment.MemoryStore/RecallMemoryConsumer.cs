@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
 using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 

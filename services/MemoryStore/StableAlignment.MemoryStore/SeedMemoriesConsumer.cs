@@ -1,9 +1,7 @@
 using MassTransit;
-using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
 using StableAlignment.Storage;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 

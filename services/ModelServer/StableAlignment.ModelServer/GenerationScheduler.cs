@@ -1,12 +1,12 @@
-using TorchSharp;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Learning;
-using static TorchSharp.torch;
 using StableAlignment.Primitives;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace StableAlignment.ModelServer;
 

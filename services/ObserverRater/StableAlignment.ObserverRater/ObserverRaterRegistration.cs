@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Models;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.ObserverRater;
 
@@ -14,5 +15,5 @@ public static class ObserverRaterRegistration
     }
 
     public static void AddObserverRaterConsumers(this IBusRegistrationConfigurator bus) =>
-        bus.AddConsumer<RateAnswerConsumer, RateAnswerConsumerDefinition>();
+        bus.AddServiceConsumers(typeof(ObserverRaterRegistration).Assembly);
 }

@@ -1,22 +1,12 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
-using StableAlignment.Data;
-using StableAlignment.Hosting;
 using StableAlignment.Learning;
-using StableAlignment.Storage;
-using StableAlignment.Primitives;
+using StableAlignment.Hosting;
 
 namespace StableAlignment.Trainer;
 
@@ -42,9 +32,7 @@ public static class TrainerRegistration
             return;
         }
 
-        bus.AddConsumer<TrainModelConsumer, TrainModelConsumerDefinition>();
-        bus.AddConsumer<CancelTrainingConsumer, CancelTrainingConsumerDefinition>();
-        bus.AddConsumer<TripletBatchConsumer, TripletBatchConsumerDefinition>();
+        bus.AddServiceConsumers(typeof(TrainerRegistration).Assembly);
     }
 
     /// <summary><c>POST /api/training</c> (a <see cref="TrainModel"/>, 202 with the job id), <c>GET /api/training/{jobId}</c> (state: queued, running, done or failed with the reason; metrics).</summary>

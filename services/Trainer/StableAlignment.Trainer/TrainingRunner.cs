@@ -4,19 +4,14 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StableAlignment.Contracts;
 using StableAlignment.Data;
-using StableAlignment.Hosting;
 using StableAlignment.Learning;
-using StableAlignment.Storage;
 using StableAlignment.Primitives;
+using StableAlignment.Storage;
 
 namespace StableAlignment.Trainer;
 

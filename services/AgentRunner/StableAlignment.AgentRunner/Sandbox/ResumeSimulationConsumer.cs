@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Logging;
 using StableAlignment.Contracts;
 using StableAlignment.Hosting;
 using StableAlignment.Storage;
