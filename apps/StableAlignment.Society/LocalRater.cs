@@ -1,6 +1,3 @@
-using System.Text.Json;
-using StableAlignment.Models;
-
 namespace StableAlignment.Society;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
-using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Learning;
 
 namespace StableAlignment.Society;
 

@@ -1,16 +1,11 @@
 using System.Globalization;
-using System.Text;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using ScottPlot;
-using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
-using StableAlignment.Learning;
-using StableAlignment.Models;
 using StableAlignment.SingleProcess;
 using StableAlignment.Storage;
 

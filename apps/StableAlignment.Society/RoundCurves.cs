@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using ScottPlot;
 
 namespace StableAlignment.Society;

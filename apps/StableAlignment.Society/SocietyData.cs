@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace StableAlignment.Society;
 
 public sealed record RatedAnswer(string Text, int Rating, string Reason);

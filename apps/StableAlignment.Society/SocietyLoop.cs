@@ -1,17 +1,12 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using ScottPlot;
-using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
-using StableAlignment.Learning;
 using StableAlignment.ModelServer;
 using StableAlignment.Primitives;
 using StableAlignment.SingleProcess;

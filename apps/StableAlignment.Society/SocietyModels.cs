@@ -1,10 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.SemanticKernel;
-using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
-using StableAlignment.Learning;
-using StableAlignment.Models;
 
 namespace StableAlignment.Society;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-
 namespace StableAlignment.Benchmarks;
 
 /// <summary>Runs this benchmark program again with a child argument, so that a measurement's peak memory is its own; the child prints one JSON line.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
-
 namespace StableAlignment.Benchmarks;
 
 public sealed record ComparisonRun(int Seed, PreferenceScore Base, PreferenceScore Sft, PreferenceScore StableAlignment);

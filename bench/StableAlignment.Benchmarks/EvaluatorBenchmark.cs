@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
 using StableAlignment.Evaluator;
-using StableAlignment.Learning;
 
 namespace StableAlignment.Benchmarks;
 

@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Contracts;
 using StableAlignment.Models;
 using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Benchmarks;
 

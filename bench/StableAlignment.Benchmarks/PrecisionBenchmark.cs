@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using StableAlignment.Learning;
-
 namespace StableAlignment.Benchmarks;
 
 public sealed record PrecisionResult(

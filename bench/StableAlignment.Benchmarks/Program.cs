@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using StableAlignment.Benchmarks;
-using StableAlignment.Testing;
 
 // make bench: medians of several runs, written with the machine, the date and the inputs to bench/results/.
 if (args.Length == 2 && args[0] == TrainerBenchmark.ChildArgument)

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Benchmarks;
 

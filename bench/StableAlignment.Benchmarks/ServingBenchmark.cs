@@ -1,11 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
-using StableAlignment.Learning;
 using StableAlignment.ModelServer;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Benchmarks;
 

@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.ML.Tokenizers;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Benchmarks;
 

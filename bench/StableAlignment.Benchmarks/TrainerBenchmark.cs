@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using StableAlignment.Learning;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Benchmarks;

@@ -8,7 +8,7 @@ namespace StableAlignment.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
-    /// <summary>Registers the repositories for the configured provider and a "storage" readiness check.</summary>
+    /// <summary>Registers the configured database (embedded file or MongoDB) and a "storage" readiness check; each storing service adds its own repositories (<see cref="AddRepository"/>).</summary>
     public static IServiceCollection AddStableAlignmentStorage(this IServiceCollection services)
     {
         services.AddOptions<StorageOptions>()
@@ -19,27 +19,27 @@ public static class StorageServiceCollectionExtensions
                 "Storage:ConnectionString is required when Storage:Provider is MongoDb (e.g. mongodb://localhost:27017).")
             .ValidateOnStart();
 
-        services.AddKeyedSingleton<object>(StoreKey, (sp, _) =>
+        services.AddSingleton(sp => new LiteDbFile(sp.GetRequiredService<IOptions<StorageOptions>>().Value.EmbeddedPath));
+        services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            if (o.Provider == StorageProvider.Embedded)
-            {
-                return new LiteDbStore(o.EmbeddedPath);
-            }
-
-            var mongo = new MongoStore(o.ConnectionString!, o.Database);
-            mongo.EnsureIndexesAsync().GetAwaiter().GetResult();
-            return mongo;
+            return new MongoStoreDatabase(o.ConnectionString!, o.Database);
         });
-        services.AddSingleton(sp => (IRunRepository)sp.GetRequiredKeyedService<object>(StoreKey));
-        services.AddSingleton(sp => (IInteractionRepository)sp.GetRequiredKeyedService<object>(StoreKey));
-        services.AddSingleton(sp => (IAgentMemoryRepository)sp.GetRequiredKeyedService<object>(StoreKey));
-        services.AddSingleton(sp => (IStoreProbe)sp.GetRequiredKeyedService<object>(StoreKey));
+        services.AddSingleton<IStoreProbe>(sp => Embedded(sp) ? sp.GetRequiredService<LiteDbFile>() : sp.GetRequiredService<MongoStoreDatabase>());
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage", tags: ["ready"]);
         return services;
     }
 
-    private const string StoreKey = "stable-alignment-store";
+    /// <summary>
+    /// Registers a storing service's own repository: its embedded or its MongoDB implementation, as
+    /// <c>Storage:Provider</c> says, over the database that <see cref="AddStableAlignmentStorage"/> registered.
+    /// </summary>
+    public static IServiceCollection AddRepository<TRepository>(
+        this IServiceCollection services, Func<LiteDbFile, TRepository> embedded, Func<MongoStoreDatabase, TRepository> mongo)
+        where TRepository : class =>
+        services.AddSingleton(sp => Embedded(sp) ? embedded(sp.GetRequiredService<LiteDbFile>()) : mongo(sp.GetRequiredService<MongoStoreDatabase>()));
+
+    private static bool Embedded(IServiceProvider sp) => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Embedded;
 
     private sealed class StoreHealthCheck(IStoreProbe probe) : IHealthCheck
     {

@@ -5,10 +5,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
-using StableAlignment.Contracts;
-using StableAlignment.Storage;
-using StableAlignment.Storage.Mongo;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 
@@ -328,12 +324,12 @@ public sealed class ChaosTests(InfrastructureFixture fixture)
         var runId = Guid.NewGuid();
 
         // memory-store's records of a finished run: long answers, so the dataset outgrows a 128 KB disk.
-        var store = new MongoStore(fixture.Infrastructure.MongoUri, database);
+        var store = await MongoStore.OpenAsync(fixture.Infrastructure.MongoUri, database);
         var filler = string.Join(" ", Enumerable.Repeat("Honesty, offered with care, keeps a friendship standing.", 25));
         for (var agent = 0; agent < 36; agent++)
         {
             Rating Score(int score) => new() { Aspect = RatingAspect.Alignment, Score = score, Reason = $"reason {score}", RawReply = $"Rating: {score}", Model = "observer" };
-            await ((IInteractionRepository)store).TrySaveAsync(new InteractionRecord
+            await store.Interactions.TrySaveAsync(new InteractionRecord
             {
                 Id = Guid.NewGuid(), RunId = runId, Round = 0, AgentId = agent, Question = $"Question {agent}: may I lie to spare a friend?",
                 Draft = $"Draft {agent}. {filler}", SocialModel = "stub-model", DraftAlignment = Score(3), DraftEngagement = Score(4) with { Aspect = RatingAspect.Engagement },

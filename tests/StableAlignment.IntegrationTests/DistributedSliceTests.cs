@@ -1,11 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using RabbitMQ.Client;
 using StableAlignment.Gateway;
-using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 

@@ -1,13 +1,8 @@
-using System.Collections.Concurrent;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
-using StableAlignment.Contracts;
 using StableAlignment.Evaluator;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 

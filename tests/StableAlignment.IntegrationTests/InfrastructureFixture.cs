@@ -1,5 +1,3 @@
-using StableAlignment.Testing;
-
 [assembly: AssemblyFixture(typeof(StableAlignment.IntegrationTests.InfrastructureFixture))]
 [assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
 

@@ -1,11 +1,7 @@
 using MassTransit;
-using StableAlignment.Contracts;
 using StableAlignment.Data;
 using StableAlignment.Learning;
 using StableAlignment.Society;
-using StableAlignment.Storage;
-using StableAlignment.Storage.Mongo;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 
@@ -107,8 +103,8 @@ public sealed class LoopOverRabbitMqTests(InfrastructureFixture fixture)
             Assert.Equal(secondDataset, Checkpoints.ReadState(Path.Combine(root, "jobs", two["location"]!.GetValue<string>())).DatasetId);
 
             // The second society's drafts came from that checkpoint through the model-server's API.
-            var memory = new MongoStore(fixture.Infrastructure.MongoUri, $"{database}-MemoryStore");
-            var records = await memory.ListByRunAsync(secondRun, ct);
+            var memory = await MongoStore.OpenAsync(fixture.Infrastructure.MongoUri, $"{database}-MemoryStore");
+            var records = await memory.Interactions.ListByRunAsync(secondRun, ct);
             Assert.Equal(4, records.Count);
             Assert.All(records, r => Assert.Equal(LoopStep.CheckpointPrefix + firstLocation, r.SocialModel));
             Assert.All(records, r => Assert.Contains(r.Tokens, t => t.Model == LoopStep.CheckpointPrefix + firstLocation && t.CompletionTokens > 0));

@@ -1,7 +1,4 @@
 using MongoDB.Driver;
-using StableAlignment.Storage;
-using StableAlignment.Storage.Mongo;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 
@@ -10,24 +7,22 @@ public sealed class MongoStoreConformanceTests(InfrastructureFixture fixture) : 
 {
     protected override async Task<(IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe)> CreateStoreAsync()
     {
-        var store = new MongoStore(fixture.Infrastructure.MongoUri, $"conformance-{Guid.NewGuid():N}");
-        await store.EnsureIndexesAsync();
-        return (store, store, store, store);
+        var store = await MongoStore.OpenAsync(fixture.Infrastructure.MongoUri, $"conformance-{Guid.NewGuid():N}");
+        return (store.Runs, store.Interactions, store.Memory, store.Probe);
     }
 
     [Fact]
     public async Task Unique_index_refuses_a_second_memory_entry_for_the_same_agent_question_and_round()
     {
         var database = $"unique-{Guid.NewGuid():N}";
-        var store = new MongoStore(fixture.Infrastructure.MongoUri, database);
-        await store.EnsureIndexesAsync();
+        var store = await MongoStore.OpenAsync(fixture.Infrastructure.MongoUri, database);
         var entry = new MemoryEntry { Id = Guid.Empty, RunId = Guid.NewGuid(), AgentId = 1, Question = "q", Answer = "a" };
-        await store.UpsertAsync(entry);
+        await store.Memory.UpsertAsync(entry);
 
         // A writer that computes ids its own way must still not create a duplicate.
         var raw = new MongoClient(fixture.Infrastructure.MongoUri).GetDatabase(database).GetCollection<MemoryEntry>("memory");
         var e = await Assert.ThrowsAsync<MongoWriteException>(() => raw.InsertOneAsync(entry with { Id = Guid.NewGuid(), Answer = "b" }));
         Assert.Equal(ServerErrorCategory.DuplicateKey, e.WriteError.Category);
-        Assert.Equal("a", Assert.Single(await store.ListAsync(entry.RunId, 1)).Answer);
+        Assert.Equal("a", Assert.Single(await store.Memory.ListAsync(entry.RunId, 1)).Answer);
     }
 }

@@ -1,7 +1,4 @@
-using System.Text;
-using System.Text.Json;
 using RabbitMQ.Client;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 

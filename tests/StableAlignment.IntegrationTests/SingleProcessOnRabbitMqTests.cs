@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using RabbitMQ.Client;
 using StableAlignment.Gateway;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 

@@ -1,9 +1,5 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
 using MassTransit;
-using StableAlignment.Contracts;
 using StableAlignment.Learning;
-using StableAlignment.Testing;
 using static TorchSharp.torch;
 
 namespace StableAlignment.IntegrationTests;

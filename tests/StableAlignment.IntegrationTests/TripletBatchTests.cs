@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using MassTransit;
-using StableAlignment.Contracts;
 using StableAlignment.DatasetBuilder;
-using StableAlignment.Testing;
 
 namespace StableAlignment.IntegrationTests;
 

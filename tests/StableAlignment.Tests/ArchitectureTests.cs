@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,5 +1,3 @@
-using StableAlignment.Learning;
-
 namespace StableAlignment.Tests;
 
 public class BatchedGenerationTests

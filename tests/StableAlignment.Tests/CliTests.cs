@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
@@ -60,18 +57,18 @@ public sealed class CliTests
             await first.WaitForExitAsync();
             var runId = Guid.Parse(runLine![4..]);
             var storePath = Path.Combine(folder, "artifacts", "store", "stable-alignment.db");
-            using (var killed = new StableAlignment.Storage.Embedded.LiteDbStore(storePath))
+            using (var killed = new EmbeddedStore(storePath))
             {
-                var partial = await killed.CountByRunAsync(runId, StableAlignment.Storage.InteractionStatus.Completed);
+                var partial = await killed.Interactions.CountByRunAsync(runId, StableAlignment.Storage.InteractionStatus.Completed);
                 Assert.InRange(partial, 0, 17);
-                Assert.Equal(StableAlignment.Storage.RunStatus.Running, (await killed.GetAsync(runId))!.Status);
+                Assert.Equal(StableAlignment.Storage.RunStatus.Running, (await killed.Runs.GetAsync(runId))!.Status);
             }
 
             var (exit, stdout, err) = await Sa(folder, ["simulate", "--resume", runId.ToString(), "--export", "export", .. common]);
             Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
 
-            using var store = new StableAlignment.Storage.Embedded.LiteDbStore(storePath);
-            var records = await store.ListByRunAsync(runId);
+            using var store = new EmbeddedStore(storePath);
+            var records = await store.Interactions.ListByRunAsync(runId);
             Assert.Equal(18, records.Count);
             Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
             Assert.All(records, r => Assert.Equal(StableAlignment.Storage.InteractionStatus.Completed, r.Status));

@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
-using StableAlignment.Testing;
 using StableAlignment.Trainer;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;

@@ -1,6 +1,3 @@
-using StableAlignment.Learning;
-using StableAlignment.Testing;
-
 namespace StableAlignment.Tests;
 
 /// <summary>Every example configuration runs; flags win over the file; a resolved configuration repeats the run exactly.</summary>

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using StableAlignment.Primitives;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,6 +1,5 @@
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,19 +1,17 @@
 using StableAlignment.Storage;
-using StableAlignment.Storage.Embedded;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
-/// <summary>The shared store conformance suite against the embedded (LiteDB) store.</summary>
+/// <summary>The shared store conformance suite against the embedded (LiteDB) store: agent-runner's and memory-store's repositories over one file.</summary>
 public sealed class EmbeddedStoreConformanceTests : StoreConformanceTests, IDisposable
 {
-    private readonly List<LiteDbStore> _stores = [];
+    private readonly List<EmbeddedStore> _stores = [];
 
     protected override Task<(IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe)> CreateStoreAsync()
     {
-        var store = new LiteDbStore(TestConfiguration.TempPath("store") + ".db");
+        var store = new EmbeddedStore(TestConfiguration.TempPath("store") + ".db");
         _stores.Add(store);
-        return Task.FromResult<(IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe)>((store, store, store, store));
+        return Task.FromResult<(IRunRepository, IInteractionRepository, IAgentMemoryRepository, IStoreProbe)>((store.Runs, store.Interactions, store.Memory, store.File));
     }
 
     [Fact]
@@ -21,13 +19,13 @@ public sealed class EmbeddedStoreConformanceTests : StoreConformanceTests, IDisp
     {
         var path = TestConfiguration.TempPath("reopen") + ".db";
         var id = Guid.NewGuid();
-        using (var store = new LiteDbStore(path))
+        using (var store = new EmbeddedStore(path))
         {
-            await store.TryCreateAsync(new RunRecord { Id = id, CreatedAt = DateTime.UtcNow });
+            await store.Runs.TryCreateAsync(new RunRecord { Id = id, CreatedAt = DateTime.UtcNow });
         }
 
-        using var reopened = new LiteDbStore(path);
-        Assert.NotNull(await reopened.GetAsync(id));
+        using var reopened = new EmbeddedStore(path);
+        Assert.NotNull(await reopened.Runs.GetAsync(id));
     }
 
     public void Dispose()

@@ -1,12 +1,8 @@
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Evaluator;
-using StableAlignment.Learning;
 using StableAlignment.Models;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

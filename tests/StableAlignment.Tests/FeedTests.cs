@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
 using StableAlignment.Data;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

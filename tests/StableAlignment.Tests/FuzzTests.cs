@@ -1,6 +1,4 @@
-using StableAlignment.Learning;
 using StableAlignment.Primitives;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

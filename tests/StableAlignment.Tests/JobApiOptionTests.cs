@@ -1,12 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Gateway;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
-using StableAlignment.Learning;
 using StableAlignment.ModelServer;
-using StableAlignment.Testing;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Tests;

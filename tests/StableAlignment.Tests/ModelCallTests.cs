@@ -1,13 +1,9 @@
-using System.Net;
-using System.Net.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using StableAlignment.Contracts;
 using StableAlignment.Gateway;
 using StableAlignment.Models;
 using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

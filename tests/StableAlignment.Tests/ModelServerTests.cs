@@ -1,17 +1,12 @@
 using System.ClientModel;
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 using OpenAI;
-using StableAlignment.Learning;
 using StableAlignment.ModelServer;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

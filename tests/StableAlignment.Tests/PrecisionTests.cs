@@ -1,5 +1,3 @@
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Tests;

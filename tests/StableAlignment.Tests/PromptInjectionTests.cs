@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
-using StableAlignment.Contracts;
 using StableAlignment.Gateway;
 using StableAlignment.Models;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,4 +1,3 @@
-using StableAlignment.Contracts;
 using StableAlignment.Models;
 
 namespace StableAlignment.Tests;

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using StableAlignment.Gateway;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,5 +1,4 @@
 using StableAlignment.AgentRunner;
-using StableAlignment.Contracts;
 
 namespace StableAlignment.Tests;
 

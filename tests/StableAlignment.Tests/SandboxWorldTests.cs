@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
 using StableAlignment.Models;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using StableAlignment.Contracts;
 using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

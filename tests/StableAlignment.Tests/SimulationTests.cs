@@ -1,8 +1,5 @@
-using System.Net;
 using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
 using StableAlignment.Storage;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

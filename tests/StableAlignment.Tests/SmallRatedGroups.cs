@@ -1,5 +1,3 @@
-using StableAlignment.Learning;
-
 namespace StableAlignment.Tests;
 
 /// <summary>Four short rated groups (one of three responses, three of two) for training tests on the golden folders.</summary>

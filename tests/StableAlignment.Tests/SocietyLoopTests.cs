@@ -1,15 +1,11 @@
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using StableAlignment.Learning;
 using StableAlignment.Models;
 using StableAlignment.SingleProcess;
 using StableAlignment.Society;
-using StableAlignment.Storage.Embedded;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 
@@ -76,8 +72,8 @@ public sealed class SocietyLoopTests
             Assert.StartsWith(folderOf, it.TrainedCheckpoint, StringComparison.Ordinal);
 
             // The drafts came through the model server: the records name the served model and carry its token counts.
-            using var store = new LiteDbStore(Path.Combine(folderOf, "store.db"));
-            var records = await store.ListByRunAsync(it.RunId!.Value, ct);
+            using var store = new EmbeddedStore(Path.Combine(folderOf, "store.db"));
+            var records = await store.Interactions.ListByRunAsync(it.RunId!.Value, ct);
             Assert.Equal(4, records.Count);
             Assert.All(records, r =>
             {
@@ -126,9 +122,9 @@ public sealed class SocietyLoopTests
         Assert.Equal(stopped.Iterations[0].RunId, it.RunId);
         Assert.True(it.Done);
         Assert.Equal(18, it.Interactions);
-        using (var store = new LiteDbStore(Path.Combine(outDir, "iteration-1", "store.db")))
+        using (var store = new EmbeddedStore(Path.Combine(outDir, "iteration-1", "store.db")))
         {
-            var records = await store.ListByRunAsync(it.RunId!.Value, ct);
+            var records = await store.Interactions.ListByRunAsync(it.RunId!.Value, ct);
             Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
             Assert.Equal(18, records.Count);
         }

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using StableAlignment.Learning;
 using StableAlignment.Models;
 using StableAlignment.Society;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

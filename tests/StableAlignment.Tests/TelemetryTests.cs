@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Http.Json;
 using StableAlignment.Gateway;
 using StableAlignment.Primitives;
-using StableAlignment.Testing;
 
 namespace StableAlignment.Tests;
 

@@ -1,5 +1,3 @@
-using StableAlignment.Testing;
-
 namespace StableAlignment.Tests;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using StableAlignment.Learning;
 
 namespace StableAlignment.Tests;
 

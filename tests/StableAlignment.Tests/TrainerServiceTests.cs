@@ -1,8 +1,4 @@
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using StableAlignment.Contracts;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 using StableAlignment.Trainer;
 
 namespace StableAlignment.Tests;

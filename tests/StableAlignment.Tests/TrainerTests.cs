@@ -1,6 +1,3 @@
-using System.Text.Json;
-using StableAlignment.Learning;
-using StableAlignment.Testing;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Tests;

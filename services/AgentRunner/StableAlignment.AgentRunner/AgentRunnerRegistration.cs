@@ -1,13 +1,9 @@
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
+using StableAlignment.AgentRunner.Persistence;
 using StableAlignment.AgentRunner.Sandbox;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner;
 
@@ -18,6 +14,7 @@ public static class AgentRunnerRegistration
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section);
         services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStableAlignmentModels();
+        services.AddRepository<IRunRepository>(file => new LiteDbRunRepository(file), database => new MongoRunRepository(database));
         services.AddSingleton<BrokerLink>();
         services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<BrokerLink>());
         services.AddSingleton<BackScatter>();

@@ -1,9 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using StableAlignment.Contracts;
-using StableAlignment.Storage;
-using StableAlignment.Hosting;
-
 namespace StableAlignment.AgentRunner;
 
 /// <summary>

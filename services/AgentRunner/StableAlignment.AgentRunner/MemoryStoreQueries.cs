@@ -1,6 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-
 namespace StableAlignment.AgentRunner;
 
 /// <summary>

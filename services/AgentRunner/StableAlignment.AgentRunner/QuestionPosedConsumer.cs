@@ -1,11 +1,5 @@
 using System.Collections.Concurrent;
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner;
 

@@ -1,5 +1,3 @@
-using StableAlignment.Contracts;
-
 namespace StableAlignment.AgentRunner;
 
 /// <summary>The agents with a stored record, per round, of one run; <see cref="Changed"/> wakes a waiting barrier.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using StableAlignment.Contracts;
 
 namespace StableAlignment.AgentRunner;
 

@@ -1,5 +1,3 @@
-using StableAlignment.Contracts;
-
 namespace StableAlignment.DatasetBuilder;
 
 /// <summary>A peer's feedback as the dataset sees it: the score is null when the rating was unparseable.</summary>

@@ -1,9 +1,4 @@
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
 using StableAlignment.Data;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.DatasetBuilder;
 

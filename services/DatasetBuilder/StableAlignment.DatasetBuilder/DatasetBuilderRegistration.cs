@@ -1,11 +1,6 @@
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.DatasetBuilder;
 

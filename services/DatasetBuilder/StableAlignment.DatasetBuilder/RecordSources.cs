@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using MassTransit;
-using StableAlignment.Contracts;
 
 namespace StableAlignment.DatasetBuilder;
 

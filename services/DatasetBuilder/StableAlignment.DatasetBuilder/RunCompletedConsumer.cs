@@ -1,8 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-
 namespace StableAlignment.DatasetBuilder;
 
 /// <summary>A completed run becomes a dataset with the paper's settings, when <see cref="DatasetOptions.BuildOnRunCompleted"/>.</summary>

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using StableAlignment.Contracts;
 
 namespace StableAlignment.DatasetBuilder;
 

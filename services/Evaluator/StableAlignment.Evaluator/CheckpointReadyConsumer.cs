@@ -1,7 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-
 namespace StableAlignment.Evaluator;
 
 public sealed class CheckpointReadyConsumer(EvaluationQueue queue) : IConsumer<CheckpointReady>

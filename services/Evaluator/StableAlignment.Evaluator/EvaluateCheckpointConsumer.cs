@@ -1,6 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;

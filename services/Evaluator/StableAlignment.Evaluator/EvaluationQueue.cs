@@ -1,11 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
 using StableAlignment.Learning;
 using StableAlignment.Models;
 using StableAlignment.Primitives;

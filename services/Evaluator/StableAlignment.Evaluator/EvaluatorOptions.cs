@@ -1,5 +1,3 @@
-using StableAlignment.Contracts;
-
 namespace StableAlignment.Evaluator;
 
 /// <summary>Bound from the "Evaluator" section.</summary>

@@ -1,14 +1,8 @@
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
 using StableAlignment.Models;
 using StableAlignment.Primitives;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.Evaluator;
 

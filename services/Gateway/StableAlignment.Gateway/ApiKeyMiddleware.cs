@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.Gateway;
 

@@ -1,8 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-
 namespace StableAlignment.MemoryStore;
 
 /// <summary>Answers <see cref="FindInteraction"/>.</summary>

@@ -1,10 +1,5 @@
 using System.Diagnostics;
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Primitives;
-using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

@@ -1,8 +1,4 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Primitives;
-using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

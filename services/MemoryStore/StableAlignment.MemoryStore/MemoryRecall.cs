@@ -1,6 +1,4 @@
-using StableAlignment.Contracts;
 using StableAlignment.Primitives;
-using StableAlignment.Storage;
 
 namespace StableAlignment.MemoryStore;
 

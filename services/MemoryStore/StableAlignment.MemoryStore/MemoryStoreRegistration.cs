@@ -1,13 +1,10 @@
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using StableAlignment.MemoryStore.Persistence;
 using StableAlignment.Primitives;
-using StableAlignment.Storage;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.MemoryStore;
 
@@ -16,10 +13,22 @@ public static class MemoryStoreRegistration
     public static IServiceCollection AddMemoryStore(this IServiceCollection services)
     {
         services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        services.AddRepository<IInteractionRepository>(
+            file => new LiteDbInteractionRepository(file),
+            database => Indexed(new MongoInteractionRepository(database), r => r.EnsureIndexesAsync()));
+        services.AddRepository<IAgentMemoryRepository>(
+            file => new LiteDbMemoryRepository(file),
+            database => Indexed(new MongoMemoryRepository(database), r => r.EnsureIndexesAsync()));
         // Only the price table of the Models section: memory-store counts cost (sa.model.cost) but calls no model.
         services.TryAddSingleton(sp => new ModelPrices(
             sp.GetRequiredService<IConfiguration>().GetSection(ModelPrices.Section).Get<Dictionary<string, ModelPrice>>() ?? []));
         return services;
+    }
+
+    private static T Indexed<T>(T repository, Func<T, Task> ensureIndexes)
+    {
+        ensureIndexes(repository).GetAwaiter().GetResult();
+        return repository;
     }
 
     public static void AddMemoryStoreConsumers(this IBusRegistrationConfigurator bus)

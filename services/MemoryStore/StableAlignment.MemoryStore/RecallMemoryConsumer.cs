@@ -1,9 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-
 namespace StableAlignment.MemoryStore;
 
 public sealed class RecallMemoryConsumer(IAgentMemoryRepository memory, IOptions<MemoryOptions> options) : IConsumer<RecallMemory>

@@ -1,8 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-
 namespace StableAlignment.MemoryStore;
 
 public sealed class SeedMemoriesConsumer(IAgentMemoryRepository memory) : IConsumer<SeedMemories>

@@ -1,7 +1,4 @@
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using StableAlignment.Models;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.ObserverRater;
 

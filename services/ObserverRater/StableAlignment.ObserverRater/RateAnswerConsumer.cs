@@ -1,8 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Models;
 
 namespace StableAlignment.ObserverRater;

@@ -1,7 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-
 namespace StableAlignment.Trainer;
 
 public sealed class CancelTrainingConsumer(TrainingRunner runner) : IConsumer<CancelTraining>

@@ -1,8 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-
 namespace StableAlignment.Trainer;
 
 public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModelConsumer> logger) : IConsumer<TrainModel>

@@ -1,12 +1,8 @@
 using System.Text.Json;
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using StableAlignment.Contracts;
 using StableAlignment.Learning;
-using StableAlignment.Hosting;
 
 namespace StableAlignment.Trainer;
 

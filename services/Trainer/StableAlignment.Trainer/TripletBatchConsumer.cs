@@ -1,9 +1,5 @@
 using System.Text.Json;
-using MassTransit;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
 using StableAlignment.Data;
-using StableAlignment.Hosting;
 using StableAlignment.Primitives;
 
 namespace StableAlignment.Trainer;

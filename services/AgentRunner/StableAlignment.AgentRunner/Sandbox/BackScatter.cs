@@ -1,11 +1,6 @@
 using System.Globalization;
 using System.Text;
-using MassTransit;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner.Sandbox;
 

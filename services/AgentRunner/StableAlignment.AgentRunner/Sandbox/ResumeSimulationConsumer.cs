@@ -1,8 +1,3 @@
-using MassTransit;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-
 namespace StableAlignment.AgentRunner.Sandbox;
 
 /// <summary>Resumes a stored run: missing and failed interactions are run again.</summary>

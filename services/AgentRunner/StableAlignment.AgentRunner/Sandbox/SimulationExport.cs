@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using StableAlignment.Contracts;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner.Sandbox;
 

@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using MassTransit;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using StableAlignment.Contracts;
 using StableAlignment.Models;
-using StableAlignment.Storage;
 
 namespace StableAlignment.AgentRunner.Sandbox;
 

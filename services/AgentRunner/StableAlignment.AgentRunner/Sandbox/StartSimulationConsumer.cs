@@ -1,9 +1,3 @@
-using MassTransit;
-using Microsoft.Extensions.Logging;
-using StableAlignment.Contracts;
-using StableAlignment.Hosting;
-using StableAlignment.Storage;
-
 namespace StableAlignment.AgentRunner.Sandbox;
 
 /// <summary>Validates and stores a new simulation run, then hands it to the runner. A repeated message starts nothing.</summary>

@@ -1,5 +1,3 @@
-using StableAlignment.Contracts;
-
 namespace StableAlignment.AgentRunner.Sandbox;
 
 /// <summary>The initial settings of the paper: which agents start with aligned seed memories.</summary>
