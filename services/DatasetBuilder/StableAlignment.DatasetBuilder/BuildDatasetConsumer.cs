@@ -45,20 +45,20 @@ public sealed class BuildDatasetConsumer(
         }
 
         var status = DatasetStatus.File(options.Value.Root, id);
-        status.Write("building", null);
+        status.Write(JobState.Building, null);
         try
         {
             await BuildAndPublishAsync(context, m, id, folder, build, ct);
-            status.Write("done", null);
+            status.Write(JobState.Done, null);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            status.Write("failed", "stopped: the service shut down before the build finished (over RabbitMQ the request is delivered again; otherwise request it again)");
+            status.Write(JobState.Failed, "stopped: the service shut down before the build finished (over RabbitMQ the request is delivered again; otherwise request it again)");
             throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            status.Write("failed", $"{e.GetType().Name}: {e.Message}");
+            status.Write(JobState.Failed, $"{e.GetType().Name}: {e.Message}");
             throw;
         }
     }

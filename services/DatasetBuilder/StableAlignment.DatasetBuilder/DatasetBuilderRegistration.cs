@@ -66,7 +66,7 @@ public static class DatasetBuilderRegistration
             var status = DatasetStatus.File(options.Value.Root, id);
             if (status.Read() is null)
             {
-                status.Write("queued", null);
+                status.Write(JobState.Queued, null);
             }
 
             await publish.Publish(request, ct);

@@ -20,7 +20,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     public void Enqueue(EvaluateCheckpoint request)
     {
         var confined = Confine(request, options.Value);
-        if (Status(request.CheckpointId) is { State: "done" })
+        if (Status(request.CheckpointId) is { State: JobState.Done })
         {
             logger.LogInformation("Evaluation of {CheckpointId} is done already; the repeat is ignored", request.CheckpointId);
             return;
@@ -28,7 +28,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 
         Directory.CreateDirectory(Folder(request.CheckpointId));
         AtomicFile.WriteAllText(Path.Combine(Folder(request.CheckpointId), "request.json"), JsonSerializer.Serialize(request, Reports.Json));
-        WriteStatus(request.CheckpointId, "queued", null);
+        WriteStatus(request.CheckpointId, JobState.Queued, null);
         if (_queue.Writer.TryWrite(confined))
         {
             Telemetry.Queued("evaluation", 1);
@@ -46,7 +46,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             try
             {
                 if (File.Exists(request) && File.Exists(status)
-                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is "queued" or "running" or "reported")
+                    && JsonLines.ReadJson<JobStatus>(status, Reports.Json).State is JobState.Queued or JobState.Running or JobState.Reported)
                 {
                     var accepted = JsonLines.ReadJson<EvaluateCheckpoint>(request, Reports.Json);
                     logger.LogInformation("Taking up the evaluation of {CheckpointId} left {Folder}", accepted.CheckpointId, folder);
@@ -68,7 +68,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 
     private JobStatusFile StatusFile(string checkpointId) => new(Path.Combine(Folder(checkpointId), "status.json"), checkpointId);
 
-    private void WriteStatus(string checkpointId, string state, string? reason) => StatusFile(checkpointId).Write(state, reason);
+    private void WriteStatus(string checkpointId, JobState state, string? reason) => StatusFile(checkpointId).Write(state, reason);
 
     /// <summary>
     /// The request with its checkpoint location resolved under <see cref="EvaluatorOptions.CheckpointsRoot"/> and its
@@ -134,7 +134,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             Telemetry.Queued("evaluation", -1);
             // Competing evaluators on a shared folder: the one holding the claim runs it; the others pass.
             using var claim = JobClaim.TryAcquire(Folder(request.CheckpointId));
-            if (claim is null || Status(request.CheckpointId) is { State: "done" })
+            if (claim is null || Status(request.CheckpointId) is { State: JobState.Done })
             {
                 logger.LogInformation("Evaluation of {CheckpointId} is running elsewhere or done; passing", request.CheckpointId);
                 continue;
@@ -144,10 +144,10 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
             {
                 // "reported": the report is written and its EvaluationCompleted is owed (the outbox state); a restart
                 // publishes it without evaluating again.
-                if (Status(request.CheckpointId) is not { State: "reported" })
+                if (Status(request.CheckpointId) is not { State: JobState.Reported })
                 {
                     await EvaluateAsync(request, stoppingToken);
-                    WriteStatus(request.CheckpointId, "reported", null);
+                    WriteStatus(request.CheckpointId, JobState.Reported, null);
                 }
 
                 var report = JsonLines.ReadJson<EvaluationReport>(Path.Combine(Folder(request.CheckpointId), "report.json"), Reports.Json);
@@ -160,13 +160,13 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
                     c => c.MessageId = DeterministicGuid.Create($"evaluation-completed/{request.CheckpointId}/{report.CreatedAt:O}"),
                     stoppingToken);
                 // Done, with the benchmarks that could not be scored named (the others' scores are in the report).
-                WriteStatus(request.CheckpointId, "done", report.Failures.Count == 0 ? null
+                WriteStatus(request.CheckpointId, JobState.Done, report.Failures.Count == 0 ? null
                     : "not scored: " + string.Join("; ", report.Failures.Select(f => $"{f.Key}: {f.Value}")));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogError(e, "Evaluation of {CheckpointId} failed", request.CheckpointId);
-                WriteStatus(request.CheckpointId, "failed", $"{e.GetType().Name}: {e.Message}");
+                WriteStatus(request.CheckpointId, JobState.Failed, $"{e.GetType().Name}: {e.Message}");
             }
         }
     }
@@ -182,7 +182,7 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
 
     private async Task EvaluateAsync(EvaluateCheckpoint request, CancellationToken ct)
     {
-        WriteStatus(request.CheckpointId, "running", null);
+        WriteStatus(request.CheckpointId, JobState.Running, null);
         var o = options.Value;
         var suite = Suite(request, o);
         if (EvaluationOptions.SelfJudgeOf(suite.Benchmarks, services.GetService<IOptions<ModelsOptions>>()?.Value) is { } self)

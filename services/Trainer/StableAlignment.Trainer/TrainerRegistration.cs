@@ -65,8 +65,8 @@ public static class TrainerRegistration
     /// <summary>A job as the API shows it: state (queued, running, done, failed with the reason) and its metrics.</summary>
     private static JobSummary JobView(string jobId, string folder)
     {
-        var done = File.Exists(Path.Combine(folder, "done"));
-        var failure = File.Exists(Path.Combine(folder, "failed")) ? File.ReadAllText(Path.Combine(folder, "failed")) : null;
+        var job = new JobFolder(folder);
+        var failure = job.Failure;
         var metricsFile = Path.Combine(folder, "metrics.jsonl");
         var metrics = new List<StepMetrics>();
         var unreadable = 0;
@@ -86,9 +86,9 @@ public static class TrainerRegistration
         }
 
         return new JobSummary(
-            jobId, failure is not null ? "failed" : done ? "done" : metrics.Count > 0 ? "running" : "queued", failure, failure is not null, done,
+            jobId, job.State(metrics.Count > 0), failure, failure is not null, job.IsDone,
             Checkpoints.Latest(folder), metrics, unreadable);
     }
 
-    public sealed record JobSummary(string JobId, string State, string? Reason, bool Retryable, bool Done, string? Latest, List<StepMetrics> Metrics, int UnreadableMetricLines);
+    public sealed record JobSummary(string JobId, [property: System.Text.Json.Serialization.JsonConverter(typeof(JobStateConverter))] JobState State, string? Reason, bool Retryable, bool Done, string? Latest, List<StepMetrics> Metrics, int UnreadableMetricLines);
 }

@@ -120,6 +120,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
     public string Folder(string jobId) => Path.Combine(Root, jobId);
 
+    private JobFolder Job(string jobId) => new(Folder(jobId));
+
     /// <summary>The folder that holds one folder per job.</summary>
     public string Root => Path.GetFullPath(options.Value.Root);
 
@@ -132,14 +134,12 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         var id = JobId(m);
         lock (_gate)
         {
-            if (File.Exists(Path.Combine(Folder(id), "done")) || !_queued.TryAdd(id, 0))
+            if (Job(id).IsDone || !_queued.TryAdd(id, 0))
             {
                 return false;
             }
 
-            Directory.CreateDirectory(Folder(id));
-            File.Delete(Path.Combine(Folder(id), "failed"));
-            AtomicFile.WriteAllText(Path.Combine(Folder(id), "job.json"), JsonSerializer.Serialize(m));
+            Job(id).Accept(JsonSerializer.Serialize(m));
         }
 
         return _queue.Writer.TryWrite(m);
@@ -159,9 +159,9 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var root = Path.GetFullPath(options.Value.Root);
-        foreach (var job in Directory.Exists(root) ? Directory.GetDirectories(root, "job-*") : [])
+        foreach (var job in Directory.Exists(root) ? Directory.GetDirectories(root, "job-*").Select(f => new JobFolder(f)) : [])
         {
-            if (File.Exists(Path.Combine(job, "done")) || File.Exists(Path.Combine(job, "failed")) || !File.Exists(Path.Combine(job, "job.json")))
+            if (job.IsDone || job.HasFailed || !job.HasRequest)
             {
                 continue;
             }
@@ -169,14 +169,14 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             // One unreadable job never stops the trainer (a crash loop under a restart policy): it is marked failed.
             try
             {
-                var request = JsonLines.ReadJson<TrainModel>(Path.Combine(job, "job.json"));
+                var request = JsonLines.ReadJson<TrainModel>(job.RequestFile);
                 logger.LogInformation("Resuming training job {JobId}", JobId(request));
                 Enqueue(request);
             }
             catch (InvalidDataException e)
             {
-                logger.LogError("Training job in {Folder} cannot be resumed: {Reason}", job, e.Message);
-                AtomicFile.WriteAllText(Path.Combine(job, "failed"), e.Message);
+                logger.LogError("Training job in {Folder} cannot be resumed: {Reason}", job.Path, e.Message);
+                job.MarkFailed(e.Message);
             }
         }
 
@@ -185,7 +185,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             var id = JobId(m);
             // Competing trainers on a shared folder: the one holding the job's claim trains it; the others pass.
             using var claim = JobClaim.TryAcquire(Folder(id));
-            if (claim is null || File.Exists(Path.Combine(Folder(id), "done")))
+            if (claim is null || Job(id).IsDone)
             {
                 logger.LogInformation("Training job {JobId} is running elsewhere or done; passing", id);
                 _queued.TryRemove(id, out _);
@@ -198,7 +198,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             try
             {
                 await TrainAsync(id, m, cts.Token);
-                AtomicFile.WriteAllText(Path.Combine(Folder(id), "done"), DateTime.UtcNow.ToString("O"));
+                Job(id).MarkDone();
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
@@ -213,7 +213,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
                 logger.LogError(e, "Training job {JobId} failed", id);
                 lock (_gate)
                 {
-                    AtomicFile.WriteAllText(Path.Combine(Folder(id), "failed"), $"{e.GetType().Name}: {e.Message}");
+                    Job(id).MarkFailed($"{e.GetType().Name}: {e.Message}");
                     _queued.TryRemove(id, out _);
                     released = true;
                 }
