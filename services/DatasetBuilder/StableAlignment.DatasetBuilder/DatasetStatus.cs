@@ -1,5 +1,3 @@
-using StableAlignment.Primitives;
-
 namespace StableAlignment.DatasetBuilder;
 
 /// <summary>A build's status, kept beside the datasets in <c>Root/.status/&lt;id&gt;.json</c>.</summary>

@@ -1,5 +1,3 @@
-using StableAlignment.Primitives;
-
 namespace StableAlignment.Evaluator;
 
 public sealed class EvaluateCheckpointConsumer(EvaluationQueue queue) : IConsumer<EvaluateCheckpoint>

@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using StableAlignment.Learning;
 using StableAlignment.Models;
-using StableAlignment.Primitives;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Evaluator;

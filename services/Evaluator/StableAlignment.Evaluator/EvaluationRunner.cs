@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using StableAlignment.Learning;
 using StableAlignment.Models;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;
 

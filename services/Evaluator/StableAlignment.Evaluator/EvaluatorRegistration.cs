@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using StableAlignment.Models;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;
 

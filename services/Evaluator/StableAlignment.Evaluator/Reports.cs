@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json;
 using ScottPlot;
 
-using StableAlignment.Primitives;
-
 namespace StableAlignment.Evaluator;
 
 /// <summary>report.json, report.md and scores.png for one evaluation; the leaderboard across evaluations in a folder.</summary>

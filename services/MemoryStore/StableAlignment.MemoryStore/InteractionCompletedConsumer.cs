@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 

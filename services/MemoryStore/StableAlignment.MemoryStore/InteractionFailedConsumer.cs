@@ -1,5 +1,3 @@
-using StableAlignment.Primitives;
-
 namespace StableAlignment.MemoryStore;
 
 /// <summary>Records failed interactions so that they are visible and can be retried (a completed record is never replaced by a failure).</summary>

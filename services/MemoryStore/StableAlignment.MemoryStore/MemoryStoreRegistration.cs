@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StableAlignment.MemoryStore.Persistence;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.MemoryStore;
 

@@ -1,5 +1,3 @@
-using StableAlignment.Primitives;
-
 namespace StableAlignment.Trainer;
 
 /// <summary>

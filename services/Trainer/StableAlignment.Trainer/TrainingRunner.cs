@@ -6,7 +6,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using StableAlignment.Data;
 using StableAlignment.Learning;
-using StableAlignment.Primitives;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Trainer;

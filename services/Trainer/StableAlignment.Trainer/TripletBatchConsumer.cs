@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StableAlignment.Data;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Trainer;
 

@@ -1,35 +1,4 @@
-using StableAlignment.Data;
-
 namespace StableAlignment.DatasetBuilder;
-
-public enum SampleType
-{
-    Imitation,
-    SelfCritic,
-    Realignment,
-}
-
-/// <summary>One alignment sample in Alpaca form with its rating.</summary>
-public sealed record Sample(SampleType Type, string Instruction, string Input, string Output, int Rating, string Model)
-{
-    /// <summary>The short Alpaca prompt; without the Input block when the input is empty.</summary>
-    public string Query => AlpacaPrompt.Query(Instruction, Input);
-
-    public static string TypeName(SampleType type) => type switch
-    {
-        SampleType.Imitation => "imitation",
-        SampleType.SelfCritic => "self-critic",
-        _ => "realignment",
-    };
-}
-
-/// <summary>Why a candidate sample was not made.</summary>
-public enum DropReason
-{
-    InvalidRating,
-    EmptyText,
-    RealignmentCondition,
-}
 
 /// <summary>
 /// docs/method.md §1.4: from each interaction record, two imitation samples (draft and revision, rated by the observer

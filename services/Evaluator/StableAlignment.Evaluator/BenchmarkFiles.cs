@@ -2,26 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StableAlignment.Data;
 using StableAlignment.Learning;
-using StableAlignment.Primitives;
 
 namespace StableAlignment.Evaluator;
-
-/// <summary>A benchmark file that cannot be used, with the file, the line or example, and the reason.</summary>
-public sealed class BenchmarkFormatException(string path, string where, string reason) : Exception($"{path}, {where}: {reason}");
-
-/// <summary>One multiple-choice item: the prompt, the options, and which of them are right.</summary>
-public sealed record ChoiceItem(string Id, string Prompt, IReadOnlyList<string> Options, IReadOnlySet<int> Correct);
-
-/// <summary>
-/// The usable items of a benchmark file and the rows left out, counted by reason: a public file is never refused
-/// whole over a few odd rows, and the report says how many were scored and how many skipped, and why.
-/// </summary>
-public sealed record ChoiceSet(List<ChoiceItem> Items, Dictionary<string, int> Skipped)
-{
-    public void Skip(string reason) => Skipped[reason] = Skipped.GetValueOrDefault(reason) + 1;
-
-    public ChoiceSet Take(int? limit) => limit is { } n ? this with { Items = [.. Items.Take(n)] } : this;
-}
 
 /// <summary>
 /// Benchmark files: BIG-bench JSON tasks, Anthropic HH-RLHF pairs, Moral Stories, ETHICS commonsense, TruthfulQA

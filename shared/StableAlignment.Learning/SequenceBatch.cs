@@ -3,12 +3,6 @@ using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;
 
-/// <summary>A query with its rated responses (the authors' format).</summary>
-public sealed record RatedGroup(string Query, IReadOnlyList<string> Responses, IReadOnlyList<int> Scores);
-
-/// <summary>Token ids of one query + response sequence and the position where the response begins.</summary>
-public sealed record EncodedSequence(int[] Tokens, int ResponseStart);
-
 /// <summary>Token ids of query + response sequences, padded, with a mask over the response tokens' predictions.</summary>
 public sealed class SequenceBatch : IDisposable
 {

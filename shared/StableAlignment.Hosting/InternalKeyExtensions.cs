@@ -1,38 +1,9 @@
-using System.ComponentModel.DataAnnotations;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace StableAlignment.Hosting;
-
-/// <summary>Bound from the "Internal" section: the key the gateway adds to every call it forwards to a backend service.</summary>
-public sealed class InternalOptions
-{
-    public const string Section = "Internal";
-
-    public const string Header = "X-Internal-Key";
-
-    [Required(ErrorMessage = "Internal:Key is required (set Internal__Key to the same secret on the gateway and every service): backends accept only calls that carry it.")]
-    [MinLength(16, ErrorMessage = "Internal:Key must have at least 16 characters.")]
-    public string Key { get; set; } = string.Empty;
-
-    public static bool Matches(string given, string expected) =>
-        given.Length > 0 && expected.Length > 0
-        && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-}
-
-/// <summary>Whether a health response may show each check's detail (exception text): only to the admin or the gateway.</summary>
-public static class HealthDetail
-{
-    private const string Item = "sa.health-detail";
-
-    public static void Allow(HttpContext context, bool allowed) => context.Items[Item] = allowed;
-
-    public static bool Allowed(HttpContext context) => context.Items.TryGetValue(Item, out var v) && v is true;
-}
 
 public static class InternalKeyExtensions
 {

@@ -1,44 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using StableAlignment.Learning;
 using StableAlignment.Models;
 
 namespace StableAlignment.Evaluator;
-
-/// <summary>Who answers the generation suites: a local checkpoint, or any Semantic Kernel chat model.</summary>
-public interface IAnswerer
-{
-    string Id { get; }
-
-    Task<(string Text, int Tokens)> AnswerAsync(string question, int sample, CancellationToken ct);
-}
-
-public sealed class LocalAnswerer(LlamaForCausalLM model, ITokenizer tokenizer, GenerationOptions options, string id) : IAnswerer
-{
-    private readonly Lock _gate = new();
-
-    public string Id => id;
-
-    public Task<(string Text, int Tokens)> AnswerAsync(string question, int sample, CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            var prompt = $"### Instruction:\n{question}\n\n### Response:";
-            return Task.FromResult(Generation.Generate(model, tokenizer, prompt, options with { Seed = options.Seed + sample }));
-        }
-    }
-}
-
-public sealed class ChatAnswerer(ChatModel model) : IAnswerer
-{
-    public string Id => model.ModelId;
-
-    public async Task<(string Text, int Tokens)> AnswerAsync(string question, int sample, CancellationToken ct)
-    {
-        var reply = await model.ReplyAsync(question, ct);
-        return (reply.Text, reply.CompletionTokens);
-    }
-}
 
 /// <summary>The judge role's prompts and their strict parsing (an unparseable verdict is invalid, never a number).</summary>
 public static partial class Judge

@@ -1,0 +1,8 @@
+namespace StableAlignment.DatasetBuilder;
+
+public enum SampleType
+{
+    Imitation,
+    SelfCritic,
+    Realignment,
+}
