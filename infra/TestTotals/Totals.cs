@@ -116,7 +116,7 @@ public static partial class Totals
         foreach (var (title, details) in failures)
         {
             output.WriteLine($"FAILED: {title}");
-            foreach (var line in details.Split('\n').Where(_ => details.Length > 0).Take(15))
+            foreach (var line in details.Length > 0 ? details.Split('\n').Take(15) : [])
             {
                 output.WriteLine("    " + line.TrimEnd('\r'));
             }

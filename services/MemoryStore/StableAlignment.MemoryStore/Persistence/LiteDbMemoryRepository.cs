@@ -12,7 +12,11 @@ public sealed class LiteDbMemoryRepository(LiteDbFile file) : IAgentMemoryReposi
     public Task UpsertAsync(MemoryEntry entry, CancellationToken cancellationToken = default)
     {
         var keyed = entry with { Id = MemoryEntry.KeyFor(entry.RunId, entry.AgentId, entry.Question, entry.Round) };
-        return file.LockedAsync(() => _memory.Upsert(keyed) | _cache.Remove((entry.RunId, entry.AgentId)));
+        return file.LockedAsync(() =>
+        {
+            _memory.Upsert(keyed);
+            return _cache.Remove((entry.RunId, entry.AgentId));
+        });
     }
 
     /// <summary>
