@@ -12,11 +12,12 @@ public sealed class LiteDbFile : IStoreProbe, IDisposable
 {
     private readonly LiteDatabase _db;
     private readonly FileStream _owner;
+    private readonly string _path;
     private readonly Lock _lock = new();
 
     public LiteDbFile(string path)
     {
-        var full = Path.GetFullPath(path);
+        var full = _path = Path.GetFullPath(path);
         if (File.Exists(full) && new FileInfo(full).Length < 8192)
         {
             // LiteDB would take a zero-byte or cut-off file for a new store and write over it: what was there is never silently lost.
@@ -33,7 +34,7 @@ public sealed class LiteDbFile : IStoreProbe, IDisposable
             // The header and the collection catalogue are read here, so a file that is no store is refused at open.
             _ = _db.GetCollectionNames().ToList();
         }
-        catch (Exception e) when (e is LiteException or InvalidCastException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        catch (Exception e) when (Unreadable(e))
         {
             _db?.Dispose();
             Release(_owner);
@@ -41,18 +42,29 @@ public sealed class LiteDbFile : IStoreProbe, IDisposable
         }
     }
 
-    /// <summary>A collection, with the indexes its owner needs made sure of.</summary>
+    /// <summary>A collection, with the indexes its owner needs made sure of; a damaged file is refused as at open.</summary>
     public ILiteCollection<T> Collection<T>(string name, params System.Linq.Expressions.Expression<Func<T, object>>[] indexes) =>
         Locked(() =>
         {
-            var collection = _db.GetCollection<T>(name);
-            foreach (var index in indexes)
+            try
             {
-                collection.EnsureIndex(index);
-            }
+                var collection = _db.GetCollection<T>(name);
+                foreach (var index in indexes)
+                {
+                    collection.EnsureIndex(index);
+                }
 
-            return collection;
+                return collection;
+            }
+            catch (Exception e) when (Unreadable(e))
+            {
+                throw new InvalidDataException($"{_path}: not a readable store file ({e.GetType().Name}: {e.Message}).", e);
+            }
         });
+
+    /// <summary>What LiteDB throws on a file that is not a store or is damaged.</summary>
+    private static bool Unreadable(Exception e) =>
+        e is LiteException or InvalidCastException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException;
 
     public T Locked<T>(Func<T> work)
     {
