@@ -15,6 +15,21 @@ public static class CliErrors
             or System.Text.Json.JsonException or HttpRequestException or InvalidOperationException or LiteDB.LiteException;
         return known ? $"error: {message}" : $"error: {inner.GetType().Name}: {message} (--verbose shows where)";
     }
+
+    /// <summary>Bad input ends in one line naming what is wrong, exit code 2.</summary>
+    public static int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or FormatException
+            or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
 }
 
 /// <summary>Table rows of plain text: user data (questions, paths, tokens such as "[red]") is never read as Spectre markup.</summary>

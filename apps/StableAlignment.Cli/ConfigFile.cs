@@ -31,7 +31,9 @@ public static class ConfigFile
         var path = args[at + 1];
         var rest = args.Take(at).Concat(args.Skip(at + 2)).ToArray();
         var command = root.Parse(rest).CommandResult.Command;
-        var options = OptionsOf(command, root).ToDictionary(o => o.Name.TrimStart('-'), StringComparer.Ordinal);
+        // An option's key is its name without the dashes; an older name (an alias) is accepted too.
+        var options = OptionsOf(command, root).SelectMany(o => o.Aliases.Prepend(o.Name).Select(n => (Key: n.TrimStart('-'), Option: o)))
+            .ToDictionary(o => o.Key, o => o.Option, StringComparer.Ordinal);
         var added = new List<string>();
         foreach (var (key, node) in Load(path))
         {

@@ -87,12 +87,8 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         {
             progress.Report($"seed {seed}: training {name}");
             var folderName = LossKinds.Name(kind);
-            var options = new TrainOptions
-            {
-                Base = models.AgentCheckpoint, Epochs = TrainEpochs, Accumulation = 4, LearningRate = 5e-4, MaxLength = 768, Seed = seed, CheckpointEvery = 10_000,
-                Loss = new LossOptions { Kind = kind, Margin = 10, Ratio = 0.2, Beta = 0.1 },
-                PromptTemplate = AlpacaTemplate,
-            };
+            var options = TrainOptions.From(TrainingRecipe.Society with { Epochs = TrainEpochs, Seed = seed }, kind, models.AgentCheckpoint, threads: 0)
+                with { PromptTemplate = AlpacaTemplate };
             var run = await new ModelTrainer(options, new ByteTokenizer()).RunAsync(data, Path.Combine(folder, folderName), manifest.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, $"{folderName}-training.png"), $"{name}, seed {seed}");
             var (model, state) = Checkpoints.Load(run.OutDir);

@@ -14,49 +14,6 @@ using StableAlignment.Storage;
 
 namespace StableAlignment.Society;
 
-/// <summary>What <c>sa loop</c> repeats, and how the society is mixed.</summary>
-public sealed record LoopOptions
-{
-    public int Iterations { get; init; } = 3;
-    public int Grid { get; init; } = 4;
-    public int Rounds { get; init; } = 2;
-    public int Seed { get; init; } = 1;
-    public int TrainEpochs { get; init; } = 2;
-
-    /// <summary>Share of the social agents that stay on the previous iteration's checkpoint (from iteration 2 on).</summary>
-    public double PreviousShare { get; init; }
-
-    /// <summary>An external OpenAI-compatible model that plays a share of the agents in every iteration.</summary>
-    public string? ExternalEndpoint { get; init; }
-
-    public string? ExternalModel { get; init; }
-
-    public string? ExternalApiKey { get; init; }
-
-    public double ExternalShare { get; init; }
-
-    /// <summary>
-    /// The model that plays iteration 1 and is trained first: a training folder, a checkpoint or a Hugging Face model
-    /// folder. Null: the offline society's pretrained byte-level agent.
-    /// </summary>
-    public string? Base { get; init; }
-
-    /// <summary>Tokens per social agent reply.</summary>
-    public int MaxNewTokens { get; init; } = 160;
-
-    public string? Problem() =>
-        Iterations < 1 ? "--iterations must be at least 1."
-        : Grid < 2 ? "--grid must be at least 2."
-        : Rounds < 1 ? "--rounds must be at least 1."
-        : TrainEpochs < 1 ? "--epochs must be at least 1."
-        : PreviousShare is < 0 or >= 1 ? "--previous-share must be in [0, 1)."
-        : ExternalShare is < 0 or >= 1 ? "--external-share must be in [0, 1)."
-        : PreviousShare + ExternalShare >= 1 ? "--previous-share and --external-share must leave a share for the current checkpoint."
-        : ExternalShare > 0 && (string.IsNullOrWhiteSpace(ExternalEndpoint) || string.IsNullOrWhiteSpace(ExternalModel)) ? "--external-share needs --external-endpoint and --external-model."
-        : Base is not null && !Directory.Exists(Base) ? $"--base: {Base} is not a folder (a training folder, a checkpoint or a Hugging Face model folder)."
-        : null;
-}
-
 /// <summary>How the agents played by one model did in one run (valid observer ratings, 1–7).</summary>
 public sealed record GroupAlignment(string Model, int Interactions, Estimate Before, Estimate After);
 
@@ -91,7 +48,7 @@ public sealed record LoopIteration
 public sealed record LoopState
 {
     public required Guid LoopId { get; init; }
-    public required LoopOptions Options { get; init; }
+    public required LoopRecipe Options { get; init; }
     public ModelScores? BaseScores { get; set; }
     public List<LoopIteration> Iterations { get; init; } = [];
 }
@@ -104,7 +61,7 @@ public sealed record LoopState
 /// is recorded in <c>loop.json</c> when it ends, so the same command after a crash continues where it stopped (a
 /// simulation in progress is resumed, a training run continues from its last checkpoint).
 /// </summary>
-public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions options, Func<Action<IServiceCollection>, Dictionary<string, string?>, WebApplication> buildApp)
+public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe options, Func<Action<IServiceCollection>, Dictionary<string, string?>, WebApplication> buildApp)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -115,7 +72,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
 
     private readonly MiniatureExperiment _evaluator = new(models, outDir, buildApp);
 
-    /// <summary>What plays iteration 1: <see cref="LoopOptions.Base"/>, or the society's pretrained agent.</summary>
+    /// <summary>What plays iteration 1: <see cref="LoopRecipe.Base"/>, or the society's pretrained agent.</summary>
     private string Start => options.Base is { } b ? Path.GetFullPath(b) : models.AgentCheckpoint;
 
     public string StatePath => Path.Combine(outDir, "loop.json");
@@ -205,12 +162,8 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         if (it.TrainedCheckpoint is null)
         {
             progress.Report($"{name}: training Stable Alignment from {Short(it.Checkpoint)} on {it.DatasetId}");
-            var train = new TrainOptions
-            {
-                Base = it.Checkpoint, Epochs = options.TrainEpochs, Accumulation = 4, LearningRate = 5e-4, MaxLength = 768, Seed = options.Seed + it.Iteration,
-                CheckpointEvery = 10_000, Loss = new LossOptions { Kind = LossKind.StableAlignment, Margin = 10, Ratio = 0.2 },
-                PromptTemplate = MiniatureExperiment.AlpacaTemplate,
-            };
+            var recipe = TrainingRecipe.Society with { Epochs = options.TrainEpochs, Seed = options.Seed + it.Iteration };
+            var train = TrainOptions.From(recipe, LossKind.StableAlignment, it.Checkpoint, threads: 0) with { PromptTemplate = MiniatureExperiment.AlpacaTemplate };
             var run = await new ModelTrainer(train, Checkpoints.TokenizerFor(it.Checkpoint)).RunAsync(TrainingData.Load(Path.Combine(folder, "dataset")), Path.Combine(folder, "train"), it.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, "training.png"), $"{name}: Stable Alignment");
             it.TrainedCheckpoint = Checkpoints.Latest(run.OutDir) ?? throw new InvalidOperationException($"{run.OutDir}: training wrote no checkpoint.");
@@ -277,7 +230,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
             await app.StartAsync(ct);
             var bus = app.Services.GetRequiredService<IBus>();
             var runs = app.Services.GetRequiredService<IRunRepository>();
-            var total = options.Grid * options.Grid * options.Rounds;
+            var total = options.GridSize * options.GridSize * options.Rounds;
             var resume = it.RunId is { } known && await runs.GetAsync(known, ct) is not null;
             if (!resume)
             {
@@ -288,7 +241,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
             var runId = it.RunId!.Value;
             if (await runs.GetAsync(runId, ct) is not { Status: RunStatus.Completed })
             {
-                progress.Report($"{name}: {(resume ? "resuming" : "simulating")} a {options.Grid}×{options.Grid} society for {options.Rounds} rounds, played by {Short(it.Checkpoint)}");
+                progress.Report($"{name}: {(resume ? "resuming" : "simulating")} a {options.GridSize}×{options.GridSize} society for {options.Rounds} rounds, played by {Short(it.Checkpoint)}");
                 await using var watch = await RunWatch.StartAsync(bus, runId, ct);
                 if (resume)
                 {
@@ -299,7 +252,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
                     var train = questions.Where(q => !q.Heldout).OrderBy(q => World.StableHash($"{options.Seed}/{it.Iteration}/{q.Id}")).ToList();
                     await bus.Publish(new StartSimulation
                     {
-                        RunId = runId, GridSize = options.Grid, Rounds = options.Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = options.Seed * 100 + it.Iteration,
+                        RunId = runId, GridSize = options.GridSize, Rounds = options.Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = options.Seed * 100 + it.Iteration,
                         SeedMemories = 2, Questions = [.. train.Select(q => q.Question)], Prior = PriorFile.Load(Path.Combine(SocietyData.Folder, "prior.jsonl")),
                     }, ct);
                 }
@@ -439,7 +392,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopOptions
         var o = state.Options;
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder()
-            .Append(c, $"Loop {state.LoopId}: {o.Iterations} iteration(s) of a {o.Grid}×{o.Grid} society for {o.Rounds} rounds, seed {o.Seed}. ")
+            .Append(c, $"Loop {state.LoopId}: {o.Iterations} iteration(s) of a {o.GridSize}×{o.GridSize} society for {o.Rounds} rounds, seed {o.Seed}. ")
             .Append("Each iteration: the current checkpoint, served over the OpenAI API (`sa serve-model`'s server), plays the social agents ")
             .Append(c, $"(the observer is the local rater); its run becomes alignment data; Stable Alignment trains from the current checkpoint on them for {o.TrainEpochs} epochs; ")
             .Append("the new checkpoint is evaluated on held-out questions and plays the next iteration.");

@@ -22,8 +22,14 @@ public sealed record LoopStep
 
     public int TrainEpochs { get; init; } = 2;
     public int? TrainMaxSteps { get; init; }
-    public int TrainAccumulation { get; init; } = 4;
-    public double TrainLearningRate { get; init; } = 5e-4;
+    public int TrainAccumulation { get; init; } = TrainingRecipe.Society.Accumulation;
+    public double TrainLearningRate { get; init; } = TrainingRecipe.Society.LearningRate;
+
+    /// <summary>What this step trains with: the society's recipe (<see cref="TrainingRecipe.Society"/>) with the step's epochs, budget and rate, seeded by the iteration.</summary>
+    public TrainingRecipe Training() => TrainingRecipe.Society with
+    {
+        Epochs = TrainEpochs, MaxSteps = TrainMaxSteps, Accumulation = TrainAccumulation, LearningRate = TrainLearningRate, Seed = Iteration,
+    };
 
     /// <summary>The prefix of model names that are checkpoints under the trainer's root.</summary>
     public const string CheckpointPrefix = "checkpoints/";

@@ -1,3 +1,5 @@
+using StableAlignment.Contracts;
+
 namespace StableAlignment.Learning;
 
 /// <summary>Settings of a training run (the paper's where they apply to a model trained from its own base).</summary>
@@ -73,16 +75,27 @@ public sealed record TrainOptions
     public LoraOptions? Lora { get; init; }
 
     /// <summary>
-    /// The authors' recipe, from their README and training script: AdamW at lr 2e-5 with a cosine schedule after 3 %
-    /// warm-up, weight decay 0, 7 epochs (the released model), 32 queries per optimiser step, sequences of 360 tokens cut
-    /// at the end, no end-of-sequence token; the loss at the paper's settings (M = 10, λ = 0.2, R = 7, num_comp 3).
-    /// Precision stays as given (bf16-mixed, their trainer's bf16 with fp32 master weights, is the CUDA default).
+    /// The options a recipe trains with: the one mapping from <see cref="TrainingRecipe"/> (the command line's, a
+    /// message's or an HTTP body's) to what the trainer runs and records in each checkpoint. The base and the loss kind
+    /// come resolved (a base name under the service's root becomes its folder); threads are the process's.
     /// </summary>
-    public static TrainOptions Authors(TrainOptions o) => o with
+    public static TrainOptions From(TrainingRecipe r, LossKind kind, string baseModel, int threads) => new()
     {
-        LearningRate = 2e-5, WarmupShare = 0.03, WeightDecay = 0, Epochs = 7, Accumulation = 32, MaxLength = 360, AppendEos = false, Truncation = "end",
-        Loss = o.Loss with { Margin = 10, Ratio = 0.2, RatingScale = 7, Comparisons = 3 },
+        Base = baseModel, Epochs = r.Epochs, LearningRate = r.LearningRate, CheckpointEvery = r.CheckpointEvery, MaxSteps = r.MaxSteps,
+        Seed = r.Seed, Threads = threads, Accumulation = r.Accumulation, MaxLength = r.MaxLength, WeightDecay = r.WeightDecay,
+        ClipNorm = r.Clip, WarmupShare = r.Warmup, TokensPerForward = r.TokensPerForward, Precision = r.Precision, GradientCheckpointing = r.GradientCheckpointing,
+        AppendEos = r.AppendEos, Truncation = r.Truncation,
+        Lora = r.LoraRank == 0 ? null : new LoraOptions
+        {
+            Rank = r.LoraRank, Alpha = r.LoraAlpha, Dropout = r.LoraDropout,
+            Targets = [.. (r.LoraTargets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        },
+        Loss = new LossOptions { Kind = kind, Margin = r.Margin, Ratio = r.Ratio, Beta = r.Beta, RatingScale = r.RatingScale, MaxFlow = r.MaxFlow, Comparisons = r.NumComp },
     };
+
+    /// <summary>The options of a recipe whose loss name is known (<see cref="LossKinds"/>); an unknown one is an <see cref="ArgumentException"/>.</summary>
+    public static TrainOptions From(TrainingRecipe r, int threads = 0) =>
+        From(r, LossKinds.TryParse(r.Loss, out var kind) ? kind : throw new ArgumentException($"loss: '{r.Loss}' is not one of {LossKinds.All}"), r.BaseModel, threads);
 
     /// <summary>The first setting that cannot train, as "field: reason", or null when all can.</summary>
     public string? Problem()
@@ -125,7 +138,7 @@ public sealed record TrainOptions
         };
         (string, object?, object?)[] fields =
         [
-            ("base", BaseKey(saved.Base), BaseKey(Base)), ("loss", saved.Loss.Kind, Loss.Kind), ("margin", saved.Loss.Margin, Loss.Margin),
+            ("baseModel", BaseKey(saved.Base), BaseKey(Base)), ("loss", saved.Loss.Kind, Loss.Kind), ("margin", saved.Loss.Margin, Loss.Margin),
             ("ratio", saved.Loss.Ratio, Loss.Ratio), ("ratingScale", saved.Loss.RatingScale, Loss.RatingScale),
             ("maxFlow", saved.Loss.MaxFlow, Loss.MaxFlow), ("numComp", saved.Loss.Comparisons, Loss.Comparisons), ("beta", saved.Loss.Beta, Loss.Beta),
             ("promptTemplate", saved.PromptTemplate, PromptTemplate), ("learningRate", saved.LearningRate, LearningRate),

@@ -12,17 +12,9 @@ public enum RunStatus
     Failed,
 }
 
-/// <summary>What a simulation run was started with: enough to rebuild the same world and resume it.</summary>
-public sealed record SimulationSettings
+/// <summary>What a simulation run was started with: its settings and feed, enough to rebuild the same world and resume it.</summary>
+public sealed record StoredSimulation : SimulationSettings
 {
-    public required int GridSize { get; init; }
-    public required int Rounds { get; init; }
-    public required string InitialSetting { get; init; }
-    public required int Peers { get; init; }
-    public bool GlobalInteraction { get; init; }
-    public double Dropout { get; init; }
-    public int Seed { get; init; }
-    public int SeedMemories { get; init; }
     public string[] Questions { get; init; } = [];
     public PriorEntry[] Prior { get; init; } = [];
     public SocialAgentChoice[]? SocialAgentModels { get; init; }
@@ -38,7 +30,7 @@ public sealed record RunRecord
     /// <summary>Why the run stopped, when <see cref="Status"/> is Failed.</summary>
     public string? FailureReason { get; init; }
     public DateTime CreatedAt { get; init; }
-    public SimulationSettings? Simulation { get; init; }
+    public StoredSimulation? Simulation { get; init; }
     /// <summary>The run ended and its <c>RunCompleted</c> is not yet known to be published: the outbox entry, kept in the run's own document.</summary>
     public bool AnnouncePending { get; init; }
 }

@@ -243,8 +243,8 @@ public sealed class CliTests
         Assert.True(again == 2, $"exit {again}: {againErr}\n{againOut}");
         Assert.Single(againErr.Trim().Split('\n'));
         Assert.Contains("already holds a training run with other settings", againErr, StringComparison.Ordinal);
-        Assert.Contains("--base small (that run: tiny)", againErr, StringComparison.Ordinal);
-        Assert.Contains("--lr 0.001 (that run: 0.0003)", againErr, StringComparison.Ordinal);
+        Assert.Contains("--base-model small (that run: tiny)", againErr, StringComparison.Ordinal);
+        Assert.Contains("--learning-rate 0.001 (that run: 0.0003)", againErr, StringComparison.Ordinal);
         Assert.Equal(resolved, File.ReadAllText(Path.Combine(folder, "run", "config.resolved.yaml")));
         Assert.Equal(metrics, File.ReadAllText(Path.Combine(folder, "run", "metrics.jsonl")));
         // The same settings again (more threads changes nothing it computes): the finished run is reported, not refused.
@@ -253,7 +253,7 @@ public sealed class CliTests
 
         var (badLr, _, badLrErr) = await Sa(folder, "train", "--data", "data.jsonl", "--out", "run3", "--lr", "0");
         Assert.Equal(2, badLr);
-        Assert.Contains("learningRate: 0", badLrErr);
+        Assert.Contains("--learning-rate: 0", badLrErr);
         var (badScale, _, badScaleErr) = await Sa(folder, "loss", "--nll", "1,NaN", "--ratings", "7,99999999999");
         Assert.Equal(2, badScale);
         Assert.Single(badScaleErr.Trim().Split('\n'));
@@ -281,9 +281,17 @@ public sealed class CliTests
         Assert.Equal(3, state.Step); // one step per epoch: 2 queries, 32 per step
         // The resolved file shows what ran (the recipe's values, the explicit epochs), and repeating it trains the same run.
         var resolved = await File.ReadAllTextAsync(Path.Combine(folder, "run", "config.resolved.yaml"));
-        foreach (var line in new[] { "preset: 'authors'", "lr: 2E-05", "epochs: 3", "accumulation: 32", "max-length: 360", "append-eos: false", "truncation: 'end'" })
+        foreach (var line in new[] { "preset: 'authors'", "learning-rate: 2E-05", "epochs: 3", "accumulation: 32", "max-length: 360", "append-eos: false", "truncation: 'end'" })
         {
             Assert.Contains(line + "\n", resolved, StringComparison.Ordinal);
+        }
+
+        // Every setting of the recipe is written back under its key (the one without a default, maxSteps, only when set).
+        foreach (var property in typeof(StableAlignment.Contracts.TrainingRecipe).GetProperties()
+            .Where(p => p.IsDefined(typeof(System.ComponentModel.DescriptionAttribute), false) && p.Name != "MaxSteps"))
+        {
+            var key = System.Text.RegularExpressions.Regex.Replace(property.Name, "(?<!^)([A-Z])", "-$1").ToLowerInvariant();
+            Assert.Contains("\n" + key + ": ", resolved, StringComparison.Ordinal);
         }
 
         var (again, againOut, againErr) = await Sa(folder, "train", "--config", Path.Combine(folder, "run", "config.resolved.yaml"), "--out", Path.Combine(folder, "run-again"));

@@ -39,7 +39,7 @@ public sealed class ConfigExampleTests
         var export = Path.Combine(work, "simulation");
         var (exit, _, err) = await SaProcess.RunAsync(work, ["simulate", "--config", Path.Combine(root, "examples", "simulate.yaml"), "--export", export, "--endpoint", stub.Endpoint, "--model", "stub-model"]);
         Assert.True(exit == 0, err);
-        Assert.Contains("grid: 3", await File.ReadAllTextAsync(Path.Combine(export, "config.resolved.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("grid-size: 3", await File.ReadAllTextAsync(Path.Combine(export, "config.resolved.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
         var first = Path.Combine(work, "dataset-a");
         (exit, _, err) = await SaProcess.RunAsync(root, ["dataset", "build", "--config", "examples/dataset.yaml", "--from-export", export, "--out", first]);

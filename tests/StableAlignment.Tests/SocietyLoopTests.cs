@@ -48,7 +48,7 @@ public sealed class SocietyLoopTests
         var ct = TestContext.Current.CancellationToken;
         var folder = TestConfiguration.TempPath("loop");
         var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
-        var options = new LoopOptions { Iterations = 2, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 24 };
+        var options = new LoopRecipe { Iterations = 2, GridSize = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 24 };
         var outDir = Path.Combine(folder, "loop");
         var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
 
@@ -100,7 +100,7 @@ public sealed class SocietyLoopTests
         var ct = TestContext.Current.CancellationToken;
         var folder = TestConfiguration.TempPath("loop-resume");
         var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
-        var options = new LoopOptions { Iterations = 1, Grid = 3, Rounds = 2, TrainEpochs = 1, MaxNewTokens = 24 };
+        var options = new LoopRecipe { Iterations = 1, GridSize = 3, Rounds = 2, TrainEpochs = 1, MaxNewTokens = 24 };
         var outDir = Path.Combine(folder, "loop");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new SynchronousProgress(s =>
@@ -129,7 +129,7 @@ public sealed class SocietyLoopTests
             Assert.Equal(18, records.Count);
         }
 
-        Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { Grid = 4 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
+        Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { GridSize = 4 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class SocietyLoopTests
         var folder = TestConfiguration.TempPath("loop-mixed");
         var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
         await using var external = await StubModelServer.StartAsync();
-        var options = new LoopOptions { Iterations = 1, Grid = 3, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, ExternalEndpoint = external.Endpoint, ExternalModel = "external-api", ExternalShare = 0.4 };
+        var options = new LoopRecipe { Iterations = 1, GridSize = 3, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, ExternalEndpoint = external.Endpoint, ExternalModel = "external-api", ExternalShare = 0.4 };
         Assert.Null(options.Problem());
         var outDir = Path.Combine(folder, "loop");
         var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
@@ -171,7 +171,7 @@ public sealed class SocietyLoopTests
         var questions = SocietyData.Questions();
         var rater = LocalRater.Train(questions.Where(q => !q.Heldout).SelectMany(q => q.Answers).Select(a => (a.Text, a.Rating)));
         var models = new SocietyModels(Path.Combine(folder, "models"), null, rater, new SocietyModelOptions());
-        var options = new LoopOptions { Iterations = 1, Grid = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, Base = hf };
+        var options = new LoopRecipe { Iterations = 1, GridSize = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16, Base = hf };
         var state = await new SocietyLoop(models, Path.Combine(folder, "loop"), options, App).RunAsync(new Progress<string>(), ct);
 
         var it = state.Iterations.Single();
@@ -189,7 +189,7 @@ public sealed class SocietyLoopTests
     [InlineData(2, 0.0, 0.3, "--external-endpoint")]
     public void Loop_options_that_cannot_work_are_named(int iterations, double previous, double external, string named)
     {
-        var problem = new LoopOptions { Iterations = iterations, PreviousShare = previous, ExternalShare = external, ExternalEndpoint = external > 0 && named != "--external-endpoint" ? "http://x/v1" : null }.Problem();
+        var problem = new LoopRecipe { Iterations = iterations, PreviousShare = previous, ExternalShare = external, ExternalEndpoint = external > 0 && named != "--external-endpoint" ? "http://x/v1" : null }.Problem();
         Assert.NotNull(problem);
         Assert.Contains(named, problem, StringComparison.Ordinal);
     }

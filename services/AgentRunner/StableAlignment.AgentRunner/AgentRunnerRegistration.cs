@@ -106,18 +106,10 @@ public static class AgentRunnerRegistration
     private static int? Total(RunRecord run) => run.Simulation is { } s ? s.GridSize * s.GridSize * s.Rounds : null;
 }
 
-/// <summary>Body of <c>POST /api/agents/runs</c>; the run id is made when not given.</summary>
-public sealed record StartSimulationRequest
+/// <summary>Body of <c>POST /api/agents/runs</c>: the run's <see cref="SimulationSettings"/> and feed; the run id is made when not given.</summary>
+public sealed record StartSimulationRequest : SimulationSettings
 {
     public Guid? RunId { get; init; }
-    public int GridSize { get; init; } = 10;
-    public int Rounds { get; init; } = 1;
-    public string InitialSetting { get; init; } = InitialSettings.AllGood;
-    public int Peers { get; init; } = 4;
-    public bool GlobalInteraction { get; init; }
-    public double Dropout { get; init; } = 0.5;
-    public int Seed { get; init; }
-    public int SeedMemories { get; init; } = 50;
     public List<string> Questions { get; init; } = [];
     public List<PriorEntry> Prior { get; init; } = [];
 
@@ -127,11 +119,8 @@ public sealed record StartSimulationRequest
     /// <summary>Makes the run the first step of a closed loop: its dataset trains a checkpoint that plays the next run.</summary>
     public LoopStep? Loop { get; init; }
 
-    public StartSimulation ToMessage() => new()
+    public StartSimulation ToMessage() => new(this, RunId is { } id && id != Guid.Empty ? id : NewId.NextGuid(), Questions)
     {
-        RunId = RunId is { } id && id != Guid.Empty ? id : NewId.NextGuid(),
-        GridSize = GridSize, Rounds = Rounds, InitialSetting = InitialSetting, Peers = Peers, GlobalInteraction = GlobalInteraction,
-        Dropout = Dropout, Seed = Seed, SeedMemories = SeedMemories, Questions = Questions, Prior = Prior,
-        SocialAgentModels = SocialAgentModels, Loop = Loop,
+        Prior = Prior, SocialAgentModels = SocialAgentModels, Loop = Loop,
     };
 }

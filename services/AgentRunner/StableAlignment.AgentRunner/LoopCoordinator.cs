@@ -2,7 +2,7 @@ namespace StableAlignment.AgentRunner;
 
 /// <summary>
 /// The closed loop as a pipeline on the bus, kept by agent-runner because it owns the runs that carry the loop's
-/// state (<see cref="SimulationSettings.Loop"/>). One <see cref="StartSimulation"/> with a <see cref="LoopStep"/> starts
+/// state (<see cref="StoredSimulation.Loop"/>). One <see cref="StartSimulation"/> with a <see cref="LoopStep"/> starts
 /// it: the run completes → dataset-builder builds its data (<see cref="DatasetBuilt"/>) → here: <see cref="TrainModel"/>
 /// from the step's checkpoint → the trainer's final <see cref="CheckpointReady"/> (the evaluator scores it too) → here:
 /// the next iteration's <see cref="StartSimulation"/>, played by that checkpoint through the model-server. Every
@@ -22,11 +22,7 @@ public sealed class LoopCoordinator(IRunRepository runs, ILogger<LoopCoordinator
         logger.LogInformation("Loop {LoopId} iteration {Iteration}/{Iterations}: dataset {DatasetId} built; training from {Checkpoint}",
             loop.LoopId, loop.Iteration, loop.Iterations, m.DatasetId, loop.Checkpoint);
         await context.Publish(
-            new TrainModel
-            {
-                RunId = m.RunId, DatasetId = m.DatasetId, BaseModel = loop.Checkpoint, Loss = "stable-alignment", Epochs = loop.TrainEpochs, MaxSteps = loop.TrainMaxSteps,
-                Accumulation = loop.TrainAccumulation, LearningRate = loop.TrainLearningRate, Seed = loop.Iteration, MaxLength = 768, CheckpointEvery = 100_000, Loop = loop,
-            },
+            new TrainModel(loop.Training() with { BaseModel = loop.Checkpoint }, m.RunId, m.DatasetId) { Loop = loop },
             c => c.MessageId = DeterministicGuid.Create($"loop/{loop.LoopId}/{loop.Iteration}/train/{m.DatasetId}"),
             context.CancellationToken);
     }

@@ -37,22 +37,13 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             ? string.Empty
             : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
         extra = m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
+        extra = m.AppendEos == defaults.AppendEos ? extra : $"{extra}|eos={m.AppendEos}";
+        extra = m.Truncation == defaults.Truncation ? extra : $"{extra}|truncation={m.Truncation}";
         return m.LoraRank == 0 ? extra : System.FormattableString.Invariant($"{extra}|lora={m.LoraRank},{m.LoraAlpha},{m.LoraDropout},{m.LoraTargets}");
     }
 
     /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
-    public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => new()
-    {
-        Base = baseModel, Epochs = m.Epochs, LearningRate = m.LearningRate, CheckpointEvery = m.CheckpointEvery, MaxSteps = m.MaxSteps,
-        Seed = m.Seed, Threads = threads, Accumulation = m.Accumulation, MaxLength = m.MaxLength, WeightDecay = m.WeightDecay,
-        ClipNorm = m.Clip, WarmupShare = m.Warmup, TokensPerForward = m.TokensPerForward, Precision = m.Precision, GradientCheckpointing = m.GradientCheckpointing,
-        Lora = m.LoraRank == 0 ? null : new LoraOptions
-        {
-            Rank = m.LoraRank, Alpha = m.LoraAlpha, Dropout = m.LoraDropout,
-            Targets = [.. (m.LoraTargets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-        },
-        Loss = new LossOptions { Kind = kind, Margin = m.Margin, Ratio = m.Ratio, Beta = m.Beta, RatingScale = m.RatingScale, MaxFlow = m.MaxFlow, Comparisons = m.NumComp },
-    };
+    public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => TrainOptions.From(m, kind, baseModel, threads);
 
     /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root (<see cref="DatasetId"/>).</summary>
     public static bool IsDatasetId(string? id) => DatasetId.IsValid(id);

@@ -288,7 +288,7 @@ public sealed class SimulationRunner(
     }
 
     /// <summary>Seed memories from the prior (idempotent: the same entries replace themselves on resume).</summary>
-    private async Task SeedAsync(Guid runId, World world, SimulationSettings s, CancellationToken ct)
+    private async Task SeedAsync(Guid runId, World world, StoredSimulation s, CancellationToken ct)
     {
         if (s.Prior.Length == 0 || s.SeedMemories <= 0)
         {

@@ -32,7 +32,7 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
         Id = m.RunId,
         Kind = "simulation",
         CreatedAt = DateTime.UtcNow,
-        Simulation = new SimulationSettings
+        Simulation = new StoredSimulation
         {
             GridSize = m.GridSize, Rounds = m.Rounds, InitialSetting = m.InitialSetting, Peers = m.Peers,
             GlobalInteraction = m.GlobalInteraction, Dropout = m.Dropout, Seed = m.Seed, SeedMemories = m.SeedMemories,
@@ -54,29 +54,9 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
             return "runId is missing.";
         }
 
-        if (m.GridSize is < 2 or > 100)
+        if (m.SettingsProblem() is { } problem)
         {
-            return $"gridSize {m.GridSize} is outside 2–100.";
-        }
-
-        if (m.Rounds is < 1 or > 10_000)
-        {
-            return $"rounds {m.Rounds} is outside 1–10000.";
-        }
-
-        if (!InitialSettings.All.Contains(m.InitialSetting))
-        {
-            return $"initialSetting '{m.InitialSetting}' is not one of {string.Join(", ", InitialSettings.All)}.";
-        }
-
-        if (m.Peers < 1)
-        {
-            return "peers must be at least 1.";
-        }
-
-        if (m.Dropout is < 0 or > 1)
-        {
-            return "dropout must be within 0–1.";
+            return problem;
         }
 
         if (m.Questions is not { Count: > 0 })

@@ -1,16 +1,5 @@
 namespace StableAlignment.AgentRunner.Sandbox;
 
-/// <summary>The initial settings of the paper: which agents start with aligned seed memories.</summary>
-public static class InitialSettings
-{
-    public const string AllGood = "all_good";
-    public const string AllBad = "all_bad";
-    public const string HalfHalf = "half_half";
-    public const string MixedHalfHalf = "mixed_half_half";
-
-    public static readonly string[] All = [AllGood, AllBad, HalfHalf, MixedHalfHalf];
-}
-
 /// <summary>
 /// A SANDBOX world: n×n agents on a grid (id = row·n + col), each with a social circle of every other agent within
 /// Euclidean distance n/2 (integer division). Everything random is drawn from the run's seed, so the same seed

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using StableAlignment.Learning;
@@ -9,6 +10,16 @@ namespace StableAlignment.Cli;
 /// <summary><c>sa society</c> (what <c>make run</c> runs): the offline miniature of the paper's experiment.</summary>
 public static class SocietyCommand
 {
+    public static Command Create(CliOptions cli)
+    {
+        var seeds = new Option<int>("--seeds") { Description = "Repeat the experiment over this many seeds", DefaultValueFactory = _ => 1 };
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Report folder (default: artifacts/society-<time>)" };
+        var size = new Option<string>("--size") { Description = "Local agent size: tiny or small", DefaultValueFactory = _ => "tiny" };
+        var command = new Command("society", "The offline miniature: local models, a SANDBOX run, alignment data, Stable Alignment vs SFT, held-out evaluation") { seeds, output, size };
+        command.SetAction((p, ct) => RunAsync(cli.Models(p), p.GetValue(seeds), p.GetValue(output), p.GetValue(size)!, ct));
+        return CliOptions.Example(cli.WithModels(command), "sa society --seeds 3");
+    }
+
     public static async Task<int> RunAsync(ModelOverrides overrides, int seeds, DirectoryInfo? output, string size, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();

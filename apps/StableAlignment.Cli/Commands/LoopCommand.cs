@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
+using StableAlignment.Contracts;
 using StableAlignment.Society;
 
 namespace StableAlignment.Cli;
@@ -7,7 +9,30 @@ namespace StableAlignment.Cli;
 /// <summary><c>sa loop</c> (what <c>make run LOOP=N</c> runs): the closed loop over the offline society.</summary>
 public static class LoopCommand
 {
-    public static async Task<int> RunAsync(LoopOptions options, DirectoryInfo output, string size, CancellationToken ct)
+    /// <summary>Older names of the recipe's options, kept working.</summary>
+    private static readonly Dictionary<string, string> Aliases = new() { [nameof(LoopRecipe.GridSize)] = "--grid", [nameof(LoopRecipe.TrainEpochs)] = "--epochs" };
+
+    public static Command Create(CliOptions cli)
+    {
+        var output = new Option<DirectoryInfo>("--out") { Description = "Loop folder; running the same command on it again continues where it stopped", DefaultValueFactory = _ => new DirectoryInfo("artifacts/loop") };
+        var size = new Option<string>("--size") { Description = "Local agent size for the base: tiny or small", DefaultValueFactory = _ => "tiny" };
+        size.AcceptOnlyFromAmong("tiny", "small");
+        var recipe = new RecordOptions<LoopRecipe>(Aliases);
+        var command = new Command("loop", "The closed loop: each iteration's checkpoint, served over the OpenAI API, plays the next society; its data train the next checkpoint")
+        {
+            output, size,
+        };
+        foreach (var option in recipe.Options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((p, ct) => RunAsync(
+            recipe.Bind(p) with { ExternalApiKey = Environment.GetEnvironmentVariable("SA_EXTERNAL_API_KEY") }, p.GetValue(output)!, p.GetValue(size)!, ct));
+        return CliOptions.Example(command, "sa loop --iterations 3 --out artifacts/loop   (again after a crash: the same command continues)");
+    }
+
+    public static async Task<int> RunAsync(LoopRecipe options, DirectoryInfo output, string size, CancellationToken ct)
     {
         if (options.Problem() is { } problem)
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Spectre.Console;
 using StableAlignment.Evaluator;
 using StableAlignment.Learning;
@@ -5,13 +6,41 @@ using StableAlignment.Models;
 
 namespace StableAlignment.Cli;
 
+/// <summary>What <c>sa eval</c> evaluates, on which benchmarks, and where the report goes.</summary>
 public sealed record EvalArguments(
     DirectoryInfo? Checkpoint, string Benchmarks, DirectoryInfo Out, bool Adversarial, FileInfo? Wrappers, int Repeats,
     DirectoryInfo? Baseline, bool Remote, int? Limit, int MaxNewTokens, bool AllowSelfJudge = false);
 
-/// <summary><c>sa eval</c> and <c>sa eval leaderboard</c>.</summary>
+/// <summary><c>sa eval</c>: a checkpoint (or a remote model) on likelihood, held-out preference, judged and adversarial benchmarks.</summary>
 public static class EvalCommand
 {
+    public static Command Create(CliOptions cli)
+    {
+        var checkpoint = new Option<DirectoryInfo?>("--checkpoint") { Description = "A training folder or checkpoint (its latest checkpoint is used)" };
+        var benchmarks = new Option<string>("--benchmarks")
+        {
+            Description = "kind:path, comma-separated: hh-rlhf:FILE, bigbench:FILE, moral-stories:FILE, ethics:FILE, truthfulqa:FILE, heldout:DATASET, judge:QUESTIONS, pairwise:QUESTIONS", Required = true,
+        };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Report folder (an interrupted evaluation continues here)", Required = true };
+        var adversarial = new Option<bool>("--adversarial") { Description = "Also run with jailbreak-style wrappers and report the drop" };
+        var wrappers = new Option<FileInfo?>("--wrappers") { Description = "Wrapper file, one template with {prompt} per line (default: bundled)" };
+        var repeats = new Option<int>("--repeats") { Description = "Judge repeats per question", DefaultValueFactory = _ => 1 };
+        var baseline = new Option<DirectoryInfo?>("--baseline") { Description = "Baseline checkpoint for pairwise judging" };
+        var remote = new Option<bool>("--remote") { Description = "Answer with the SocialAgent role's model (any configured endpoint) instead of a checkpoint" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N items of each benchmark" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per answer (judged benchmarks)", DefaultValueFactory = _ => 256 };
+        var selfJudge = new Option<bool>("--allow-self-judge") { Description = "Judge with the observer's own model (refused otherwise: its scores would be agreement with itself); the report marks it" };
+        var command = new Command("eval", "Evaluate a checkpoint (or a remote model): likelihood, held-out preference, judged generation, adversarial")
+        {
+            checkpoint, benchmarks, output, adversarial, wrappers, repeats, baseline, remote, limit, maxNew, selfJudge, LeaderboardCommand.Create(cli),
+        };
+        command.SetAction((p, ct) => RunAsync(cli.Models(p), new EvalArguments(
+            p.GetValue(checkpoint), p.GetValue(benchmarks)!, p.GetValue(output)!, p.GetValue(adversarial), p.GetValue(wrappers), p.GetValue(repeats),
+            p.GetValue(baseline), p.GetValue(remote), p.GetValue(limit), p.GetValue(maxNew), p.GetValue(selfJudge)), ct));
+        CliOptions.Excludes(command, remote, "--remote answers with the configured SocialAgent model, --checkpoint with a local one; give one of them", checkpoint);
+        return CliOptions.Example(cli.WithModels(command), "sa eval --checkpoint out/train --benchmarks bigbench:data/benchmarks/society-choice.json --out out/eval");
+    }
+
     public static async Task<int> RunAsync(ModelOverrides models, EvalArguments a, CancellationToken ct)
     {
         var specs = a.Benchmarks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
@@ -92,17 +121,5 @@ public static class EvalCommand
             Console.Error.WriteLine(e.Message);
             return 2;
         }
-    }
-
-    public static int Leaderboard(DirectoryInfo root)
-    {
-        if (!root.Exists)
-        {
-            Console.Error.WriteLine($"No evaluations in {root.FullName}.");
-            return 2;
-        }
-
-        Console.WriteLine(Reports.Leaderboard(root.FullName));
-        return 0;
     }
 }

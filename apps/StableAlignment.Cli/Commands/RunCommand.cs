@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
@@ -10,6 +11,17 @@ namespace StableAlignment.Cli;
 /// <summary><c>sa run</c>: questions in, interactions stored, a summary table and a JSON file out.</summary>
 public static class RunCommand
 {
+    public static Command Create(CliOptions cli)
+    {
+        var questions = new Option<FileInfo?>("--questions") { Description = "Question file, one question per line (default: the bundled sample)" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N questions" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Where results are written", DefaultValueFactory = _ => new DirectoryInfo("artifacts/runs") };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for all interactions", DefaultValueFactory = _ => 600 };
+        var command = new Command("run", "Run the pipeline end to end in one process (in-memory bus, embedded store)") { questions, limit, output, timeout };
+        command.SetAction((p, ct) => ExecuteAsync(cli.Models(p), p.GetValue(questions), p.GetValue(limit), p.GetValue(output)!, p.GetValue(timeout), ct));
+        return CliOptions.Example(cli.WithModels(command), "sa run --endpoint http://localhost:11434/v1 --model llama3.1 --limit 5");
+    }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Spectre.Console;
 using StableAlignment.Data;
 using StableAlignment.DatasetBuilder;
@@ -5,12 +6,31 @@ using StableAlignment.Storage;
 
 namespace StableAlignment.Cli;
 
+/// <summary>Where <c>sa dataset build</c> reads records from and how it samples and writes them.</summary>
 public sealed record DatasetArguments(
     Guid[] Runs, DirectoryInfo[] FromExports, string Ratios, bool NoSampling, int Seed, double Holdout, string Formats, DirectoryInfo Out);
 
-/// <summary><c>sa dataset build</c> and <c>sa dataset stats</c>.</summary>
-public static class DatasetCommand
+/// <summary><c>sa dataset build</c>: imitation, self-critic and realignment data from runs in the local store or export folders.</summary>
+public static class DatasetBuildCommand
 {
+    public static Command Create(CliOptions cli)
+    {
+        var runs = new Option<Guid[]>("--run") { Description = "Build from this run in the local store (repeat to pool several runs)", DefaultValueFactory = _ => [] };
+        var exports = new Option<DirectoryInfo[]>("--from-export") { Description = "Build from an export folder (external_memory/agent_<id>.jsonl, the original form; repeat to pool several)", DefaultValueFactory = _ => [] };
+        var ratios = new Option<string>("--ratios") { Description = "Imitation:self-critic:realignment", DefaultValueFactory = _ => "5:1:1" };
+        var noSampling = new Option<bool>("--no-sampling") { Description = "Keep every sample" };
+        var seed = new Option<int>("--seed") { Description = "Seed for sampling and the held-out split", DefaultValueFactory = _ => 0 };
+        var holdout = new Option<double>("--holdout") { Description = "Share of questions held out", DefaultValueFactory = _ => 0 };
+        var format = new Option<string>("--format") { Description = "authors, alpaca, trl (comma-separated)", DefaultValueFactory = _ => "authors,alpaca,trl" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Dataset folder", DefaultValueFactory = _ => new DirectoryInfo("artifacts/datasets/latest") };
+        var command = new Command("build", "Build imitation, self-critic and realignment data") { runs, exports, ratios, noSampling, seed, holdout, format, output };
+        command.SetAction((p, ct) => BuildAsync(new ModelOverrides(null, null, null), new DatasetArguments(
+            p.GetValue(runs) ?? [], p.GetValue(exports) ?? [], p.GetValue(ratios)!, p.GetValue(noSampling), p.GetValue(seed), p.GetValue(holdout),
+            p.GetValue(format)!, p.GetValue(output)!), ct));
+        CliOptions.Excludes(command, noSampling, "it keeps every sample, so there are no ratios to sample by", ratios);
+        return CliOptions.Example(command, "sa dataset build --from-export out/sim --holdout 0.1 --out out/dataset");
+    }
+
     public static async Task<int> BuildAsync(ModelOverrides models, DatasetArguments a, CancellationToken ct)
     {
         if (a.Runs.Length + a.FromExports.Length == 0)
@@ -67,7 +87,7 @@ public static class DatasetCommand
             var source = string.Join("+", sources.Select(x => x.Name));
             var manifest = await AnsiConsole.Status().StartAsync("building the dataset…", async _ =>
                 await DatasetBuild.RunAsync(records, options, formats, a.Out.FullName, source, [.. a.Runs.Distinct()], ct));
-            Print(manifest.Stats);
+            DatasetStatsCommand.Print(manifest.Stats);
             Console.WriteLine($"dataset {manifest.DatasetId}: {string.Join(", ", manifest.Files)} in {a.Out.FullName}");
             return 0;
         }
@@ -83,36 +103,6 @@ public static class DatasetCommand
                 await app.DisposeAsync();
             }
         }
-    }
-
-    public static async Task<int> StatsAsync(DirectoryInfo folder, CancellationToken ct)
-    {
-        var path = Path.Combine(folder.FullName, "stats.json");
-        if (!File.Exists(path))
-        {
-            Console.Error.WriteLine($"No stats.json in {folder.FullName}: is it a dataset folder?");
-            return 2;
-        }
-
-        Print(StableAlignment.Primitives.JsonLines.ReadJson<DatasetStats>(path, DatasetBuild.Json));
-        return 0;
-    }
-
-    private static void Print(DatasetStats s)
-    {
-        var table = new Table().AddColumns("", "imitation", "self-critic", "realignment");
-        void Row(string name, Dictionary<string, long> values) =>
-            table.AddTextRow(name, $"{values["imitation"]}", $"{values["self-critic"]}", $"{values["realignment"]}");
-        Row("made", s.Candidates);
-        Row("dropped: invalid rating", s.DroppedInvalidRating);
-        Row("dropped: empty text", s.DroppedEmptyText);
-        table.AddTextRow("dropped: rating did not rise above before and 4", "-", "-", $"{s.DroppedRealignmentCondition}");
-        Row("sampled out", s.SampledOut);
-        Row("dropped: duplicate response", s.DroppedDuplicates);
-        Row("kept (train)", s.KeptTrain);
-        Row("kept (held out)", s.KeptHeldout);
-        AnsiConsole.Write(table);
-        Console.WriteLine($"{s.Records} records; {s.GroupsTrain} training groups, {s.GroupsHeldout} held-out groups");
     }
 
     /// <summary>

@@ -1,0 +1,162 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using StableAlignment.Contracts;
+using StableAlignment.Learning;
+
+namespace StableAlignment.Cli;
+
+/// <summary>
+/// <c>sa train</c>: fine-tunes a model with the Stable Alignment loss (or a baseline), resuming from the folder's latest
+/// checkpoint. Its recipe options are made from <see cref="TrainingRecipe"/>, the definition the trainer service's
+/// messages and HTTP body use too.
+/// </summary>
+public static class TrainCommand
+{
+    /// <summary>Older names of recipe options, kept working.</summary>
+    private static readonly Dictionary<string, string> Aliases = new() { [nameof(TrainingRecipe.BaseModel)] = "--base", [nameof(TrainingRecipe.LearningRate)] = "--lr" };
+
+    public static Command Create(CliOptions cli)
+    {
+        var data = new Option<string>("--data") { Description = "dataset-builder's authors JSON or alpaca JSON Lines (or a dataset folder)", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Training folder: checkpoints, metrics.jsonl, metrics.png", Required = true };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "authors: the authors' recipe (lr 2e-5, 7 epochs, 32 queries per step, max length 360 cut at the end, no EOS, cosine with 3 % warm-up, weight decay 0); options given explicitly win",
+        };
+        var recipe = new RecordOptions<TrainingRecipe>(Aliases);
+        var command = new Command("train", "Fine-tune a model with the Stable Alignment loss (or a baseline: sft, fixed-margin, dpo); resumes from the folder's latest checkpoint")
+        {
+            data, output, threads, preset,
+        };
+        foreach (var option in recipe.Options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((p, ct) =>
+        {
+            // A preset supplies the values of the options not given explicitly (on the command line or in --config).
+            var name = p.GetValue(preset);
+            if (name is not null && !TrainingRecipe.Presets.ContainsKey(name))
+            {
+                Console.Error.WriteLine($"--preset must be {string.Join(" or ", TrainingRecipe.Presets.Keys)}, not '{name}'.");
+                return Task.FromResult(2);
+            }
+
+            return TrainAsync(p.GetValue(data)!, p.GetValue(output)!, recipe.Bind(p, name is null ? null : TrainingRecipe.Presets[name]), p.GetValue(threads), ct);
+        });
+        return CliOptions.Example(command, "sa train --data out/dataset --base-model tiny --epochs 2 --out out/train   (or --config examples/train.yaml)");
+    }
+
+    public static async Task<int> TrainAsync(string dataPath, DirectoryInfo output, TrainingRecipe recipe, int threads, CancellationToken ct)
+    {
+        if (!LossKinds.TryParse(recipe.Loss, out var kind))
+        {
+            Console.Error.WriteLine($"--loss must be one of {LossKinds.All}, not '{recipe.Loss}'.");
+            return 2;
+        }
+
+        List<RatedGroup> data;
+        try
+        {
+            data = TrainingData.Load(dataPath, allowUnrated: kind == LossKind.Sft);
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        if (!Directory.Exists(recipe.BaseModel) && recipe.BaseModel is not ("tiny" or "small"))
+        {
+            Console.Error.WriteLine($"--base-model must be tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; '{recipe.BaseModel}' is none of them.");
+            return 2;
+        }
+
+        var options = TrainOptions.From(recipe, kind, recipe.BaseModel, threads);
+        if (options.Problem() is { } problem)
+        {
+            var colon = problem.IndexOf(':', StringComparison.Ordinal);
+            Console.Error.WriteLine($"{OptionName(problem[..colon])}{problem[colon..]}");
+            return 2;
+        }
+
+        foreach (var warning in options.Warnings())
+        {
+            Console.Error.WriteLine($"warning: {warning}");
+        }
+
+        var datasetId = Path.GetFileName(Path.GetFullPath(dataPath).TrimEnd('/'));
+        TrainResult? result = null;
+        ModelTrainer trainer;
+        try
+        {
+            trainer = new ModelTrainer(options, Checkpoints.TokenizerFor(recipe.BaseModel));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        try
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask($"training ({recipe.Loss})", maxValue: 1);
+                    var reporter = new Progress<StepMetrics>(m =>
+                    {
+                        task.MaxValue = m.TotalSteps;
+                        task.Value = m.Step;
+                        task.Description = $"step {m.Step}/{m.TotalSteps} loss {m.Loss:F3} ({m.TokensPerSecond:F0} tok/s)";
+                    });
+                    result = await trainer.RunAsync(data, output.FullName, datasetId, reporter, ct: ct);
+                });
+        }
+        catch (TrainingMemoryException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (TrainingFolderConflictException e)
+        {
+            // Continuing another run's folder with other settings would mix two trainings (and claim the new settings).
+            Console.Error.WriteLine($"error: {output.FullName} already holds a training run with other settings: "
+                + string.Join(", ", e.Differences.Select(d => $"{OptionName(d.Field)} {d.Requested} (that run: {d.Saved})"))
+                + "; use another --out, or repeat that run's options (--config its config.resolved.yaml) to continue it.");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            // A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json).
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        if (trainer.ResponsesCutAway > 0)
+        {
+            Console.Error.WriteLine($"warning: {trainer.ResponsesCutAway} drawn responses lost every token to the end cut (prompt longer than --max-length {recipe.MaxLength}) and were left out of their steps.");
+        }
+
+        if (trainer.Memory is { } memory)
+        {
+            Console.WriteLine($"memory: estimated {memory}");
+        }
+
+        if (options.Lora is { } lora && trainer.Config is { } config)
+        {
+            Console.WriteLine($"{Lora.Describe(lora, config)}; the checkpoints hold the adapters (sa export writes the merged model, --adapter a PEFT folder)");
+        }
+
+        var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(output.FullName, "metrics.png"), $"{recipe.Loss} on {datasetId}");
+        Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(output.FullName, "metrics.jsonl")}; plot {plot}");
+        return 0;
+    }
+
+    /// <summary>The command-line option of a training setting, by its field name in problems and conflicts (the recipe's property, camel case).</summary>
+    private static string OptionName(string field) => field == "promptTemplate" ? "the prompt template" : RecordOptions<TrainingRecipe>.OptionName(field);
+}
