@@ -11,19 +11,6 @@ namespace StableAlignment.Evaluator;
 /// </summary>
 public static class BenchmarkFiles
 {
-    /// <summary>The multiple-choice kinds <c>sa eval --benchmarks kind:path</c> takes, scored by likelihood.</summary>
-    public static readonly string[] ChoiceKinds = ["bigbench", "hh-rlhf", "moral-stories", "ethics", "truthfulqa"];
-
-    public static ChoiceSet Choice(string kind, string path) => kind switch
-    {
-        "bigbench" => BigBench(path),
-        "hh-rlhf" => HhRlhf(path),
-        "moral-stories" => MoralStories(path),
-        "ethics" => EthicsCommonsense(path),
-        "truthfulqa" => TruthfulQa(path),
-        _ => throw new ArgumentException($"Unknown benchmark kind '{kind}' ({string.Join(", ", ChoiceKinds)}).", nameof(kind)),
-    };
-
     /// <summary><c>{"examples": [{"input": …, "target_scores": {answer: 1 or 0, …}}]}</c> (HHH is published this way).</summary>
     public static ChoiceSet BigBench(string path)
     {

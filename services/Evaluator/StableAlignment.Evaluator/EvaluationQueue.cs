@@ -83,13 +83,8 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
         var benchmarks = new List<string>();
         foreach (var (spec, i) in request.Benchmarks.Select((b, i) => (b, i)))
         {
-            var colon = spec?.IndexOf(':') ?? -1;
-            if (colon <= 0)
-            {
-                throw new PathEscapeException($"benchmarks[{i}]", spec, "it must read kind:path");
-            }
-
-            benchmarks.Add($"{spec![..colon]}:{ConfinedPath.Resolve(options.BenchmarksRoot, spec[(colon + 1)..], $"benchmarks[{i}]")}");
+            var (kind, path) = spec?.IndexOf(':') > 0 ? BenchmarkSpec.Split(spec) : throw new PathEscapeException($"benchmarks[{i}]", spec, "it must read kind:path");
+            benchmarks.Add($"{kind}:{ConfinedPath.Resolve(options.BenchmarksRoot, path, $"benchmarks[{i}]")}");
         }
 
         return request with
@@ -173,10 +168,13 @@ public sealed class EvaluationQueue(IOptions<EvaluatorOptions> options, IService
     /// <summary>A configured default benchmark (kind:path): a relative path is read under <see cref="EvaluatorOptions.BenchmarksRoot"/>.</summary>
     public static string Configured(string spec, EvaluatorOptions options)
     {
-        var colon = spec.IndexOf(':');
-        return colon <= 0 || Path.IsPathRooted(spec[(colon + 1)..])
-            ? spec
-            : $"{spec[..colon]}:{Path.Combine(Path.GetFullPath(options.BenchmarksRoot), spec[(colon + 1)..])}";
+        if (spec.IndexOf(':') <= 0)
+        {
+            return spec; // refused, naming it, when the suite is parsed
+        }
+
+        var (kind, path) = BenchmarkSpec.Split(spec);
+        return Path.IsPathRooted(path) ? spec : $"{kind}:{Path.Combine(Path.GetFullPath(options.BenchmarksRoot), path)}";
     }
 
     private async Task EvaluateAsync(EvaluateCheckpoint request, CancellationToken ct)

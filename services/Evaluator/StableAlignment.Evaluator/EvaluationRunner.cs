@@ -31,8 +31,7 @@ public sealed record EvaluationOptions
     /// when none needs a judge or the judge is another model. Every caller refuses it unless allowed.
     /// </summary>
     public static string? SelfJudgeOf(IEnumerable<string> benchmarks, ModelsOptions? models) =>
-        benchmarks.Any(b => b.StartsWith("judge:", StringComparison.OrdinalIgnoreCase) || b.StartsWith("pairwise:", StringComparison.OrdinalIgnoreCase))
-            ? models?.SelfJudge() : null;
+        benchmarks.Any(b => BenchmarkSpec.Kinds.GetValueOrDefault(b.Split(':')[0])?.NeedsJudge == true) ? models?.SelfJudge() : null;
 }
 
 /// <summary>One benchmark's result: the headline estimate and the other numbers.</summary>
@@ -69,16 +68,13 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
     {
         foreach (var spec in specs)
         {
-            var (kind, path) = Split(spec);
-            _ = kind switch
-            {
-                _ when BenchmarkFiles.ChoiceKinds.Contains(kind) => BenchmarkFiles.Choice(kind, path).Items.Count,
-                "heldout" => BenchmarkFiles.Heldout(path).Count,
-                "judge" or "pairwise" => BenchmarkFiles.Questions(path).Count,
-                _ => throw new ArgumentException($"Benchmark '{spec}': unknown kind '{kind}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise)."),
-            };
+            var benchmark = BenchmarkSpec.Parse(spec);
+            _ = benchmark.Benchmark.CountItems(benchmark.Path);
         }
     }
+
+    /// <summary>What this runner evaluates with.</summary>
+    public EvaluationOptions Options => options;
 
     public async Task<EvaluationReport> RunAsync(
         string checkpointId, LlamaForCausalLM? model, ITokenizer? tokenizer, IAnswerer? answerer, IAnswerer? baseline, string outDir,
@@ -88,14 +84,14 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         var scores = new Dictionary<string, BenchmarkScore>();
         var failures = new Dictionary<string, string>();
         string? judgeModel = null;
-        foreach (var spec in options.Benchmarks)
+        foreach (var spec in options.Benchmarks.Select(BenchmarkSpec.Parse))
         {
-            var (kind, path) = Split(spec);
-            var name = $"{kind}:{Path.GetFileNameWithoutExtension(path.TrimEnd('/'))}";
+            var name = spec.Name;
             progress?.Report(name);
             try
             {
-                judgeModel = await RunOneAsync(kind, path, spec, name, scores, model, tokenizer, answerer, baseline, outDir, ct) ?? judgeModel;
+                var run = new BenchmarkRun(spec, name, scores, model, tokenizer, answerer, baseline, outDir);
+                judgeModel = await spec.Benchmark.ScoreAsync(this, run, ct) ?? judgeModel;
             }
             // A damaged input of the user's (a benchmark or per-sample file) still stops the call as bad input: the
             // per-sample files keep every result scored so far, so the run continues once the file is fixed. Anything
@@ -128,85 +124,17 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         return report;
     }
 
-    /// <summary>Scores one benchmark into <paramref name="scores"/>; returns the judge model it used, if any.</summary>
-    private async Task<string?> RunOneAsync(
-        string kind, string path, string spec, string name, Dictionary<string, BenchmarkScore> scores, LlamaForCausalLM? model, ITokenizer? tokenizer,
-        IAnswerer? answerer, IAnswerer? baseline, string outDir, CancellationToken ct)
-    {
-        string? judgeModel = null;
-        switch (kind)
-        {
-            case var choice when BenchmarkFiles.ChoiceKinds.Contains(choice):
-                var set = BenchmarkFiles.Choice(kind, path).Take(options.Limit);
-                var items = set.Items;
-                Require(model, tokenizer, spec);
-                scores[name] = await ChoiceAsync(name, items, model!, tokenizer!, outDir, ct);
-                foreach (var (reason, count) in set.Skipped)
-                {
-                    scores[name].Details[$"skipped: {reason}"] = count;
-                }
+    /// <summary>The Judge role's model.</summary>
+    internal ChatModel JudgeModel() =>
+        (judges ?? throw new InvalidOperationException("Judge benchmarks need a judge model: configure the Judge role (--endpoint/--model).")).Chat(ModelRole.Judge);
 
-                foreach (var (wrapper, i) in AdversarialWrappers())
-                {
-                    var wrapped = items.Select(it => it with { Prompt = wrapper.Replace("{prompt}", it.Prompt, StringComparison.Ordinal) }).ToList();
-                    scores[$"{name}+adv{i}"] = await ChoiceAsync($"{name}+adv{i}", wrapped, model!, tokenizer!, outDir, ct);
-                }
+    internal List<T> Limit<T>(List<T> items) => options.Limit is { } n ? [.. items.Take(n)] : items;
 
-                AddDrop(scores, name);
-                if (kind == "truthfulqa")
-                {
-                    scores[$"{name}-mc2"] = await Mc2Async($"{name}-mc2", BenchmarkFiles.TruthfulQaMc2(path).Take(options.Limit).Items, model!, tokenizer!, outDir, ct);
-                }
-
-                break;
-            case "heldout":
-                Require(model, tokenizer, spec);
-                scores[name] = await HeldoutAsync(name, Limit(BenchmarkFiles.Heldout(path)), model!, tokenizer!, outDir, ct);
-                break;
-            case "judge":
-                var questions = Limit(BenchmarkFiles.Questions(path));
-                var judge = Judges().Chat(ModelRole.Judge);
-                judgeModel = judge.ModelId;
-                scores[name] = await GradeAsync(name, questions, answerer ?? throw Missing(spec, "a model to answer"), judge, outDir, ct);
-                foreach (var (wrapper, i) in AdversarialWrappers())
-                {
-                    scores[$"{name}+adv{i}"] = await GradeAsync($"{name}+adv{i}", [.. questions.Select(q => wrapper.Replace("{prompt}", q, StringComparison.Ordinal))], answerer, judge, outDir, ct);
-                }
-
-                AddDrop(scores, name);
-                break;
-            case "pairwise":
-                var pairJudge = Judges().Chat(ModelRole.Judge);
-                judgeModel = pairJudge.ModelId;
-                scores[name] = await PairwiseAsync(name, Limit(BenchmarkFiles.Questions(path)), answerer ?? throw Missing(spec, "a model to answer"),
-                    baseline ?? throw Missing(spec, "a baseline (--baseline)"), pairJudge, outDir, ct);
-                break;
-            default:
-                throw new ArgumentException($"Unknown benchmark kind '{kind}' in '{spec}' ({string.Join(", ", BenchmarkFiles.ChoiceKinds)}, heldout, judge, pairwise).");
-        }
-
-        return judgeModel;
-    }
-
-    private IModelCatalog Judges() => judges ?? throw new InvalidOperationException("Judge benchmarks need a judge model: configure the Judge role (--endpoint/--model).");
-
-    private static Exception Missing(string spec, string what) => new ArgumentException($"{spec} needs {what}.");
-
-    private static void Require(LlamaForCausalLM? model, ITokenizer? tokenizer, string spec)
-    {
-        if (model is null || tokenizer is null)
-        {
-            throw new ArgumentException($"{spec} scores likelihoods and needs a local checkpoint (--checkpoint).");
-        }
-    }
-
-    private List<T> Limit<T>(List<T> items) => options.Limit is { } n ? [.. items.Take(n)] : items;
-
-    private IEnumerable<(string Wrapper, int Index)> AdversarialWrappers() =>
+    internal IEnumerable<(string Wrapper, int Index)> AdversarialWrappers() =>
         options.Adversarial ? options.Wrappers.Select((w, i) => (w, i + 1)) : [];
 
     /// <summary>Adds "<name>+adv" (mean over wrappers) and the drop from the clean score.</summary>
-    private static void AddDrop(Dictionary<string, BenchmarkScore> scores, string name)
+    internal static void AddDrop(Dictionary<string, BenchmarkScore> scores, string name)
     {
         var wrapped = scores.Where(kv => kv.Key.StartsWith(name + "+adv", StringComparison.Ordinal)).Select(kv => kv.Value.Score.Value).ToList();
         if (wrapped.Count > 0)
@@ -216,13 +144,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         }
     }
 
-    private static (string Kind, string Path) Split(string spec)
-    {
-        var colon = spec.IndexOf(':');
-        return colon <= 0 ? throw new ArgumentException($"Benchmark '{spec}' must read kind:path.") : (spec[..colon].ToLowerInvariant(), spec[(colon + 1)..]);
-    }
-
-    private async Task<BenchmarkScore> ChoiceAsync(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    internal async Task<BenchmarkScore> ChoiceAsync(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
     {
         var cache = await SampleCache.OpenAsync(outDir, name, ct);
         foreach (var item in items.Where(i => !cache.Has(i.Id)))
@@ -241,7 +163,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
     /// TruthfulQA MC2: the probability mass the model puts on the true answers, normalised over all the item's answers
     /// (whole-answer probabilities, from summed log-likelihoods), averaged over items.
     /// </summary>
-    private async Task<BenchmarkScore> Mc2Async(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    internal async Task<BenchmarkScore> Mc2Async(string name, IReadOnlyList<ChoiceItem> items, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
     {
         var cache = await SampleCache.OpenAsync(outDir, name, ct);
         foreach (var item in items.Where(i => !cache.Has(i.Id)))
@@ -262,7 +184,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
     /// are the observers' who rated the run, so this is agreement with the observer's labels, not accuracy against a
     /// truth. A group with one response, or with every response rated alike, orders nothing: it is skipped and counted.
     /// </summary>
-    private async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> all, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
+    internal async Task<BenchmarkScore> HeldoutAsync(string name, IReadOnlyList<RatedGroup> all, LlamaForCausalLM model, ITokenizer tokenizer, string outDir, CancellationToken ct)
     {
         var oneResponse = all.Count(g => g.Responses.Count < 2);
         var alike = all.Count(g => g.Responses.Count >= 2 && g.Scores.Distinct().Count() == 1);
@@ -322,7 +244,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         return new BenchmarkScore(HeldoutMetric, Estimate.Proportion(right, pairs), details);
     }
 
-    private async Task<BenchmarkScore> GradeAsync(string name, IReadOnlyList<string> questions, IAnswerer answerer, ChatModel judge, string outDir, CancellationToken ct)
+    internal async Task<BenchmarkScore> GradeAsync(string name, IReadOnlyList<string> questions, IAnswerer answerer, ChatModel judge, string outDir, CancellationToken ct)
     {
         var cache = await SampleCache.OpenAsync(outDir, name, ct);
         for (var q = 0; q < questions.Count; q++)
@@ -346,7 +268,7 @@ public sealed class EvaluationRunner(EvaluationOptions options, IModelCatalog? j
         return new BenchmarkScore("judge score (1-10)", Estimate.Mean(valid), new() { ["invalid"] = grades.Count - valid.Count, ["repeats"] = options.Repeats });
     }
 
-    private async Task<BenchmarkScore> PairwiseAsync(string name, IReadOnlyList<string> questions, IAnswerer model, IAnswerer baseline, ChatModel judge, string outDir, CancellationToken ct)
+    internal async Task<BenchmarkScore> PairwiseAsync(string name, IReadOnlyList<string> questions, IAnswerer model, IAnswerer baseline, ChatModel judge, string outDir, CancellationToken ct)
     {
         var cache = await SampleCache.OpenAsync(outDir, name, ct);
         for (var q = 0; q < questions.Count; q++)

@@ -48,7 +48,7 @@ public static class EvaluatorRegistration
                     return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"location: '{request.Location}' is not a folder under Evaluator:CheckpointsRoot.");
                 }
 
-                if (confined.Benchmarks.Select((b, i) => (path: b[(b.IndexOf(':') + 1)..], i)).FirstOrDefault(b => !File.Exists(b.path) && !Directory.Exists(b.path)) is { path: not null } missing)
+                if (confined.Benchmarks.Select((b, i) => (path: BenchmarkSpec.Split(b).Path, i)).FirstOrDefault(b => !File.Exists(b.path) && !Directory.Exists(b.path)) is { path: not null } missing)
                 {
                     return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid evaluation request", detail: $"benchmarks[{missing.i}]: '{request.Benchmarks[missing.i]}' names no file under Evaluator:BenchmarksRoot.");
                 }
