@@ -71,7 +71,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var interactions = app.Services.GetRequiredService<IInteractionRepository>();
         var records = await interactions.ListByRunAsync(runId, ct);
         var summary = SimulationExport.Summary((await runs.GetAsync(runId, ct))!, records);
-        var rounds = summary["rounds"]!.AsArray();
+        var rounds = summary.Rounds;
         await SimulationExport.WriteAsync((await runs.GetAsync(runId, ct))!, records, Path.Combine(folder, "export"), null, ct);
 
         progress.Report($"seed {seed}: building the alignment data");
@@ -95,7 +95,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
             results.Add(Evaluate(name, model, state, questions, seed, progress));
         }
 
-        return new SeedResult(seed, runId, records.Count, (int)summary["invalid_ratings"]!, manifest.Stats.KeptTrain.Values.Sum(), results, rounds);
+        return new SeedResult(seed, runId, records.Count, summary.InvalidRatings, manifest.Stats.KeptTrain.Values.Sum(), results, rounds);
     }
 
     /// <summary>The one-process app's settings for the offline society: local models, its own store, the original prompts.</summary>

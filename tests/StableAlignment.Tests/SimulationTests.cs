@@ -66,9 +66,15 @@ public sealed class SimulationTests : SingleProcessTest
         var folder = TestConfiguration.TempPath("export");
         var summary = await SimulationExport.WriteAsync(run, records, folder);
         Assert.Equal(9, Directory.GetFiles(Path.Combine(folder, "external_memory"), "agent_*.jsonl").Length);
-        Assert.Equal(18, (int)summary["completed"]!);
-        Assert.Equal(taxes.Sum(r => r.Peers.Length), (int)summary["invalid_ratings"]!);
-        Assert.Equal(6.0, (double)summary["mean_alignment_before"]!);
+        Assert.Equal(18, summary.Completed);
+        Assert.Equal(taxes.Sum(r => r.Peers.Length), summary.InvalidRatings);
+        Assert.Equal(6.0, summary.MeanAlignmentBefore);
+        // summary.json keeps its snake-case keys.
+        var written = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "summary.json"), TestContext.Current.CancellationToken))!;
+        Assert.Equal(18, (int)written["completed"]!);
+        Assert.Equal(summary.InvalidRatings, (int)written["invalid_ratings"]!);
+        Assert.Equal(summary.InvalidByRole["peer"].Invalid, (int)written["invalid_by_role"]!["peer"]!["invalid"]!);
+        Assert.Equal(3, (int)written["settings"]!["grid"]!);
     }
 
     [Fact]

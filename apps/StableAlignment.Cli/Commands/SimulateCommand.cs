@@ -164,19 +164,19 @@ public static class SimulateCommand
         var runId = run.Id;
         var summary = SimulationExport.Summary(run, records, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value);
         var table = new Table().AddColumns("run", "status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");
-        table.AddTextRow(runId.ToString(), $"{run.Status}", $"{summary["completed"]}", $"{summary["failed"]}", $"{summary["invalid_ratings"]} of {summary["ratings"]}",
-            $"{summary["mean_alignment_before"]} → {summary["mean_alignment_after"]}", $"{summary["memory_hints"]}");
+        table.AddTextRow(runId.ToString(), $"{run.Status}", $"{summary.Completed}", $"{summary.Failed}", $"{summary.InvalidRatings} of {summary.Ratings}",
+            $"{Text(summary.MeanAlignmentBefore)} → {Text(summary.MeanAlignmentAfter)}", $"{summary.MemoryHints}");
         AnsiConsole.Write(table);
         if (exportTo is { } export)
         {
             var written = await SimulationExport.WriteAsync(run, records, export.FullName, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value, ct);
-            var curves = RoundCurves.Plot([written["rounds"]!.AsArray()], Path.Combine(export.FullName, "curves.png"));
+            var curves = RoundCurves.Plot([written.Rounds], Path.Combine(export.FullName, "curves.png"));
             Console.WriteLine($"exported to {export.FullName} (summary.json, per-round curves in {Path.GetFileName(curves)})");
         }
 
         if (run.Status == RunStatus.Incomplete)
         {
-            Console.WriteLine($"{summary["failed"]} interactions failed; `sa simulate --resume {runId}` retries them.");
+            Console.WriteLine($"{summary.Failed} interactions failed; `sa simulate --resume {runId}` retries them.");
         }
         else if (run.Status == RunStatus.Failed)
         {
@@ -187,6 +187,8 @@ public static class SimulateCommand
             Console.WriteLine($"stopped before the run ended; `sa simulate --resume {runId}` continues it.");
         }
     }
+
+    private static string Text(double? mean) => mean?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
 
     private static string Bundled(string folder, string file) => Path.Combine(AppContext.BaseDirectory, "data", folder, file);
 }

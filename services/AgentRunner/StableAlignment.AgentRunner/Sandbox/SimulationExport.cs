@@ -13,7 +13,7 @@ public static class SimulationExport
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static async Task<JsonObject> WriteAsync(RunRecord run, IReadOnlyList<InteractionRecord> records, string folder, ModelsOptions? prices = null, CancellationToken ct = default)
+    public static async Task<RunSummary> WriteAsync(RunRecord run, IReadOnlyList<InteractionRecord> records, string folder, ModelsOptions? prices = null, CancellationToken ct = default)
     {
         var memoryFolder = Directory.CreateDirectory(Path.Combine(folder, "external_memory")).FullName;
         var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
@@ -24,7 +24,7 @@ public static class SimulationExport
         }
 
         var summary = Summary(run, records, prices);
-        await File.WriteAllTextAsync(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented), ct);
+        await File.WriteAllTextAsync(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(summary, RunSummary.Json), ct);
         return summary;
     }
 
@@ -52,62 +52,58 @@ public static class SimulationExport
         ["social_model"] = r.SocialModel,
     };
 
-    public static JsonObject Summary(RunRecord run, IReadOnlyList<InteractionRecord> records, ModelsOptions? prices = null)
+    public static RunSummary Summary(RunRecord run, IReadOnlyList<InteractionRecord> records, ModelsOptions? prices = null)
     {
         var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
         var ratings = completed.SelectMany(r => new[] { r.DraftAlignment, r.DraftEngagement, r.RevisedAlignment, r.RevisedEngagement }
             .Concat(r.Peers.Select(p => p.Rating))).OfType<Rating>().ToList();
-        var tokens = new JsonObject();
+        var tokens = new Dictionary<string, TokenTally>();
         double? cost = prices is { Prices.Count: > 0 } ? 0 : null;
         foreach (var g in completed.SelectMany(r => r.Tokens).GroupBy(t => (t.Role, t.Model)).OrderBy(g => g.Key))
         {
-            var prompt = g.Sum(t => (long)t.PromptTokens);
-            var completion = g.Sum(t => (long)t.CompletionTokens);
-            tokens[$"{g.Key.Role}/{g.Key.Model}"] = new JsonObject { ["calls"] = g.Count(), ["prompt"] = prompt, ["completion"] = completion };
+            var tally = new TokenTally(g.Count(), g.Sum(t => (long)t.PromptTokens), g.Sum(t => (long)t.CompletionTokens));
+            tokens[$"{g.Key.Role}/{g.Key.Model}"] = tally;
             if (cost is not null && prices!.Prices.TryGetValue(g.Key.Model, out var price))
             {
-                cost += price.Cost(prompt, completion);
+                cost += price.Cost(tally.Prompt, tally.Completion);
             }
         }
 
-        return new JsonObject
+        return new RunSummary
         {
-            ["run_id"] = run.Id,
-            ["status"] = run.Status.ToString(),
-            ["settings"] = run.Simulation is { } s ? new JsonObject
-            {
-                ["grid"] = s.GridSize, ["rounds"] = s.Rounds, ["init"] = s.InitialSetting, ["peers"] = s.Peers,
-                ["global"] = s.GlobalInteraction, ["dropout"] = s.Dropout, ["seed"] = s.Seed, ["questions"] = s.Questions.Length,
-            } : null,
-            ["interactions"] = records.Count,
-            ["completed"] = completed.Count,
-            ["failed"] = records.Count - completed.Count,
-            ["ratings"] = ratings.Count,
-            ["invalid_ratings"] = ratings.Count(r => !r.IsValid),
-            ["mean_alignment_before"] = Mean(completed.Select(r => r.DraftAlignment)),
-            ["mean_alignment_after"] = Mean(completed.Select(r => r.RevisedAlignment)),
-            ["mean_engagement_before"] = Mean(completed.Select(r => r.DraftEngagement)),
-            ["mean_engagement_after"] = Mean(completed.Select(r => r.RevisedEngagement)),
-            ["mean_peer_rating"] = Mean(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
-            ["invalid_by_role"] = new JsonObject
+            RunId = run.Id,
+            Status = run.Status.ToString(),
+            Settings = run.Simulation is { } s
+                ? new RunSummarySettings(s.GridSize, s.Rounds, s.InitialSetting, s.Peers, s.GlobalInteraction, s.Dropout, s.Seed, s.Questions.Length) : null,
+            Interactions = records.Count,
+            Completed = completed.Count,
+            Failed = records.Count - completed.Count,
+            Ratings = ratings.Count,
+            InvalidRatings = ratings.Count(r => !r.IsValid),
+            MeanAlignmentBefore = Mean(completed.Select(r => r.DraftAlignment)),
+            MeanAlignmentAfter = Mean(completed.Select(r => r.RevisedAlignment)),
+            MeanEngagementBefore = Mean(completed.Select(r => r.DraftEngagement)),
+            MeanEngagementAfter = Mean(completed.Select(r => r.RevisedEngagement)),
+            MeanPeerRating = Mean(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
+            InvalidByRole = new()
             {
                 ["peer"] = Invalid(completed.SelectMany(r => r.Peers.Select(p => p.Rating))),
                 ["observer_alignment"] = Invalid(completed.SelectMany(r => new[] { r.DraftAlignment, r.RevisedAlignment })),
                 ["observer_engagement"] = Invalid(completed.SelectMany(r => new[] { r.DraftEngagement, r.RevisedEngagement })),
             },
-            ["rounds"] = Rounds(completed),
-            ["memory_hints"] = completed.Count(r => r.MemoryHintQuestion is not null),
-            ["tokens"] = tokens,
-            ["cost"] = cost,
+            Rounds = Rounds(completed),
+            MemoryHints = completed.Count(r => r.MemoryHintQuestion is not null),
+            Tokens = tokens,
+            Cost = cost,
         };
     }
 
     /// <summary>Ratings given and the share that could not be parsed.</summary>
-    private static JsonObject Invalid(IEnumerable<Rating?> ratings)
+    private static InvalidShare Invalid(IEnumerable<Rating?> ratings)
     {
         var all = ratings.OfType<Rating>().ToList();
         var invalid = all.Count(r => !r.IsValid);
-        return new JsonObject { ["ratings"] = all.Count, ["invalid"] = invalid, ["rate"] = all.Count == 0 ? null : Math.Round((double)invalid / all.Count, 4) };
+        return new InvalidShare(all.Count, invalid, all.Count == 0 ? null : Math.Round((double)invalid / all.Count, 4));
     }
 
     /// <summary>
