@@ -15,7 +15,7 @@ public sealed class TrainerServiceTests
             Enumerable.Range(0, 6).Select(i => new { query = $"### Instruction:\nQuestion {i}?\n\n### Response:", responses = new[] { $"Kind answer {i}.", $"Rude answer {i}." }, scores = new[] { 7, 1 } })));
         var settings = new Dictionary<string, string?> { ["Trainer:Root"] = jobs, ["Trainer:DatasetsRoot"] = datasets, ["Trainer:Threads"] = "1" };
         var request = new TrainModel { RunId = Guid.NewGuid(), DatasetId = "ds-svc", Epochs = 40, CheckpointEvery = 5, LearningRate = 1e-3 };
-        var folder = Path.Combine(jobs, TrainingRunner.JobId(request));
+        var folder = Path.Combine(jobs, JobId.Of(request));
 
         await using var stub = await StubModelServer.StartAsync();
         await using var app = await SingleProcessApp.StartAsync(stub, settings);

@@ -12,7 +12,7 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
 
         if (!runner.Enqueue(m))
         {
-            logger.LogInformation("Training job {JobId} is queued, running or done already", TrainingRunner.JobId(m));
+            logger.LogInformation("Training job {JobId} is queued, running or done already", JobId.Of(m));
         }
 
         return Task.CompletedTask;

@@ -42,7 +42,8 @@ public static class TrainerRegistration
             }
 
             await publish.Publish(request, ct);
-            return Results.Accepted($"/api/training/{TrainingRunner.JobId(request)}", new { jobId = TrainingRunner.JobId(request) });
+            var id = JobId.Of(request).Value;
+            return Results.Accepted($"/api/training/{id}", new { jobId = id });
         });
         app.MapGet("/api/training", (TrainingRunner runner) =>
         {
@@ -51,8 +52,7 @@ public static class TrainerRegistration
         });
         app.MapGet("/api/training/{jobId}", (string jobId, TrainingRunner runner) =>
         {
-            var folder = runner.Folder(jobId);
-            if (!jobId.StartsWith("job-", StringComparison.Ordinal) || !jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') || !Directory.Exists(folder))
+            if (!JobId.TryParse(jobId, out var id) || runner.Folder(id) is not { } folder || !Directory.Exists(folder))
             {
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown job", detail: $"No training job {jobId} (yet: an accepted job appears once the trainer takes it).");
             }

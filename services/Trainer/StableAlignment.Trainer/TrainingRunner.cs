@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -23,24 +21,6 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     // A job's failure becomes visible (its "failed" file) in the same step as its queue slot is freed, so a retry sent
     // as soon as the failure shows is queued, never taken for a job still in the queue and dropped.
     private readonly Lock _gate = new();
-
-    public static string JobId(TrainModel m) =>
-        "job-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{m.Loss}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant();
-
-    /// <summary>The options added after the first ten, in the job id only when they differ from their defaults (older ids stay the same).</summary>
-    private static string Extra(TrainModel m)
-    {
-        var defaults = new TrainModel { RunId = m.RunId, DatasetId = m.DatasetId };
-        var extra = (m.Beta, m.RatingScale, m.MaxFlow, m.NumComp, m.Accumulation, m.MaxLength, m.WeightDecay, m.Clip, m.Warmup, m.TokensPerForward)
-            == (defaults.Beta, defaults.RatingScale, defaults.MaxFlow, defaults.NumComp, defaults.Accumulation, defaults.MaxLength, defaults.WeightDecay, defaults.Clip, defaults.Warmup, defaults.TokensPerForward)
-            ? string.Empty
-            : System.FormattableString.Invariant($"|{m.Beta}|{m.RatingScale}|{m.MaxFlow}|{m.NumComp}|{m.Accumulation}|{m.MaxLength}|{m.WeightDecay}|{m.Clip}|{m.Warmup}|{m.TokensPerForward}");
-        extra = m.Precision == defaults.Precision ? extra : $"{extra}|precision={m.Precision}";
-        extra = m.AppendEos == defaults.AppendEos ? extra : $"{extra}|eos={m.AppendEos}";
-        extra = m.Truncation == defaults.Truncation ? extra : $"{extra}|truncation={m.Truncation}";
-        return m.LoraRank == 0 ? extra : System.FormattableString.Invariant($"{extra}|lora={m.LoraRank},{m.LoraAlpha},{m.LoraDropout},{m.LoraTargets}");
-    }
 
     /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
     public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => TrainOptions.From(m, kind, baseModel, threads);
@@ -121,7 +101,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     /// </summary>
     public bool Enqueue(TrainModel m)
     {
-        var id = JobId(m);
+        var id = JobId.Of(m);
         lock (_gate)
         {
             if (Job(id).IsDone || !_queued.TryAdd(id, 0))
@@ -160,7 +140,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             try
             {
                 var request = JsonLines.ReadJson<TrainModel>(job.RequestFile);
-                logger.LogInformation("Resuming training job {JobId}", JobId(request));
+                logger.LogInformation("Resuming training job {JobId}", JobId.Of(request));
                 Enqueue(request);
             }
             catch (InvalidDataException e)
@@ -172,7 +152,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
 
         await foreach (var m in _queue.Reader.ReadAllAsync(stoppingToken))
         {
-            var id = JobId(m);
+            var id = JobId.Of(m);
             // Competing trainers on a shared folder: the one holding the job's claim trains it; the others pass.
             using var claim = JobClaim.TryAcquire(Folder(id));
             if (claim is null || Job(id).IsDone)
