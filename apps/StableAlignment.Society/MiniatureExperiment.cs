@@ -45,26 +45,16 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         progress.Report($"seed {seed}: simulating a {Grid}×{Grid} society for {Rounds} rounds");
         var runId = NewId.NextGuid();
-        var bus = app.Services.GetRequiredService<IBus>();
         var total = Grid * Grid * Rounds;
-        await using (var watch = await RunWatch.StartAsync(bus, runId, ct))
+        var start = new StartSimulation
         {
-            await bus.Publish(new StartSimulation
-            {
-                RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = seed, SeedMemories = 2,
-                Questions = [.. train.Select(q => q.Question)], Prior = prior,
-            }, ct);
-            var wait = watch.WaitAsync(TimeSpan.FromHours(2), TimeSpan.FromSeconds(10), RunWatch.AskAgentRunner(app.Services, runId), ct);
-            while (!wait.IsCompleted)
-            {
-                progress.Report($"seed {seed}: simulating ({watch.Stored.Completed + watch.Stored.Failed}/{total} interactions)");
-                await Task.WhenAny(wait, Task.Delay(500, ct));
-            }
-
-            if (await wait is null)
-            {
-                throw new TimeoutException($"seed {seed}: the simulation did not end within 2 hours.");
-            }
+            RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = seed, SeedMemories = 2,
+            Questions = [.. train.Select(q => q.Question)], Prior = prior,
+        };
+        if (await LocalPipeline.SimulateAsync(app.Services, runId, start, TimeSpan.FromHours(2),
+            stored => progress.Report($"seed {seed}: simulating ({stored.Completed + stored.Failed}/{total} interactions)"), ct) is null)
+        {
+            throw new TimeoutException($"seed {seed}: the simulation did not end within 2 hours.");
         }
 
         var runs = app.Services.GetRequiredService<IRunRepository>();
@@ -76,7 +66,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
 
         progress.Report($"seed {seed}: building the alignment data");
         var dataset = Path.Combine(folder, "dataset");
-        var manifest = await DatasetBuild.RunAsync(RecordSources.FromMemoryStoreAsync(app.Services.GetRequiredService<IRequestClient<ListInteractions>>(), runId, ct), new BuildOptions(null, seed), [DatasetFormat.Authors, DatasetFormat.Alpaca], dataset, $"run:{runId}", [runId], ct);
+        var manifest = await LocalPipeline.BuildAsync(app.Services, runId, dataset, seed, ct);
         await app.StopAsync(ct);
         var data = TrainingData.Load(dataset);
 

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using ScottPlot;
 using StableAlignment.Data;
-using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
 using StableAlignment.ModelServer;
 using StableAlignment.Primitives;
@@ -151,8 +150,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
             progress.Report($"{name}: building the alignment data from run {it.RunId}");
             await using var app = App(folder, []);
             await app.StartAsync(ct);
-            var manifest = await DatasetBuild.RunAsync(RecordSources.FromMemoryStoreAsync(app.Services.GetRequiredService<IRequestClient<ListInteractions>>(), it.RunId!.Value, ct),
-                new BuildOptions(null, options.Seed), [DatasetFormat.Authors, DatasetFormat.Alpaca], Path.Combine(folder, "dataset"), $"run:{it.RunId}", [it.RunId!.Value], ct);
+            var manifest = await LocalPipeline.BuildAsync(app.Services, it.RunId!.Value, Path.Combine(folder, "dataset"), options.Seed, ct);
             await app.StopAsync(ct);
             it.DatasetId = manifest.DatasetId;
             it.Samples = manifest.Stats.KeptTrain.Values.Sum();
@@ -228,7 +226,6 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
 
             await using var app = App(folder, settings);
             await app.StartAsync(ct);
-            var bus = app.Services.GetRequiredService<IBus>();
             var runs = app.Services.GetRequiredService<IRunRepository>();
             var total = options.GridSize * options.GridSize * options.Rounds;
             var resume = it.RunId is { } known && await runs.GetAsync(known, ct) is not null;
@@ -242,29 +239,20 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
             if (await runs.GetAsync(runId, ct) is not { Status: RunStatus.Completed })
             {
                 progress.Report($"{name}: {(resume ? "resuming" : "simulating")} a {options.GridSize}×{options.GridSize} society for {options.Rounds} rounds, played by {Short(it.Checkpoint)}");
-                await using var watch = await RunWatch.StartAsync(bus, runId, ct);
-                if (resume)
-                {
-                    await bus.Publish(new ResumeSimulation { RunId = runId }, ct);
-                }
-                else
+                StartSimulation? start = null;
+                if (!resume)
                 {
                     var train = questions.Where(q => !q.Heldout).OrderBy(q => World.StableHash($"{options.Seed}/{it.Iteration}/{q.Id}")).ToList();
-                    await bus.Publish(new StartSimulation
+                    start = new StartSimulation
                     {
                         RunId = runId, GridSize = options.GridSize, Rounds = options.Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = options.Seed * 100 + it.Iteration,
                         SeedMemories = 2, Questions = [.. train.Select(q => q.Question)], Prior = PriorFile.Load(Path.Combine(SocietyData.Folder, "prior.jsonl")),
-                    }, ct);
+                    };
                 }
 
-                var wait = watch.WaitAsync(TimeSpan.FromHours(4), TimeSpan.FromSeconds(10), RunWatch.AskAgentRunner(app.Services, runId), ct);
-                while (!wait.IsCompleted)
-                {
-                    progress.Report($"{name}: simulating ({watch.Stored.Completed + watch.Stored.Failed}/{total} interactions) with {Short(it.Checkpoint)} served over the OpenAI API");
-                    await Task.WhenAny(wait, Task.Delay(200, ct));
-                }
-
-                if (await wait is not { } done)
+                var ended = await LocalPipeline.SimulateAsync(app.Services, runId, start, TimeSpan.FromHours(4),
+                    stored => progress.Report($"{name}: simulating ({stored.Completed + stored.Failed}/{total} interactions) with {Short(it.Checkpoint)} served over the OpenAI API"), ct);
+                if (ended is not { } done)
                 {
                     throw new TimeoutException($"{name}: the simulation did not end within 4 hours.");
                 }

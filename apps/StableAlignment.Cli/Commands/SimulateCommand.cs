@@ -92,7 +92,6 @@ public static class SimulateCommand
 
         var runs = app.Services.GetRequiredService<IRunRepository>();
         var interactions = app.Services.GetRequiredService<IInteractionRepository>();
-        var bus = app.Services.GetRequiredService<IBus>();
         var runId = start?.RunId ?? a.Resume!.Value;
         if (start is null && await runs.GetAsync(runId, ct) is not { Simulation: not null })
         {
@@ -101,36 +100,16 @@ public static class SimulateCommand
             return 2;
         }
 
-        // The run is followed by its events (each stored record, then RunCompleted), watched before it starts.
-        await using var watch = await RunWatch.StartAsync(bus, runId, ct);
-        if (start is not null)
-        {
-            await bus.Publish(start, ct);
-        }
-        else
-        {
-            await bus.Publish(new ResumeSimulation { RunId = runId }, ct);
-        }
-
         Console.WriteLine($"run {runId}");
         var total = start is not null ? start.GridSize * start.GridSize * start.Rounds
             : (await runs.GetAsync(runId, ct))!.Simulation is { } stored ? stored.GridSize * stored.GridSize * stored.Rounds : 0;
-        RunCompleted? ended = null;
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async progress =>
             {
                 var task = progress.AddTask("interactions", maxValue: Math.Max(total, 1));
                 try
                 {
-                    var wait = watch.WaitAsync(TimeSpan.FromSeconds(a.TimeoutSeconds), TimeSpan.FromSeconds(10), RunWatch.AskAgentRunner(app.Services, runId), ct);
-                    while (!wait.IsCompleted)
-                    {
-                        task.Value = watch.Stored.Completed;
-                        await Task.WhenAny(wait, Task.Delay(250, ct));
-                    }
-
-                    ended = await wait;
-                    task.Value = ended?.Completed ?? watch.Stored.Completed;
+                    await LocalPipeline.SimulateAsync(app.Services, runId, start, TimeSpan.FromSeconds(a.TimeoutSeconds), stored => task.Value = stored.Completed, ct);
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
