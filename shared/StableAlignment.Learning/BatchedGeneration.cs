@@ -27,25 +27,7 @@ public static class BatchedGeneration
             return [];
         }
 
-        var device = model.parameters().First().device;
-        var limit = model.Config.MaxPositions;
-        var start = tokenizer.Start.ToArray();
-        // The prompt keeps its tail when it does not leave room for at least one new token, as Generation.Generate does.
-        var prompts = requests.Select(r =>
-        {
-            var ids = start.Concat(r.Prompt).ToArray();
-            return ids.Length >= limit - 1 ? [.. start, .. r.Prompt.Skip(r.Prompt.Count - (limit / 2))] : ids;
-        }).ToArray();
-        var width = prompts.Max(p => p.Length);
-        var rows = requests.Count;
-        var pads = prompts.Select(p => width - p.Length).ToArray();
-        var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        var sent = new int[rows];
-        var finish = new string?[rows];
-        var texts = new string[rows];
-        var rngs = requests.Select(r => new Random(r.Seed)).ToArray();
-        var active = Enumerable.Range(0, rows).ToList();
-
+        var batch = new Batch(model, tokenizer, requests, onText);
         var was = model.training;
         model.eval();
         try
@@ -53,96 +35,17 @@ public static class BatchedGeneration
             using var cache = new KvCache(model.Config.Layers);
             using (no_grad())
             {
-                Tensor logits;
-                using (var scope = NewDisposeScope())
-                {
-                    var ids = new long[rows * width];
-                    for (var r = 0; r < rows; r++)
-                    {
-                        for (var i = 0; i < width; i++)
-                        {
-                            ids[(r * width) + i] = i < pads[r] ? tokenizer.PadId : prompts[r][i - pads[r]];
-                        }
-                    }
-
-                    // Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real
-                    // tokens and itself (a pad position only itself).
-                    var pad = tensor(pads.Select(p => (long)p).ToArray(), [rows, 1], device: device);
-                    using var stop = width.ToScalar();
-                    using var zero = 0.ToScalar();
-                    var index = arange(stop, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-                    var real = (index >= pad).unsqueeze(1);
-                    var causal = ones(width, width, dtype: ScalarType.Bool, device: device).tril();
-                    var self = eye(width, dtype: ScalarType.Bool, device: device);
-                    var layout = new BatchLayout((index - pad).clamp_min(zero), (causal & (real | self)).unsqueeze(1));
-                    logits = model.Forward(tensor(ids, [rows, width], device: device), cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
-                }
-
-                for (var step = 0; active.Count > 0; step++)
+                var logits = batch.Prefill(cache);
+                for (var step = 0; batch.Active.Count > 0; step++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    var next = new long[active.Count];
-                    var keep = new List<int>();
-                    using (logits)
-                    {
-                        for (var a = 0; a < active.Count; a++)
-                        {
-                            var r = active[a];
-                            using var row = logits[a];
-                            var token = Generation.Sample(row, requests[r].Temperature, requests[r].TopP, rngs[r]);
-                            next[a] = token;
-                            if (token == tokenizer.EosId)
-                            {
-                                finish[r] = "stop";
-                            }
-                            else
-                            {
-                                generated[r].Add(token);
-                                Emit(r, final: false);
-                                if (finish[r] is null && generated[r].Count >= requests[r].MaxNewTokens)
-                                {
-                                    finish[r] = "length";
-                                }
-                                else if (finish[r] is null && width + step + 1 >= limit)
-                                {
-                                    finish[r] = "length";
-                                }
-                            }
-
-                            if (finish[r] is null)
-                            {
-                                keep.Add(a);
-                            }
-                            else
-                            {
-                                Emit(r, final: true);
-                            }
-                        }
-                    }
-
+                    var (next, keep) = batch.Sample(logits, step);
                     if (keep.Count == 0)
                     {
                         break;
                     }
 
-                    using var scope = NewDisposeScope();
-                    if (keep.Count < active.Count)
-                    {
-                        cache.Keep(tensor(keep.Select(k => (long)k).ToArray(), device: device));
-                    }
-
-                    var survivors = keep.Select(k => active[k]).ToList();
-                    var kv = (int)cache.Length;
-                    // The token fed now sits right after the row's prompt and the tokens before it.
-                    var positions = survivors.Select(r => (long)(width - pads[r] + generated[r].Count - 1)).ToArray();
-                    using var keyCount = (kv + 1).ToScalar();
-                    var keys = arange(keyCount, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-                    var mask = (keys >= tensor(survivors.Select(r => (long)pads[r]).ToArray(), [survivors.Count, 1], device: device)).view(survivors.Count, 1, 1, kv + 1);
-
-                    var input = tensor(keep.Select(k => next[k]).ToArray(), [survivors.Count, 1], device: device);
-                    var decodeLayout = new BatchLayout(tensor(positions, [survivors.Count, 1], device: device), mask);
-                    logits = model.Forward(input, cache, decodeLayout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
-                    active = survivors;
+                    logits = batch.Decode(cache, next, keep);
                 }
             }
         }
@@ -151,49 +54,198 @@ public static class BatchedGeneration
             model.train(was);
         }
 
-        return [.. Enumerable.Range(0, rows).Select(r => new BatchResult(texts[r] ?? string.Empty, prompts[r].Length, generated[r].Count, finish[r] ?? "length"))];
+        return batch.Results();
+    }
 
-        // The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may
-        // still be completing, and a byte-level tokenizer may be in the middle of a character).
-        void Emit(int r, bool final)
+    /// <summary>The state of one batch being decoded: the padded prompts, each row's tokens, text and finish, the rows still running.</summary>
+    private sealed class Batch
+    {
+        private readonly LlamaForCausalLM _model;
+        private readonly ITokenizer _tokenizer;
+        private readonly IReadOnlyList<BatchRequest> _requests;
+        private readonly Action<int, string>? _onText;
+        private readonly Device _device;
+        private readonly int _limit;
+        private readonly int[][] _prompts;
+        private readonly int _width;
+        private readonly int[] _pads;
+        private readonly List<int>[] _generated;
+        private readonly int[] _sent;
+        private readonly string?[] _finish;
+        private readonly string[] _texts;
+        private readonly Random[] _rngs;
+
+        public Batch(LlamaForCausalLM model, ITokenizer tokenizer, IReadOnlyList<BatchRequest> requests, Action<int, string>? onText)
         {
-            var text = tokenizer.Decode(generated[r]);
-            var stops = requests[r].Stop ?? [];
-            var cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
-            if (cut >= 0)
+            (_model, _tokenizer, _requests, _onText) = (model, tokenizer, requests, onText);
+            _device = model.parameters().First().device;
+            _limit = model.Config.MaxPositions;
+            var start = tokenizer.Start.ToArray();
+            // The prompt keeps its tail when it does not leave room for at least one new token, as Generation.Generate does.
+            _prompts = [.. requests.Select(r =>
             {
-                text = text[..cut];
-                finish[r] ??= "stop";
-                final = true;
+                var ids = start.Concat(r.Prompt).ToArray();
+                return ids.Length >= _limit - 1 ? [.. start, .. r.Prompt.Skip(r.Prompt.Count - (_limit / 2))] : ids;
+            })];
+            _width = _prompts.Max(p => p.Length);
+            var rows = requests.Count;
+            _pads = [.. _prompts.Select(p => _width - p.Length)];
+            _generated = [.. Enumerable.Range(0, rows).Select(_ => new List<int>())];
+            _sent = new int[rows];
+            _finish = new string?[rows];
+            _texts = new string[rows];
+            _rngs = [.. requests.Select(r => new Random(r.Seed))];
+            Active = [.. Enumerable.Range(0, rows)];
+        }
+
+        /// <summary>The rows still decoding, in their order in the cache.</summary>
+        public List<int> Active { get; private set; }
+
+        /// <summary>
+        /// Runs the left-padded prompts through the model, filling the cache; the last position's logits of each row.
+        /// Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real tokens and
+        /// itself (a pad position only itself).
+        /// </summary>
+        public Tensor Prefill(KvCache cache)
+        {
+            using var scope = NewDisposeScope();
+            var rows = _requests.Count;
+            var ids = new long[rows * _width];
+            for (var r = 0; r < rows; r++)
+            {
+                for (var i = 0; i < _width; i++)
+                {
+                    ids[(r * _width) + i] = i < _pads[r] ? _tokenizer.PadId : _prompts[r][i - _pads[r]];
+                }
             }
 
-            texts[r] = text;
-            var ready = text.Length;
-            if (!final)
-            {
-                while (ready > 0 && text[ready - 1] == '\uFFFD')
-                {
-                    ready--;
-                }
+            var pad = tensor(_pads.Select(p => (long)p).ToArray(), [rows, 1], device: _device);
+            using var stop = _width.ToScalar();
+            using var zero = 0.ToScalar();
+            var index = arange(stop, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
+            var real = (index >= pad).unsqueeze(1);
+            var causal = ones(_width, _width, dtype: ScalarType.Bool, device: _device).tril();
+            var self = eye(_width, dtype: ScalarType.Bool, device: _device);
+            var layout = new BatchLayout((index - pad).clamp_min(zero), (causal & (real | self)).unsqueeze(1));
+            return _model.Forward(tensor(ids, [rows, _width], device: _device), cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+        }
 
-                foreach (var s in stops.Where(s => s.Length > 0))
+        /// <summary>
+        /// Samples one token for every active row from <paramref name="logits"/> (disposed here), records finishes and
+        /// streams the text that became final: the token of each active row, and the positions (in <see cref="Active"/>) of the rows that go on.
+        /// </summary>
+        public (long[] Next, List<int> Keep) Sample(Tensor logits, int step)
+        {
+            var next = new long[Active.Count];
+            var keep = new List<int>();
+            using (logits)
+            {
+                for (var a = 0; a < Active.Count; a++)
                 {
-                    for (var n = Math.Min(s.Length - 1, ready); n > 0; n--)
+                    var r = Active[a];
+                    using var row = logits[a];
+                    var token = Generation.Sample(row, _requests[r].Temperature, _requests[r].TopP, _rngs[r]);
+                    next[a] = token;
+                    if (token == _tokenizer.EosId)
                     {
-                        if (string.CompareOrdinal(text, ready - n, s, 0, n) == 0)
+                        _finish[r] = "stop";
+                    }
+                    else
+                    {
+                        _generated[r].Add(token);
+                        Emit(r, final: false);
+                        if (_finish[r] is null && (_generated[r].Count >= _requests[r].MaxNewTokens || _width + step + 1 >= _limit))
                         {
-                            ready = Math.Min(ready, text.Length - n);
-                            break;
+                            _finish[r] = "length";
                         }
+                    }
+
+                    if (_finish[r] is null)
+                    {
+                        keep.Add(a);
+                    }
+                    else
+                    {
+                        Emit(r, final: true);
                     }
                 }
             }
 
-            if (ready > sent[r])
+            return (next, keep);
+        }
+
+        /// <summary>Drops the finished rows from the cache and feeds each remaining row its new token; the next logits.</summary>
+        public Tensor Decode(KvCache cache, long[] next, List<int> keep)
+        {
+            using var scope = NewDisposeScope();
+            if (keep.Count < Active.Count)
             {
-                onText?.Invoke(r, text[sent[r]..ready]);
-                sent[r] = ready;
+                cache.Keep(tensor(keep.Select(k => (long)k).ToArray(), device: _device));
             }
+
+            var survivors = keep.Select(k => Active[k]).ToList();
+            var kv = (int)cache.Length;
+            // The token fed now sits right after the row's prompt and the tokens before it.
+            var positions = survivors.Select(r => (long)(_width - _pads[r] + _generated[r].Count - 1)).ToArray();
+            using var keyCount = (kv + 1).ToScalar();
+            var keys = arange(keyCount, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
+            var mask = (keys >= tensor(survivors.Select(r => (long)_pads[r]).ToArray(), [survivors.Count, 1], device: _device)).view(survivors.Count, 1, 1, kv + 1);
+            var input = tensor(keep.Select(k => next[k]).ToArray(), [survivors.Count, 1], device: _device);
+            var layout = new BatchLayout(tensor(positions, [survivors.Count, 1], device: _device), mask);
+            Active = survivors;
+            return _model.Forward(input, cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+        }
+
+        public IReadOnlyList<BatchResult> Results() =>
+            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? "length"))];
+
+        /// <summary>
+        /// The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may
+        /// still be completing, and a byte-level tokenizer may be in the middle of a character).
+        /// </summary>
+        private void Emit(int r, bool final)
+        {
+            var text = _tokenizer.Decode(_generated[r]);
+            var stops = _requests[r].Stop ?? [];
+            var cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+            if (cut >= 0)
+            {
+                text = text[..cut];
+                _finish[r] ??= "stop";
+                final = true;
+            }
+
+            _texts[r] = text;
+            var ready = final ? text.Length : Settled(text, stops);
+            if (ready > _sent[r])
+            {
+                _onText?.Invoke(r, text[_sent[r]..ready]);
+                _sent[r] = ready;
+            }
+        }
+
+        /// <summary>How much of a running row's text can no longer change: not a trailing partial character, not the start of a stop string.</summary>
+        private static int Settled(string text, IReadOnlyList<string> stops)
+        {
+            var ready = text.Length;
+            while (ready > 0 && text[ready - 1] == '\uFFFD')
+            {
+                ready--;
+            }
+
+            foreach (var s in stops.Where(s => s.Length > 0))
+            {
+                for (var n = Math.Min(s.Length - 1, ready); n > 0; n--)
+                {
+                    if (string.CompareOrdinal(text, ready - n, s, 0, n) == 0)
+                    {
+                        ready = Math.Min(ready, text.Length - n);
+                        break;
+                    }
+                }
+            }
+
+            return ready;
         }
     }
 }
