@@ -177,54 +177,10 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
     private async Task SimulateAsync(LoopState state, LoopIteration it, string folder, IReadOnlyList<SocietyQuestion> questions, IProgress<string> progress, CancellationToken ct)
     {
         var name = $"iteration {it.Iteration}";
-        // The society's prompts are whole task prompts (the form the agent was pretrained on), so the checkpoints are
-        // served raw here; other clients of sa serve-model get the template recorded in the checkpoint.
-        var servers = new List<(WebApplication App, string Id)>();
+        var servers = new List<WebApplication>();
         try
         {
-            async Task<(Uri Endpoint, string Id)> Serve(string checkpoint, string id)
-            {
-                var app = ModelServerHost.Build("http://127.0.0.1:0", null, ServedModel.Load(checkpoint, id, ChatTemplate.Raw), ownsModel: true);
-                await app.StartAsync(ct);
-                servers.Add((app, id));
-                return (ModelServerHost.Endpoint(app), id);
-            }
-
-            var current = await Serve(it.Checkpoint, $"loop-{it.Iteration - 1}");
-            var settings = new Dictionary<string, string?>
-            {
-                ["Models:Roles:SocialAgent:Provider"] = "OpenAI",
-                ["Models:Roles:SocialAgent:Endpoint"] = current.Endpoint.ToString(),
-                ["Models:Roles:SocialAgent:Model"] = current.Id,
-                ["Models:Roles:SocialAgent:ApiKey"] = "none",
-                ["Models:Roles:SocialAgent:MaxTokens"] = options.MaxNewTokens.ToString(CultureInfo.InvariantCulture),
-                ["Models:TimeoutSeconds"] = "900",
-            };
-            var shares = new List<(string Endpoint, string Model, string? Key, double Share)>();
-            if (options.PreviousShare > 0 && it.PreviousCheckpoint is { } previous)
-            {
-                var old = await Serve(previous, $"loop-{it.Iteration - 2}");
-                shares.Add((old.Endpoint.ToString(), old.Id, "none", options.PreviousShare));
-            }
-
-            if (options.ExternalShare > 0)
-            {
-                shares.Add((options.ExternalEndpoint!, options.ExternalModel!, options.ExternalApiKey ?? "none", options.ExternalShare));
-            }
-
-            if (shares.Count > 0)
-            {
-                shares.Insert(0, (current.Endpoint.ToString(), current.Id, "none", 1 - shares.Sum(s => s.Share)));
-                for (var k = 0; k < shares.Count; k++)
-                {
-                    settings[$"Models:SocialAgents:{k}:Endpoint"] = shares[k].Endpoint;
-                    settings[$"Models:SocialAgents:{k}:Model"] = shares[k].Model;
-                    settings[$"Models:SocialAgents:{k}:ApiKey"] = shares[k].Key;
-                    settings[$"Models:SocialAgents:{k}:Share"] = shares[k].Share.ToString(CultureInfo.InvariantCulture);
-                }
-            }
-
-            await using var app = App(folder, settings);
+            await using var app = App(folder, await ServeSocietyAsync(it, servers, ct));
             await app.StartAsync(ct);
             var runs = app.Services.GetRequiredService<IRunRepository>();
             var total = options.GridSize * options.GridSize * options.Rounds;
@@ -266,26 +222,85 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
             var records = await app.Services.GetRequiredService<IInteractionRepository>().ListByRunAsync(runId, ct);
             var run = (await runs.GetAsync(runId, ct))!;
             await SimulationExport.WriteAsync(run, records, Path.Combine(folder, "export"), null, ct);
-            var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
-            var ratings = completed.SelectMany(r => new[] { r.DraftAlignment, r.DraftEngagement, r.RevisedAlignment, r.RevisedEngagement }.Concat(r.Peers.Select(p => p.Rating))).OfType<Rating>().ToList();
-            it.Interactions = records.Count;
-            it.Ratings = ratings.Count;
-            it.InvalidRatings = ratings.Count(r => !r.IsValid);
-            it.AlignmentBefore = Mean(completed.Select(r => r.DraftAlignment));
-            it.AlignmentAfter = Mean(completed.Select(r => r.RevisedAlignment));
-            it.Groups = [.. completed.GroupBy(r => r.SocialModel ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new GroupAlignment(g.Key, g.Count(), Mean(g.Select(r => r.DraftAlignment)), Mean(g.Select(r => r.RevisedAlignment))))];
+            Measure(it, records);
             it.Simulated = true;
             Save(state);
             await app.StopAsync(ct);
         }
         finally
         {
-            foreach (var (server, _) in servers)
+            foreach (var server in servers)
             {
                 await server.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Serves the iteration's checkpoint (and the previous one, when it plays a share) over the OpenAI API, and returns
+    /// the app settings that make them, and an external model when one plays a share, the society's social agents. The
+    /// society's prompts are whole task prompts (the form the agent was pretrained on), so the checkpoints are served
+    /// raw here; other clients of sa serve-model get the template recorded in the checkpoint.
+    /// </summary>
+    private async Task<Dictionary<string, string?>> ServeSocietyAsync(LoopIteration it, List<WebApplication> servers, CancellationToken ct)
+    {
+        async Task<(Uri Endpoint, string Id)> Serve(string checkpoint, string id)
+        {
+            var app = ModelServerHost.Build("http://127.0.0.1:0", null, ServedModel.Load(checkpoint, id, ChatTemplate.Raw), ownsModel: true);
+            await app.StartAsync(ct);
+            servers.Add(app);
+            return (ModelServerHost.Endpoint(app), id);
+        }
+
+        var current = await Serve(it.Checkpoint, $"loop-{it.Iteration - 1}");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Models:Roles:SocialAgent:Provider"] = "OpenAI",
+            ["Models:Roles:SocialAgent:Endpoint"] = current.Endpoint.ToString(),
+            ["Models:Roles:SocialAgent:Model"] = current.Id,
+            ["Models:Roles:SocialAgent:ApiKey"] = "none",
+            ["Models:Roles:SocialAgent:MaxTokens"] = options.MaxNewTokens.ToString(CultureInfo.InvariantCulture),
+            ["Models:TimeoutSeconds"] = "900",
+        };
+        var shares = new List<(string Endpoint, string Model, string? Key, double Share)>();
+        if (options.PreviousShare > 0 && it.PreviousCheckpoint is { } previous)
+        {
+            var old = await Serve(previous, $"loop-{it.Iteration - 2}");
+            shares.Add((old.Endpoint.ToString(), old.Id, "none", options.PreviousShare));
+        }
+
+        if (options.ExternalShare > 0)
+        {
+            shares.Add((options.ExternalEndpoint!, options.ExternalModel!, options.ExternalApiKey ?? "none", options.ExternalShare));
+        }
+
+        if (shares.Count > 0)
+        {
+            shares.Insert(0, (current.Endpoint.ToString(), current.Id, "none", 1 - shares.Sum(s => s.Share)));
+            for (var k = 0; k < shares.Count; k++)
+            {
+                settings[$"Models:SocialAgents:{k}:Endpoint"] = shares[k].Endpoint;
+                settings[$"Models:SocialAgents:{k}:Model"] = shares[k].Model;
+                settings[$"Models:SocialAgents:{k}:ApiKey"] = shares[k].Key;
+                settings[$"Models:SocialAgents:{k}:Share"] = shares[k].Share.ToString(CultureInfo.InvariantCulture);
+            }
+        }
+
+        return settings;
+    }
+
+    /// <summary>An iteration's numbers from its run's records: ratings, invalid ones, the observer's alignment before and after, by model.</summary>
+    private static void Measure(LoopIteration it, IReadOnlyList<InteractionRecord> records)
+    {
+        var completed = records.Where(r => r.Status == InteractionStatus.Completed).ToList();
+        var ratings = completed.SelectMany(r => new[] { r.DraftAlignment, r.DraftEngagement, r.RevisedAlignment, r.RevisedEngagement }.Concat(r.Peers.Select(p => p.Rating))).OfType<Rating>().ToList();
+        it.Interactions = records.Count;
+        it.Ratings = ratings.Count;
+        it.InvalidRatings = ratings.Count(r => !r.IsValid);
+        it.AlignmentBefore = Mean(completed.Select(r => r.DraftAlignment));
+        it.AlignmentAfter = Mean(completed.Select(r => r.RevisedAlignment));
+        it.Groups = [.. completed.GroupBy(r => r.SocialModel ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new GroupAlignment(g.Key, g.Count(), Mean(g.Select(r => r.DraftAlignment)), Mean(g.Select(r => r.RevisedAlignment))))];
     }
 
     /// <summary>The held-out scores of a checkpoint or model folder, prompted with its recorded template and read with its own tokenizer.</summary>

@@ -64,6 +64,7 @@ public static class HuggingFace
             : throw new InvalidDataException($"{path}: {c.Heads} attention heads of size {c.HeadDim} cannot share {c.KvHeads} key/value heads (heads must divide evenly, head size must be even).");
     }
 
+    // Longer than most on purpose: a table of config.json's fields, one statement each.
     private static LlamaConfig ParseConfig(string path, Action<string>? warn)
     {
         JsonObject json;

@@ -17,6 +17,8 @@ public static class JsonLines
     /// truncated download) is an error after its last complete line, unless <paramref name="keepPartial"/>, which
     /// keeps what was read and reports it through <paramref name="partial"/>.
     /// </summary>
+    // Longer than most on purpose: one iterator over the decoder, the gzip stream and the line count, whose error paths
+    // share those locals.
     public static IEnumerable<string> ReadLines(string path, bool keepPartial = false, Action<string>? partial = null)
     {
         if (!File.Exists(path))

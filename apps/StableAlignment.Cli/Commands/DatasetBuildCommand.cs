@@ -39,22 +39,8 @@ public static class DatasetBuildCommand
             return 2;
         }
 
-        BuildOptions options;
-        List<DatasetFormat> formats;
-        try
+        if (Settings(a) is not var (options, formats))
         {
-            options = new BuildOptions(a.NoSampling ? null : BuildOptions.ParseRatios(a.Ratios), a.Seed, a.Holdout);
-            formats = [.. a.Formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(DatasetFormats.Parse)];
-        }
-        catch (FormatException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
-
-        if (a.Holdout is < 0 or >= 1)
-        {
-            Console.Error.WriteLine("--holdout must be within [0, 1).");
             return 2;
         }
 
@@ -102,6 +88,27 @@ public static class DatasetBuildCommand
             {
                 await app.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>The sampling and the formats a build asks for, or null after printing what is wrong with them.</summary>
+    private static (BuildOptions Options, List<DatasetFormat> Formats)? Settings(DatasetArguments a)
+    {
+        try
+        {
+            if (a.Holdout is < 0 or >= 1)
+            {
+                Console.Error.WriteLine("--holdout must be within [0, 1).");
+                return null;
+            }
+
+            return (new BuildOptions(a.NoSampling ? null : BuildOptions.ParseRatios(a.Ratios), a.Seed, a.Holdout),
+                [.. a.Formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(DatasetFormats.Parse)]);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return null;
         }
     }
 

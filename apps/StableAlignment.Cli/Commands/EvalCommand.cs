@@ -62,37 +62,11 @@ public static class EvalCommand
 
         try
         {
-            LlamaForCausalLM? model = null;
-            ITokenizer? tokenizer = null;
-            var step = 0;
-            var id = "remote";
-            if (a.Checkpoint is { } dir)
-            {
-                (model, var state) = Checkpoints.Load(dir.FullName);
-                tokenizer = Checkpoints.TokenizerFor(dir.FullName);
-                step = state.Step;
-                id = $"{Path.GetFileName(dir.FullName.TrimEnd('/'))}@{step}";
-            }
-
-            var generation = new GenerationOptions(MaxNewTokens: a.MaxNewTokens);
-            IAnswerer? answerer = a.Remote ? new ChatAnswerer(catalog.Chat(ModelRole.SocialAgent))
-                : model is not null ? new LocalAnswerer(model, tokenizer!, generation, id) : null;
-            if (a.Remote)
-            {
-                id = answerer!.Id;
-            }
-
-            IAnswerer? baseline = null;
-            if (a.Baseline is { } b)
-            {
-                var (baseModel, _) = Checkpoints.Load(b.FullName);
-                baseline = new LocalAnswerer(baseModel, Checkpoints.TokenizerFor(b.FullName), generation, b.Name);
-            }
-
+            var (id, step, model, tokenizer, answerer, baseline) = Models(a, catalog);
             var options = new EvaluationOptions
             {
                 Benchmarks = specs, Adversarial = a.Adversarial, Wrappers = a.Adversarial ? Wrappers.Load(a.Wrappers?.FullName) : [],
-                Repeats = a.Repeats, Limit = a.Limit, Generation = generation, SelfJudge = selfJudge is not null,
+                Repeats = a.Repeats, Limit = a.Limit, Generation = new GenerationOptions(MaxNewTokens: a.MaxNewTokens), SelfJudge = selfJudge is not null,
             };
             EvaluationReport? report = null;
             await AnsiConsole.Status().StartAsync("evaluating…", async ctx =>
@@ -100,26 +74,64 @@ public static class EvalCommand
                 var progress = new Progress<string>(name => ctx.Status($"evaluating {name}…"));
                 report = await new EvaluationRunner(options, catalog).RunAsync(id, model, tokenizer, answerer, baseline, a.Out.FullName, step, a.Checkpoint?.FullName, progress, ct);
             });
-            var table = new Table().AddColumns("benchmark", "metric", "score", "95 % interval", "n");
-            foreach (var (name, s) in report!.Scores)
-            {
-                table.AddTextRow(Markup.Escape(name), s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
-            }
-
-            AnsiConsole.Write(table);
-            Console.WriteLine($"report: {Path.Combine(a.Out.FullName, "report.md")}");
-            foreach (var (name, reason) in report.Failures)
-            {
-                Console.Error.WriteLine($"error: {name} was not scored: {reason}");
-            }
-
+            Print(report!, a.Out);
             // The other benchmarks' results are in the report; a benchmark that could not be scored still fails the command.
-            return report.Failures.Count == 0 ? 0 : 1;
+            return report!.Failures.Count == 0 ? 0 : 1;
         }
         catch (Exception e) when (e is BenchmarkFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException or InvalidOperationException)
         {
             Console.Error.WriteLine(e.Message);
             return 2;
+        }
+    }
+
+    /// <summary>What is evaluated: the checkpoint's model (likelihood kinds) and answerer, or the remote model; the pairwise baseline; the report's id and step.</summary>
+    private static (string Id, int Step, LlamaForCausalLM? Model, ITokenizer? Tokenizer, IAnswerer? Answerer, IAnswerer? Baseline) Models(EvalArguments a, IModelCatalog catalog)
+    {
+        LlamaForCausalLM? model = null;
+        ITokenizer? tokenizer = null;
+        var step = 0;
+        var id = "remote";
+        if (a.Checkpoint is { } dir)
+        {
+            (model, var state) = Checkpoints.Load(dir.FullName);
+            tokenizer = Checkpoints.TokenizerFor(dir.FullName);
+            step = state.Step;
+            id = $"{Path.GetFileName(dir.FullName.TrimEnd('/'))}@{step}";
+        }
+
+        var generation = new GenerationOptions(MaxNewTokens: a.MaxNewTokens);
+        IAnswerer? answerer = a.Remote ? new ChatAnswerer(catalog.Chat(ModelRole.SocialAgent))
+            : model is not null ? new LocalAnswerer(model, tokenizer!, generation, id) : null;
+        if (a.Remote)
+        {
+            id = answerer!.Id;
+        }
+
+        IAnswerer? baseline = null;
+        if (a.Baseline is { } b)
+        {
+            var (baseModel, _) = Checkpoints.Load(b.FullName);
+            baseline = new LocalAnswerer(baseModel, Checkpoints.TokenizerFor(b.FullName), generation, b.Name);
+        }
+
+        return (id, step, model, tokenizer, answerer, baseline);
+    }
+
+    /// <summary>The scores as a table, where the report is, and every benchmark that could not be scored.</summary>
+    private static void Print(EvaluationReport report, DirectoryInfo output)
+    {
+        var table = new Table().AddColumns("benchmark", "metric", "score", "95 % interval", "n");
+        foreach (var (name, s) in report.Scores)
+        {
+            table.AddTextRow(Markup.Escape(name), s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
+        }
+
+        AnsiConsole.Write(table);
+        Console.WriteLine($"report: {Path.Combine(output.FullName, "report.md")}");
+        foreach (var (name, reason) in report.Failures)
+        {
+            Console.Error.WriteLine($"error: {name} was not scored: {reason}");
         }
     }
 }

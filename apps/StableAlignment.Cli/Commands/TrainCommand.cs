@@ -52,10 +52,44 @@ public static class TrainCommand
 
     public static async Task<int> TrainAsync(string dataPath, DirectoryInfo output, TrainingRecipe recipe, int threads, CancellationToken ct)
     {
+        try
+        {
+            var (data, options) = Prepare(dataPath, recipe, threads);
+            var datasetId = Path.GetFileName(Path.GetFullPath(dataPath).TrimEnd('/'));
+            var trainer = Refusing(() => new ModelTrainer(options, Checkpoints.TokenizerFor(recipe.BaseModel)));
+            var result = await RunAsync(trainer, data, output, datasetId, recipe, ct);
+            Report(trainer, options, result, output, recipe, datasetId);
+            return 0;
+        }
+        catch (RefusedException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    /// <summary>Bad input, with the line that says what is wrong: the command ends with exit code 2.</summary>
+    private sealed class RefusedException(string message) : Exception(message);
+
+    /// <summary>A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json) is refused with its reader's message.</summary>
+    private static T Refusing<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            throw new RefusedException(e.Message);
+        }
+    }
+
+    /// <summary>The data and the options the recipe trains with, or a refusal naming the option or file at fault.</summary>
+    private static (List<RatedGroup> Data, TrainOptions Options) Prepare(string dataPath, TrainingRecipe recipe, int threads)
+    {
         if (!LossKinds.TryParse(recipe.Loss, out var kind))
         {
-            Console.Error.WriteLine($"--loss must be one of {LossKinds.All}, not '{recipe.Loss}'.");
-            return 2;
+            throw new RefusedException($"--loss must be one of {LossKinds.All}, not '{recipe.Loss}'.");
         }
 
         List<RatedGroup> data;
@@ -65,22 +99,19 @@ public static class TrainCommand
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException)
         {
-            Console.Error.WriteLine(e.Message);
-            return 2;
+            throw new RefusedException(e.Message);
         }
 
         if (!Directory.Exists(recipe.BaseModel) && recipe.BaseModel is not ("tiny" or "small"))
         {
-            Console.Error.WriteLine($"--base-model must be tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; '{recipe.BaseModel}' is none of them.");
-            return 2;
+            throw new RefusedException($"--base-model must be tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; '{recipe.BaseModel}' is none of them.");
         }
 
         var options = TrainOptions.From(recipe, kind, recipe.BaseModel, threads);
         if (options.Problem() is { } problem)
         {
             var colon = problem.IndexOf(':', StringComparison.Ordinal);
-            Console.Error.WriteLine($"{OptionName(problem[..colon])}{problem[colon..]}");
-            return 2;
+            throw new RefusedException($"{OptionName(problem[..colon])}{problem[colon..]}");
         }
 
         foreach (var warning in options.Warnings())
@@ -88,19 +119,13 @@ public static class TrainCommand
             Console.Error.WriteLine($"warning: {warning}");
         }
 
-        var datasetId = Path.GetFileName(Path.GetFullPath(dataPath).TrimEnd('/'));
-        TrainResult? result = null;
-        ModelTrainer trainer;
-        try
-        {
-            trainer = new ModelTrainer(options, Checkpoints.TokenizerFor(recipe.BaseModel));
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        return (data, options);
+    }
 
+    /// <summary>Trains with a progress bar (step, loss, tokens per second).</summary>
+    private static async Task<TrainResult> RunAsync(ModelTrainer trainer, List<RatedGroup> data, DirectoryInfo output, string datasetId, TrainingRecipe recipe, CancellationToken ct)
+    {
+        TrainResult? result = null;
         try
         {
             await AnsiConsole.Progress()
@@ -119,24 +144,26 @@ public static class TrainCommand
         }
         catch (TrainingMemoryException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            throw new RefusedException($"error: {e.Message}");
         }
         catch (TrainingFolderConflictException e)
         {
             // Continuing another run's folder with other settings would mix two trainings (and claim the new settings).
-            Console.Error.WriteLine($"error: {output.FullName} already holds a training run with other settings: "
+            throw new RefusedException($"error: {output.FullName} already holds a training run with other settings: "
                 + string.Join(", ", e.Differences.Select(d => $"{OptionName(d.Field)} {d.Requested} (that run: {d.Saved})"))
                 + "; use another --out, or repeat that run's options (--config its config.resolved.yaml) to continue it.");
-            return 2;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
         {
-            // A base that cannot be loaded (unsupported architecture, missing or misnamed tensors, broken tokenizer.json).
-            Console.Error.WriteLine(e.Message);
-            return 2;
+            throw new RefusedException(e.Message);
         }
 
+        return result!;
+    }
+
+    /// <summary>What a user should know after training: responses cut away, the memory estimate, the adapters, where the results are.</summary>
+    private static void Report(ModelTrainer trainer, TrainOptions options, TrainResult result, DirectoryInfo output, TrainingRecipe recipe, string datasetId)
+    {
         if (trainer.ResponsesCutAway > 0)
         {
             Console.Error.WriteLine($"warning: {trainer.ResponsesCutAway} drawn responses lost every token to the end cut (prompt longer than --max-length {recipe.MaxLength}) and were left out of their steps.");
@@ -152,9 +179,8 @@ public static class TrainCommand
             Console.WriteLine($"{Lora.Describe(lora, config)}; the checkpoints hold the adapters (sa export writes the merged model, --adapter a PEFT folder)");
         }
 
-        var plot = MetricsPlot.Write(result!.Metrics, Path.Combine(output.FullName, "metrics.png"), $"{recipe.Loss} on {datasetId}");
+        var plot = MetricsPlot.Write(result.Metrics, Path.Combine(output.FullName, "metrics.png"), $"{recipe.Loss} on {datasetId}");
         Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(output.FullName, "metrics.jsonl")}; plot {plot}");
-        return 0;
     }
 
     /// <summary>The command-line option of a training setting, by its field name in problems and conflicts (the recipe's property, camel case).</summary>

@@ -18,6 +18,8 @@ public sealed class QuestionPosedConsumer(
 {
     private static readonly ConcurrentDictionary<Guid, bool> KnownRuns = new();
 
+    // Longer than most on purpose: one interaction's Back-Scatter steps in order (recall, draft, peers, revise, rate), each
+    // a line or two, read top to bottom as the paper describes them.
     public async Task Consume(ConsumeContext<QuestionPosed> context)
     {
         var q = context.Message;

@@ -34,6 +34,8 @@ public sealed class DatasetEngine(BuildOptions options, string workFolder, int b
 
     private sealed record Spilled(SampleType Type, string Instruction, string Input, string Output, int Rating, string Model, double Key, bool Heldout);
 
+    // Longer than most on purpose: one streaming pass (read, make samples, spill, sample, group) whose state is the
+    // iterator's own locals; split into methods it would need that state passed around or made fields.
     public async IAsyncEnumerable<SampleGroup> BuildAsync(IAsyncEnumerable<AlignmentRecord> records, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         Directory.CreateDirectory(workFolder);

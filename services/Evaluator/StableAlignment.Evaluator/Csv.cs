@@ -8,6 +8,7 @@ namespace StableAlignment.Evaluator;
 /// </summary>
 public static class Csv
 {
+    // Longer than most on purpose: a character-level state machine (in quotes or not) is clearest as one loop.
     public static IEnumerable<(int Line, string[] Fields)> Rows(TextReader reader)
     {
         var fields = new List<string>();

@@ -119,6 +119,8 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         await Task.Factory.StartNew(() => Loop(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
+    // Longer than most on purpose: one pass of the scheduler (take requests, drop cancelled ones, decode a batch, answer each)
+    // reads best as one loop, and splitting it would spread the ownership of the queue across methods.
     private async Task Loop(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)

@@ -126,6 +126,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         return true;
     }
 
+    // Longer than most on purpose: a job's whole life (claim, run, mark done or failed, free its slot) in one try/finally,
+    // so that every path out of a job releases its claim and queue slot in one visible place.
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var root = Path.GetFullPath(options.Value.Root);
