@@ -81,5 +81,15 @@ if wanted mongo-standin; then
   build_tagged "$prefix/mongo-standin:latest" --build-arg BASE="$base" infra/docker/mongo-standin
   rm -f infra/docker/mongo-standin/server.py
 fi
-wanted stub-model && { echo "stub-model (tests only): building"; build_tagged "$prefix/stub-model:latest" --build-arg BASE="$base" infra/docker/stub-model; }
+if wanted stub-model; then
+  # The C# stub the tests use in process, published self-contained and run as a process in the container.
+  echo "stub-model (tests only): publishing and building"
+  out="$state/publish/StubModel"
+  rm -rf "$out"
+  dotnet publish tests/StableAlignment.StubModel -c Release -r linux-x64 --self-contained -o "$out" -nologo -v quiet -clp:ErrorsOnly \
+    > "$state/publish-StubModel.log" 2>&1 || { cat "$state/publish-StubModel.log" >&2; exit 1; }
+  cp infra/docker/stub-model/Dockerfile "$out/Dockerfile"
+  build_tagged "$prefix/stub-model:latest" --build-arg BASE="$base" "$out"
+  rm -rf "$out"
+fi
 echo "images built with $engine in $(( $(clock) - started )) s"

@@ -70,18 +70,22 @@ public sealed class StubModelServer : IAsyncDisposable
 
     public IReadOnlyCollection<string> Prompts => _prompts;
 
-    public static async Task<StubModelServer> StartAsync()
+    /// <param name="urls">Where to listen (default: a free loopback port).</param>
+    public static async Task<StubModelServer> StartAsync(string urls = "http://127.0.0.1:0")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(urls);
         var app = builder.Build();
         var stub = new StubModelServer(app);
         app.MapPost("/v1/chat/completions", stub.ChatAsync);
         app.MapPost("/v1/embeddings", stub.EmbeddingsAsync);
+        // What a health check or a client listing models asks.
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/v1/models", () => Results.Ok(new { @object = "list", data = new[] { new { id = "stub-model", @object = "model" } } }));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        stub.BaseUri = new Uri(address.TrimEnd('/') + "/");
+        stub.BaseUri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
         return stub;
     }
 
