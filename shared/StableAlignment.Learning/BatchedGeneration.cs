@@ -7,8 +7,8 @@ namespace StableAlignment.Learning;
 /// <param name="Stop">Strings that end the generation; the text returned stops before the first of them.</param>
 public sealed record BatchRequest(IReadOnlyList<int> Prompt, double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, int Seed = 0, IReadOnlyList<string>? Stop = null);
 
-/// <summary>Why a sequence ended, in the OpenAI API's words: <c>stop</c> (end of sequence or a stop string) or <c>length</c>.</summary>
-public sealed record BatchResult(string Text, int PromptTokens, int CompletionTokens, string FinishReason);
+/// <summary>A generated sequence: its text, its token counts and why it ended.</summary>
+public sealed record BatchResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason);
 
 /// <summary>
 /// Decodes several sequences together with one key/value cache: the prompts are left-padded to a common length, each
@@ -71,7 +71,7 @@ public static class BatchedGeneration
         private readonly int[] _pads;
         private readonly List<int>[] _generated;
         private readonly int[] _sent;
-        private readonly string?[] _finish;
+        private readonly FinishReason?[] _finish;
         private readonly string[] _texts;
         private readonly Random[] _rngs;
 
@@ -92,7 +92,7 @@ public static class BatchedGeneration
             _pads = [.. _prompts.Select(p => _width - p.Length)];
             _generated = [.. Enumerable.Range(0, rows).Select(_ => new List<int>())];
             _sent = new int[rows];
-            _finish = new string?[rows];
+            _finish = new FinishReason?[rows];
             _texts = new string[rows];
             _rngs = [.. requests.Select(r => new Random(r.Seed))];
             Active = [.. Enumerable.Range(0, rows)];
@@ -148,7 +148,7 @@ public static class BatchedGeneration
                     next[a] = token;
                     if (token == _tokenizer.EosId)
                     {
-                        _finish[r] = "stop";
+                        _finish[r] = FinishReason.Stop;
                     }
                     else
                     {
@@ -156,7 +156,7 @@ public static class BatchedGeneration
                         Emit(r, final: false);
                         if (_finish[r] is null && (_generated[r].Count >= _requests[r].MaxNewTokens || _width + step + 1 >= _limit))
                         {
-                            _finish[r] = "length";
+                            _finish[r] = FinishReason.Length;
                         }
                     }
 
@@ -197,7 +197,7 @@ public static class BatchedGeneration
         }
 
         public IReadOnlyList<BatchResult> Results() =>
-            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? "length"))];
+            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? FinishReason.Length))];
 
         /// <summary>
         /// The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may
@@ -211,7 +211,7 @@ public static class BatchedGeneration
             if (cut >= 0)
             {
                 text = text[..cut];
-                _finish[r] ??= "stop";
+                _finish[r] ??= FinishReason.Stop;
                 final = true;
             }
 

@@ -51,9 +51,9 @@ public class BatchedGenerationTests
             (row, text) => streamed[row] = streamed.GetValueOrDefault(row, string.Empty) + text);
 
         Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], results[0].Text);
-        Assert.Equal("stop", results[0].FinishReason);
+        Assert.Equal(FinishReason.Stop, results[0].FinishReason);
         Assert.Equal(5, results[1].CompletionTokens);
-        Assert.Equal("length", results[1].FinishReason);
+        Assert.Equal(FinishReason.Length, results[1].FinishReason);
         Assert.True(results[2].CompletionTokens <= 12);
         for (var i = 0; i < results.Count; i++)
         {

@@ -111,13 +111,13 @@ public static class OpenAiApi
                 ? Results.Json(new
                 {
                     id, @object = "chat.completion", created, model = model.Id,
-                    choices = new[] { new { index = 0, message = new { role = "assistant", content = results[0].Text }, logprobs = (object?)null, finish_reason = results[0].FinishReason } },
+                    choices = new[] { new { index = 0, message = new { role = "assistant", content = results[0].Text }, logprobs = (object?)null, finish_reason = results[0].FinishReason.ToWire() } },
                     usage, system_fingerprint = (string?)null,
                 }, Json)
                 : Results.Json(new
                 {
                     id, @object = "text_completion", created, model = model.Id,
-                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = (object?)null, finish_reason = r.FinishReason }),
+                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = (object?)null, finish_reason = r.FinishReason.ToWire() }),
                     usage,
                 }, Json);
         }
@@ -194,7 +194,7 @@ public static class OpenAiApi
             return;
         }
 
-        await Send(new { id, @object = kind, created, model, choices = new[] { Choice(chat ? null : string.Empty, result.FinishReason, false) } });
+        await Send(new { id, @object = kind, created, model, choices = new[] { Choice(chat ? null : string.Empty, result.FinishReason.ToWire(), false) } });
         if (includeUsage)
         {
             await Send(new { id, @object = kind, created, model, choices = Array.Empty<object>(), usage = Usage([result]) });
