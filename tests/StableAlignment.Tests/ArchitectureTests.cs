@@ -91,6 +91,44 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void Every_path_of_the_where_do_I_change_X_table_exists()
+    {
+        var start = Document.IndexOf("### Where do I change X", StringComparison.Ordinal);
+        var end = Document.IndexOf("\n## ", start, StringComparison.Ordinal);
+        var rows = Document[start..end].Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| to change", StringComparison.Ordinal)).ToList();
+        Assert.True(rows.Count >= 15, $"{rows.Count} rows");
+        var checkedPaths = 0;
+        foreach (var row in rows)
+        {
+            // A folder or file in backticks, then optionally "(`a.cs`, `b.cs`)": files of the last folder named before them.
+            string? folder = null;
+            foreach (Match m in Regex.Matches(row.Split(" | ")[^1], @"`([^`]+)`"))
+            {
+                var path = m.Groups[1].Value;
+                if (!path.Contains('/', StringComparison.Ordinal) && !path.EndsWith(".cs", StringComparison.Ordinal) && !path.EndsWith(".json", StringComparison.Ordinal))
+                {
+                    continue; // a name, not a path (a make target, a message)
+                }
+
+                var full = Rooted(path)
+                    ? RepositoryRoot.Combine(path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+                    : System.IO.Path.Combine(folder ?? throw new Xunit.Sdk.XunitException($"'{path}' in '{row}' names no folder"), path);
+                Assert.True(File.Exists(full) || Directory.Exists(full), $"docs/architecture.md points at {path}, which does not exist (row: {row})");
+                if (Directory.Exists(full) && Rooted(path))
+                {
+                    folder = full; // the base of the file names that follow it
+                }
+
+                checkedPaths++;
+            }
+        }
+
+        Assert.True(checkedPaths >= 30, $"{checkedPaths} paths checked");
+
+        static bool Rooted(string path) => path.Split('/')[0] is "services" or "shared" or "apps" or "infra" or "tests" or "docs";
+    }
+
+    [Fact]
     public void Each_service_lives_under_services_NAME_as_a_library_and_its_host()
     {
         Assert.All(Services, service =>
