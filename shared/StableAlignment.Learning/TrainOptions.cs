@@ -93,9 +93,21 @@ public sealed record TrainOptions
         Loss = new LossOptions { Kind = kind, Margin = r.Margin, Ratio = r.Ratio, Beta = r.Beta, RatingScale = r.RatingScale, MaxFlow = r.MaxFlow, Comparisons = r.NumComp },
     };
 
-    /// <summary>The options of a recipe whose loss name is known (<see cref="LossKinds"/>); an unknown one is an <see cref="ArgumentException"/>.</summary>
-    public static TrainOptions From(TrainingRecipe r, int threads = 0) =>
-        From(r, LossKinds.TryParse(r.Loss, out var kind) ? kind : throw new ArgumentException($"loss: '{r.Loss}' is not one of {LossKinds.All}"), r.BaseModel, threads);
+    /// <summary>
+    /// The options a recipe trains with, or the first setting that cannot train as "field: reason" (an unknown loss
+    /// name included): the one place where a recipe's loss name is parsed and its settings checked, for the command
+    /// line, the trainer's API and its consumer alike.
+    /// </summary>
+    public static (TrainOptions? Options, string? Problem) Check(TrainingRecipe r, string baseModel, int threads)
+    {
+        if (!LossKinds.TryParse(r.Loss, out var kind))
+        {
+            return (null, $"loss: '{r.Loss}' is not one of {LossKinds.All}");
+        }
+
+        var options = From(r, kind, baseModel, threads);
+        return options.Problem() is { } problem ? (null, problem) : (options, null);
+    }
 
     /// <summary>The first setting that cannot train, as "field: reason", or null when all can.</summary>
     public string? Problem()

@@ -87,15 +87,17 @@ public static class TrainCommand
     /// <summary>The data and the options the recipe trains with, or a refusal naming the option or file at fault.</summary>
     private static (List<RatedGroup> Data, TrainOptions Options) Prepare(string dataPath, TrainingRecipe recipe, int threads)
     {
-        if (!LossKinds.TryParse(recipe.Loss, out var kind))
+        var (checkedOptions, problem) = TrainOptions.Check(recipe, recipe.BaseModel, threads);
+        if (checkedOptions is not { } options)
         {
-            throw new RefusedException($"--loss must be one of {LossKinds.All}, not '{recipe.Loss}'.");
+            var colon = problem!.IndexOf(':', StringComparison.Ordinal);
+            throw new RefusedException($"{OptionName(problem[..colon])}{problem[colon..]}");
         }
 
         List<RatedGroup> data;
         try
         {
-            data = TrainingData.Load(dataPath, allowUnrated: kind == LossKind.Sft);
+            data = TrainingData.Load(dataPath, allowUnrated: options.Loss.Kind == LossKind.Sft);
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException)
         {
@@ -105,13 +107,6 @@ public static class TrainCommand
         if (!Directory.Exists(recipe.BaseModel) && recipe.BaseModel is not ("tiny" or "small"))
         {
             throw new RefusedException($"--base-model must be tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; '{recipe.BaseModel}' is none of them.");
-        }
-
-        var options = TrainOptions.From(recipe, kind, recipe.BaseModel, threads);
-        if (options.Problem() is { } problem)
-        {
-            var colon = problem.IndexOf(':', StringComparison.Ordinal);
-            throw new RefusedException($"{OptionName(problem[..colon])}{problem[colon..]}");
         }
 
         foreach (var warning in options.Warnings())

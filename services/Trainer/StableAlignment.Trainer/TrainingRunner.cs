@@ -22,9 +22,6 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     // as soon as the failure shows is queued, never taken for a job still in the queue and dropped.
     private readonly Lock _gate = new();
 
-    /// <summary>A request's training options, every one the command line has (the trainer's threads are the service's).</summary>
-    public static TrainOptions Options(TrainModel m, LossKind kind, string baseModel, int threads) => TrainOptions.From(m, kind, baseModel, threads);
-
     /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root (<see cref="DatasetId"/>).</summary>
     public static bool IsDatasetId(string? id) => DatasetId.IsValid(id);
 
@@ -36,12 +33,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
             return $"datasetId: '{m.DatasetId}' is not a dataset id ({DatasetId.Rule})";
         }
 
-        if (!LossKinds.TryParse(m.Loss, out var kind))
-        {
-            return $"loss: '{m.Loss}' is not one of {LossKinds.All}";
-        }
-
-        return Options(m, kind, "tiny", 0).Problem() ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
+        return TrainOptions.Check(m, "tiny", 0).Problem ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
     }
 
     /// <summary>
@@ -206,7 +198,9 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     private async Task TrainAsync(string id, TrainModel m, CancellationToken ct)
     {
         var data = TrainingData.Load(await FindDataAsync(m.DatasetId, ct));
-        var trainOptions = Options(m, LossKinds.TryParse(m.Loss, out var kind) ? kind : LossKind.StableAlignment, ResolveBase(m.BaseModel), options.Value.Threads);
+        // A job read back from its folder is checked again: a request that cannot train fails, visibly, here.
+        var (checkedOptions, problem) = TrainOptions.Check(m, ResolveBase(m.BaseModel), options.Value.Threads);
+        var trainOptions = checkedOptions ?? throw new InvalidDataException($"TrainModel: {problem}");
         var progress = new Progress<StepMetrics>(s =>
         {
             Telemetry.TrainingLoss.Record(s.Loss, new KeyValuePair<string, object?>("job", id));
