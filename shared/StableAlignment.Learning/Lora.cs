@@ -1,3 +1,4 @@
+using StableAlignment.Contracts;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using TorchSharp;
@@ -18,10 +19,10 @@ public sealed record LoraOptions
     public int Rank { get; init; } = 8;
 
     /// <summary>alpha: the update B·A is scaled by alpha / r.</summary>
-    public double Alpha { get; init; } = 16;
+    public double Alpha { get; init; } = new TrainingRecipe().LoraAlpha;
 
     /// <summary>Dropout on the adapters' input while training.</summary>
-    public double Dropout { get; init; } = 0.05;
+    public double Dropout { get; init; } = new TrainingRecipe().LoraDropout;
 
     /// <summary>The projections that get adapters, by their Hugging Face names.</summary>
     public IReadOnlyList<string> Targets { get; init; } = AllTargets;

@@ -1,3 +1,4 @@
+using StableAlignment.Contracts;
 using static TorchSharp.torch;
 
 namespace StableAlignment.Learning;
@@ -40,19 +41,22 @@ public static class LossKinds
 /// <summary>The settings of the loss; the paper's defaults.</summary>
 public sealed record LossOptions
 {
+    /// <summary>The defaults, which are <see cref="TrainingRecipe"/>'s: one definition of each.</summary>
+    private static readonly TrainingRecipe Recipe = new();
+
     public LossKind Kind { get; init; } = LossKind.StableAlignment;
 
     /// <summary>DPO's β: how far the policy may move from the reference.</summary>
-    public double Beta { get; init; } = 0.1;
+    public double Beta { get; init; } = Recipe.Beta;
 
     /// <summary>M: the margin at the full rating gap.</summary>
-    public double Margin { get; init; } = 10;
+    public double Margin { get; init; } = Recipe.Margin;
 
     /// <summary>λ: weight of the contrastive part.</summary>
-    public double Ratio { get; init; } = 0.2;
+    public double Ratio { get; init; } = Recipe.Ratio;
 
     /// <summary>R: the rating scale.</summary>
-    public double RatingScale { get; init; } = 7;
+    public double RatingScale { get; init; } = Recipe.RatingScale;
 
     /// <summary>Hinge on the largest term instead of the mean.</summary>
     public bool MaxFlow { get; init; }
@@ -61,7 +65,7 @@ public sealed record LossOptions
     public bool SftOnly => Kind == LossKind.Sft;
 
     /// <summary>Responses per query in one step (num_comp).</summary>
-    public int Comparisons { get; init; } = 3;
+    public int Comparisons { get; init; } = Recipe.NumComp;
 
     /// <summary>
     /// m̄, the fixed-margin ablation's constant margin. The trainer sets it to the mean modulated margin of its data's

@@ -5,8 +5,11 @@ namespace StableAlignment.Learning;
 /// <summary>Settings of a training run (the paper's where they apply to a model trained from its own base).</summary>
 public sealed record TrainOptions
 {
+    /// <summary>The defaults, which are <see cref="TrainingRecipe"/>'s: one definition of each.</summary>
+    private static readonly TrainingRecipe Recipe = new();
+
     /// <summary>"tiny", "small", or a checkpoint folder of ours to continue from.</summary>
-    public string Base { get; init; } = "tiny";
+    public string Base { get; init; } = Recipe.BaseModel;
 
     public LossOptions Loss { get; init; } = new();
 
@@ -17,25 +20,25 @@ public sealed record TrainOptions
     /// </summary>
     public string? PromptTemplate { get; init; }
 
-    public double LearningRate { get; init; } = 3e-4;
+    public double LearningRate { get; init; } = Recipe.LearningRate;
 
-    public double WarmupShare { get; init; } = 0.03;
+    public double WarmupShare { get; init; } = Recipe.Warmup;
 
     public double WeightDecay { get; init; }
 
-    public double ClipNorm { get; init; } = 1.0;
+    public double ClipNorm { get; init; } = Recipe.Clip;
 
     /// <summary>Queries per optimiser step (gradient accumulation); each query is one mini-batch of its responses.</summary>
-    public int Accumulation { get; init; } = 8;
+    public int Accumulation { get; init; } = Recipe.Accumulation;
 
-    public int Epochs { get; init; } = 2;
+    public int Epochs { get; init; } = Recipe.Epochs;
 
-    public int MaxLength { get; init; } = 256;
+    public int MaxLength { get; init; } = Recipe.MaxLength;
 
     public int Seed { get; init; }
 
     /// <summary>Steps between checkpoints (the last step always writes one); 0 writes none, for throughput measurements.</summary>
-    public int CheckpointEvery { get; init; } = 50;
+    public int CheckpointEvery { get; init; } = Recipe.CheckpointEvery;
 
     /// <summary>Stop after this many optimiser steps (null: all epochs).</summary>
     public int? MaxSteps { get; init; }
@@ -53,14 +56,14 @@ public sealed record TrainOptions
     public const int CudaTokensPerForward = 16384;
 
     /// <summary>Follow every response with the end-of-sequence token, so that a model learns to stop (the original does not).</summary>
-    public bool AppendEos { get; init; } = true;
+    public bool AppendEos { get; init; } = Recipe.AppendEos;
 
     /// <summary>
     /// How a sequence longer than <see cref="MaxLength"/> is cut: "prompt-head" keeps the response (up to the whole
     /// length) and cuts the prompt's beginning; "end" keeps the first tokens of prompt + response, as the original does,
     /// so the response is cut first (a response left with no token is skipped and counted).
     /// </summary>
-    public string Truncation { get; init; } = "prompt-head";
+    public string Truncation { get; init; } = Recipe.Truncation;
 
     public static readonly string[] Truncations = ["prompt-head", "end"];
 
@@ -179,7 +182,7 @@ public sealed record TrainOptions
     /// </list>
     /// The loss is computed in fp32 in every mode.
     /// </summary>
-    public string Precision { get; init; } = "auto";
+    public string Precision { get; init; } = Recipe.Precision;
 
     public static readonly string[] Precisions = ["auto", "fp32", "bf16-mixed", "bf16"];
 
