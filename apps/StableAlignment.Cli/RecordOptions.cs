@@ -101,6 +101,26 @@ public sealed class RecordOptions<T> where T : class, new()
     private static Option<TValue> Make<TValue>(string name, string description, TValue @default, string[]? allowed)
     {
         var option = new Option<TValue>(name) { Description = description };
+        if (typeof(TValue).IsEnum)
+        {
+            // An enum is written as its members' names in kebab case (LossKind.FixedMargin: fixed-margin), as on the wire.
+            var values = Enum.GetValues(typeof(TValue)).Cast<TValue>().ToDictionary(v => OptionName(v!.ToString()!)[2..], StringComparer.OrdinalIgnoreCase);
+            option.HelpName = string.Join("|", values.Keys);
+            option.DefaultValueFactory = _ => @default;
+            option.CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : string.Empty;
+                if (values.TryGetValue(text, out var value) || values.TryGetValue(OptionName(text)[2..], out value))
+                {
+                    return value;
+                }
+
+                r.AddError($"{name}: '{text}' is not one of {string.Join(", ", values.Keys)}.");
+                return @default;
+            };
+            return option;
+        }
+
         if (@default is not null)
         {
             option.DefaultValueFactory = _ => @default;

@@ -1,3 +1,4 @@
+using StableAlignment.Contracts;
 namespace StableAlignment.Benchmarks;
 
 public sealed record ComparisonRun(int Seed, PreferenceScore Base, PreferenceScore Sft, PreferenceScore StableAlignment);

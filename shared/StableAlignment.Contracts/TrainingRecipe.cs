@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 
 namespace StableAlignment.Contracts;
 
@@ -13,14 +14,12 @@ namespace StableAlignment.Contracts;
 [MassTransit.ExcludeFromTopology]
 public record TrainingRecipe
 {
-    public const string StableAlignmentLoss = "stable-alignment";
-
     [Description("tiny, small, a Hugging Face model folder (LLaMA, Mistral, Qwen2) or a checkpoint folder; over HTTP and the bus: a name under the trainer's models root")]
     public string BaseModel { get; init; } = "tiny";
 
     [Description("stable-alignment, sft (the best response's NLL), fixed-margin (no rating modulation) or dpo (against the starting model)")]
-    [AllowedValues(StableAlignmentLoss, "sft", "fixed-margin", "dpo")]
-    public string Loss { get; init; } = StableAlignmentLoss;
+    [JsonConverter(typeof(LossKindConverter))]
+    public LossKind Loss { get; init; } = LossKind.StableAlignment;
 
     [Description("M, the margin at the full rating gap")]
     public double Margin { get; init; } = 10;

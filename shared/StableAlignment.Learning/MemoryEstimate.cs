@@ -1,3 +1,4 @@
+using StableAlignment.Contracts;
 using System.Diagnostics;
 using System.Globalization;
 

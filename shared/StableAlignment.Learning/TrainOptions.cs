@@ -97,18 +97,12 @@ public sealed record TrainOptions
     };
 
     /// <summary>
-    /// The options a recipe trains with, or the first setting that cannot train as "field: reason" (an unknown loss
-    /// name included): the one place where a recipe's loss name is parsed and its settings checked, for the command
-    /// line, the trainer's API and its consumer alike.
+    /// The options a recipe trains with, or the first setting that cannot train as "field: reason": the one place where
+    /// a recipe's settings are checked, for the command line, the trainer's API and its consumer alike.
     /// </summary>
     public static (TrainOptions? Options, string? Problem) Check(TrainingRecipe r, string baseModel, int threads)
     {
-        if (!LossKinds.TryParse(r.Loss, out var kind))
-        {
-            return (null, $"loss: '{r.Loss}' is not one of {LossKinds.All}");
-        }
-
-        var options = From(r, kind, baseModel, threads);
+        var options = From(r, r.Loss, baseModel, threads);
         return options.Problem() is { } problem ? (null, problem) : (options, null);
     }
 

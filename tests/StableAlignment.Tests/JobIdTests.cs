@@ -22,7 +22,7 @@ public sealed class JobIdTests
     public void Settings_that_change_the_training_change_the_id()
     {
         var id = JobId.Of(Request);
-        Assert.NotEqual(id, JobId.Of(Request with { Loss = "sft" }));
+        Assert.NotEqual(id, JobId.Of(Request with { Loss = LossKind.Sft }));
         Assert.NotEqual(id, JobId.Of(Request with { AppendEos = false }));
         Assert.NotEqual(id, JobId.Of(Request with { Truncation = "end" }));
         Assert.NotEqual(id, JobId.Of(Request with { LoraRank = 8 }));

@@ -32,6 +32,7 @@ public sealed class RecipeDefinitionTests
     {
         null => "none",
         bool b => b ? "true" : "false",
+        Enum e => Kebab(e.ToString())[2..],
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString()!,
     };
