@@ -80,21 +80,7 @@ public sealed class RecordOptions<T> where T : class, new()
     }
 
     /// <summary>The option name of a property: <c>--</c> and its name in kebab case.</summary>
-    public static string OptionName(string property)
-    {
-        var name = new StringBuilder("--");
-        for (var i = 0; i < property.Length; i++)
-        {
-            if (char.IsUpper(property[i]) && i > 0)
-            {
-                name.Append('-');
-            }
-
-            name.Append(char.ToLowerInvariant(property[i]));
-        }
-
-        return name.ToString();
-    }
+    public static string OptionName(string property) => RecordOptions.OptionName(property);
 
     private static string Description(PropertyInfo property) => property.GetCustomAttribute<DescriptionAttribute>()!.Description;
 
@@ -132,5 +118,26 @@ public sealed class RecordOptions<T> where T : class, new()
         }
 
         return option;
+    }
+}
+
+/// <summary>The naming rule of <see cref="RecordOptions{T}"/>, for callers that name a setting without a record at hand.</summary>
+public static class RecordOptions
+{
+    /// <summary>The option name of a property: <c>--</c> and its name in kebab case.</summary>
+    public static string OptionName(string property)
+    {
+        var name = new StringBuilder("--");
+        for (var i = 0; i < property.Length; i++)
+        {
+            if (char.IsUpper(property[i]) && i > 0)
+            {
+                name.Append('-');
+            }
+
+            name.Append(char.ToLowerInvariant(property[i]));
+        }
+
+        return name.ToString();
     }
 }

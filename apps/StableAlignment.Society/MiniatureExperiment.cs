@@ -77,7 +77,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         {
             progress.Report($"seed {seed}: training {name}");
             var folderName = LossKinds.Name(kind);
-            var options = TrainOptions.From(TrainingRecipe.Society with { Epochs = TrainEpochs, Seed = seed }, kind, models.AgentCheckpoint, threads: 0)
+            var options = TrainOptions.From(TrainingRecipe.Society with { Epochs = TrainEpochs, Seed = seed, Loss = kind }, models.AgentCheckpoint, threads: 0)
                 with { PromptTemplate = AlpacaTemplate };
             var run = await new ModelTrainer(options, new ByteTokenizer()).RunAsync(data, Path.Combine(folder, folderName), manifest.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, $"{folderName}-training.png"), $"{name}, seed {seed}");

@@ -161,7 +161,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
         {
             progress.Report($"{name}: training Stable Alignment from {Short(it.Checkpoint)} on {it.DatasetId}");
             var recipe = TrainingRecipe.Society with { Epochs = options.TrainEpochs, Seed = options.Seed + it.Iteration };
-            var train = TrainOptions.From(recipe, LossKind.StableAlignment, it.Checkpoint, threads: 0) with { PromptTemplate = MiniatureExperiment.AlpacaTemplate };
+            var train = TrainOptions.From(recipe, it.Checkpoint, threads: 0) with { PromptTemplate = MiniatureExperiment.AlpacaTemplate };
             var run = await new ModelTrainer(train, Checkpoints.TokenizerFor(it.Checkpoint)).RunAsync(TrainingData.Load(Path.Combine(folder, "dataset")), Path.Combine(folder, "train"), it.DatasetId, ct: ct);
             MetricsPlot.Write(run.Metrics, Path.Combine(folder, "training.png"), $"{name}: Stable Alignment");
             it.TrainedCheckpoint = Checkpoints.Latest(run.OutDir) ?? throw new InvalidOperationException($"{run.OutDir}: training wrote no checkpoint.");

@@ -12,9 +12,6 @@ public sealed record TrainModel : TrainingRecipe
     /// <summary>The loop step this training belongs to, if any; copied onto its CheckpointReady messages.</summary>
     public LoopStep? Loop { get; init; }
 
-    /// <summary>This message with another recipe (the run, dataset and loop step kept).</summary>
-    public TrainModel WithRecipe(TrainingRecipe recipe) => new(recipe, RunId, DatasetId) { Loop = Loop };
-
     /// <summary>A request for <paramref name="recipe"/> on a run's dataset.</summary>
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
     public TrainModel(TrainingRecipe recipe, Guid runId, string datasetId) : base(recipe)

@@ -79,10 +79,10 @@ public sealed record TrainOptions
 
     /// <summary>
     /// The options a recipe trains with: the one mapping from <see cref="TrainingRecipe"/> (the command line's, a
-    /// message's or an HTTP body's) to what the trainer runs and records in each checkpoint. The base and the loss kind
-    /// come resolved (a base name under the service's root becomes its folder); threads are the process's.
+    /// message's or an HTTP body's) to what the trainer runs and records in each checkpoint. The base comes
+    /// resolved (a base name under the service's root becomes its folder); threads are the process's.
     /// </summary>
-    public static TrainOptions From(TrainingRecipe r, LossKind kind, string baseModel, int threads) => new()
+    public static TrainOptions From(TrainingRecipe r, string baseModel, int threads) => new()
     {
         Base = baseModel, Epochs = r.Epochs, LearningRate = r.LearningRate, CheckpointEvery = r.CheckpointEvery, MaxSteps = r.MaxSteps,
         Seed = r.Seed, Threads = threads, Accumulation = r.Accumulation, MaxLength = r.MaxLength, WeightDecay = r.WeightDecay,
@@ -93,7 +93,7 @@ public sealed record TrainOptions
             Rank = r.LoraRank, Alpha = r.LoraAlpha, Dropout = r.LoraDropout,
             Targets = [.. (r.LoraTargets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
         },
-        Loss = new LossOptions { Kind = kind, Margin = r.Margin, Ratio = r.Ratio, Beta = r.Beta, RatingScale = r.RatingScale, MaxFlow = r.MaxFlow, Comparisons = r.NumComp },
+        Loss = new LossOptions { Kind = r.Loss, Margin = r.Margin, Ratio = r.Ratio, Beta = r.Beta, RatingScale = r.RatingScale, MaxFlow = r.MaxFlow, Comparisons = r.NumComp },
     };
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed record TrainOptions
     /// </summary>
     public static (TrainOptions? Options, string? Problem) Check(TrainingRecipe r, string baseModel, int threads)
     {
-        var options = From(r, r.Loss, baseModel, threads);
+        var options = From(r, baseModel, threads);
         return options.Problem() is { } problem ? (null, problem) : (options, null);
     }
 

@@ -179,5 +179,5 @@ public static class TrainCommand
     }
 
     /// <summary>The command-line option of a training setting, by its field name in problems and conflicts (the recipe's property, camel case).</summary>
-    private static string OptionName(string field) => field == "promptTemplate" ? "the prompt template" : RecordOptions<TrainingRecipe>.OptionName(field);
+    private static string OptionName(string field) => field == "promptTemplate" ? "the prompt template" : RecordOptions.OptionName(field);
 }

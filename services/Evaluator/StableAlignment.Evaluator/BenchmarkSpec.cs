@@ -11,7 +11,7 @@ public sealed record BenchmarkSpec(IBenchmark Benchmark, string Path)
     {
         new ChoiceBenchmark("bigbench", BenchmarkFiles.BigBench), new ChoiceBenchmark("hh-rlhf", BenchmarkFiles.HhRlhf),
         new ChoiceBenchmark("moral-stories", BenchmarkFiles.MoralStories), new ChoiceBenchmark("ethics", BenchmarkFiles.EthicsCommonsense),
-        new ChoiceBenchmark("truthfulqa", BenchmarkFiles.TruthfulQa), new HeldoutBenchmark(), new JudgeBenchmark(), new PairwiseBenchmark(),
+        new ChoiceBenchmark("truthfulqa", BenchmarkFiles.TruthfulQa, BenchmarkFiles.TruthfulQaMc2), new HeldoutBenchmark(), new JudgeBenchmark(), new PairwiseBenchmark(),
     }.ToDictionary(b => b.Kind, StringComparer.OrdinalIgnoreCase);
 
     public string Kind => Benchmark.Kind;

@@ -2,9 +2,9 @@ namespace StableAlignment.Evaluator;
 
 /// <summary>
 /// A multiple-choice kind scored by likelihood (the option with the lowest NLL is the pick), with jailbreak-wrapped
-/// runs when asked for; TruthfulQA adds its MC2 score.
+/// runs when asked for; a kind with several true answers per item (TruthfulQA) also reads them for its MC2 score.
 /// </summary>
-public sealed class ChoiceBenchmark(string kind, Func<string, ChoiceSet> read) : IBenchmark
+public sealed class ChoiceBenchmark(string kind, Func<string, ChoiceSet> read, Func<string, ChoiceSet>? readMc2 = null) : IBenchmark
 {
     public string Kind => kind;
 
@@ -28,9 +28,9 @@ public sealed class ChoiceBenchmark(string kind, Func<string, ChoiceSet> read) :
         }
 
         EvaluationRunner.AddDrop(scores, run.Name);
-        if (kind == "truthfulqa")
+        if (readMc2 is not null)
         {
-            var mc2 = BenchmarkFiles.TruthfulQaMc2(run.Spec.Path).Take(runner.Options.Limit).Items;
+            var mc2 = readMc2(run.Spec.Path).Take(runner.Options.Limit).Items;
             scores[$"{run.Name}-mc2"] = await runner.Mc2Async($"{run.Name}-mc2", mc2, model, tokenizer, run.OutDir, ct);
         }
 
