@@ -112,7 +112,7 @@ public static class ConfigFile
         {
             null => null,
             bool b => b ? "true" : "false",
-            Enum e => Quote(RecordOptions.OptionName(e.ToString())[2..]),
+            Enum e => Quote(Contracts.WireEnum.Name(e)),
             FileSystemInfo f => Quote(f.FullName),
             string s => Quote(Absolute(s)),
             System.Collections.IEnumerable list => "[" + string.Join(", ", list.Cast<object>().Select(x => Quote(x is FileSystemInfo fi ? fi.FullName : Convert.ToString(x, CultureInfo.InvariantCulture) ?? ""))) + "]",

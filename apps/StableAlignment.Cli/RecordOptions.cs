@@ -89,9 +89,17 @@ public sealed class RecordOptions<T> where T : class, new()
         var option = new Option<TValue>(name) { Description = description };
         if (typeof(TValue).IsEnum)
         {
-            // An enum is written as its members' names in kebab case (LossKind.FixedMargin: fixed-margin), as on the wire.
-            var values = Enum.GetValues(typeof(TValue)).Cast<TValue>().ToDictionary(v => OptionName(v!.ToString()!)[2..], StringComparer.OrdinalIgnoreCase);
-            option.HelpName = string.Join("|", values.Keys);
+            // An enum is written by its wire names (WireEnum: LossKind.FixedMargin is fixed-margin, InitialSetting.AllGood
+            // all_good); its members' names in kebab case are taken too.
+            var members = Enum.GetValues(typeof(TValue)).Cast<TValue>().ToArray();
+            var wire = members.Select(v => Contracts.WireEnum.Name((Enum)(object)v!)).ToArray();
+            var values = members.Select((v, i) => (Name: wire[i], Value: v)).ToDictionary(m => m.Name, m => m.Value, StringComparer.OrdinalIgnoreCase);
+            foreach (var v in members)
+            {
+                values.TryAdd(OptionName(v!.ToString()!)[2..], v);
+            }
+
+            option.HelpName = string.Join("|", wire);
             option.DefaultValueFactory = _ => @default;
             option.CustomParser = r =>
             {
@@ -101,7 +109,7 @@ public sealed class RecordOptions<T> where T : class, new()
                     return value;
                 }
 
-                r.AddError($"{name}: '{text}' is not one of {string.Join(", ", values.Keys)}.");
+                r.AddError($"{name}: '{text}' is not one of {string.Join(", ", wire)}.");
                 return @default;
             };
             return option;

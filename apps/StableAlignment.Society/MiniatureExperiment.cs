@@ -48,7 +48,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         var total = Grid * Grid * Rounds;
         var start = new StartSimulation
         {
-            RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = seed, SeedMemories = 2,
+            RunId = runId, GridSize = Grid, Rounds = Rounds, InitialSetting = InitialSetting.MixedHalfHalf, Seed = seed, SeedMemories = 2,
             Questions = [.. train.Select(q => q.Question)], Prior = prior,
         };
         if (await LocalPipeline.SimulateAsync(app.Services, runId, start, TimeSpan.FromHours(2),
@@ -76,7 +76,7 @@ public sealed class MiniatureExperiment(SocietyModels models, string outDir, Fun
         foreach (var (name, kind) in Baselines)
         {
             progress.Report($"seed {seed}: training {name}");
-            var folderName = LossKinds.Name(kind);
+            var folderName = WireEnum<LossKind>.Name(kind);
             var options = TrainOptions.From(TrainingRecipe.Society with { Epochs = TrainEpochs, Seed = seed, Loss = kind }, models.AgentCheckpoint, threads: 0)
                 with { PromptTemplate = AlpacaTemplate };
             var run = await new ModelTrainer(options, new ByteTokenizer()).RunAsync(data, Path.Combine(folder, folderName), manifest.DatasetId, ct: ct);

@@ -201,7 +201,7 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
                     var train = questions.Where(q => !q.Heldout).OrderBy(q => World.StableHash($"{options.Seed}/{it.Iteration}/{q.Id}")).ToList();
                     start = new StartSimulation
                     {
-                        RunId = runId, GridSize = options.GridSize, Rounds = options.Rounds, InitialSetting = InitialSettings.MixedHalfHalf, Seed = options.Seed * 100 + it.Iteration,
+                        RunId = runId, GridSize = options.GridSize, Rounds = options.Rounds, InitialSetting = InitialSetting.MixedHalfHalf, Seed = options.Seed * 100 + it.Iteration,
                         SeedMemories = 2, Questions = [.. train.Select(q => q.Question)], Prior = PriorFile.Load(Path.Combine(SocietyData.Folder, "prior.jsonl")),
                     };
                 }

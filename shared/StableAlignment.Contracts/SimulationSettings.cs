@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 
 namespace StableAlignment.Contracts;
 
@@ -19,8 +19,8 @@ public record SimulationSettings
     public int Rounds { get; init; } = 1;
 
     [Description("Who starts aligned: all_good, all_bad, half_half or mixed_half_half")]
-    [AllowedValues(InitialSettings.AllGood, InitialSettings.AllBad, InitialSettings.HalfHalf, InitialSettings.MixedHalfHalf)]
-    public string InitialSetting { get; init; } = InitialSettings.AllGood;
+    [JsonConverter(typeof(InitialSettingConverter))]
+    public InitialSetting InitialSetting { get; init; } = InitialSetting.AllGood;
 
     [Description("Peers asked for feedback per interaction")]
     public int Peers { get; init; } = 4;
@@ -42,7 +42,7 @@ public record SimulationSettings
     {
         { GridSize: < 2 or > 100 } => $"gridSize {GridSize} is outside 2–100.",
         { Rounds: < 1 or > 10_000 } => $"rounds {Rounds} is outside 1–10000.",
-        _ when !InitialSettings.All.Contains(InitialSetting) => $"initialSetting '{InitialSetting}' is not one of {string.Join(", ", InitialSettings.All)}.",
+        _ when !Enum.IsDefined(InitialSetting) => $"initialSetting {(int)InitialSetting} is not one of {WireEnum<InitialSetting>.All}.",
         { Peers: < 1 } => "peers must be at least 1.",
         _ when !double.IsFinite(Dropout) || Dropout is < 0 or > 1 => "dropout must be within 0–1.",
         { SeedMemories: < 0 } => "seedMemories must not be negative.",
@@ -50,13 +50,23 @@ public record SimulationSettings
     };
 }
 
-/// <summary>The initial settings of a world: who starts aligned.</summary>
-public static class InitialSettings
+/// <summary>The initial settings of a world: who starts aligned (named on the wire as the original code names them).</summary>
+public enum InitialSetting
 {
-    public const string AllGood = "all_good";
-    public const string AllBad = "all_bad";
-    public const string HalfHalf = "half_half";
-    public const string MixedHalfHalf = "mixed_half_half";
+    [JsonStringEnumMemberName("all_good")]
+    AllGood,
 
-    public static readonly string[] All = [AllGood, AllBad, HalfHalf, MixedHalfHalf];
+    [JsonStringEnumMemberName("all_bad")]
+    AllBad,
+
+    /// <summary>Half of the agents aligned, in one block of the grid (row ≤ column, in order, up to half).</summary>
+    [JsonStringEnumMemberName("half_half")]
+    HalfHalf,
+
+    /// <summary>Half of the agents aligned, drawn at random over the grid.</summary>
+    [JsonStringEnumMemberName("mixed_half_half")]
+    MixedHalfHalf,
 }
+
+/// <summary>An <see cref="InitialSetting"/> in JSON as its name (<c>"mixed_half_half"</c>).</summary>
+public sealed class InitialSettingConverter() : WireEnumConverter<InitialSetting>("initialSetting");

@@ -1,6 +1,19 @@
+using System.Text.Json.Serialization;
 using StableAlignment.Contracts;
 
 namespace StableAlignment.Storage;
+
+/// <summary>What started a run; stored by these names.</summary>
+public enum RunKind
+{
+    /// <summary>Questions posted one by one (<c>POST /api/questions</c>, <c>QuestionPosed</c>).</summary>
+    [JsonStringEnumMemberName("questions")]
+    Questions,
+
+    /// <summary>A SANDBOX simulation (<c>StartSimulation</c>).</summary>
+    [JsonStringEnumMemberName("simulation")]
+    Simulation,
+}
 
 public enum RunStatus
 {
@@ -25,7 +38,7 @@ public sealed record StoredSimulation : SimulationSettings
 public sealed record RunRecord
 {
     public required Guid Id { get; init; }
-    public string Kind { get; init; } = "questions";
+    public RunKind Kind { get; init; } = RunKind.Questions;
     public RunStatus Status { get; init; } = RunStatus.Running;
     /// <summary>Why the run stopped, when <see cref="Status"/> is Failed.</summary>
     public string? FailureReason { get; init; }

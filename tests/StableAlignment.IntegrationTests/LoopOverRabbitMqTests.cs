@@ -75,7 +75,7 @@ public sealed class LoopOverRabbitMqTests(InfrastructureFixture fixture)
             var firstRun = Guid.NewGuid();
             await bus.Bus.Publish(new StartSimulation
             {
-                RunId = firstRun, GridSize = 2, Rounds = 1, InitialSetting = "mixed_half_half", Seed = 3, SeedMemories = 2,
+                RunId = firstRun, GridSize = 2, Rounds = 1, InitialSetting = InitialSetting.MixedHalfHalf, Seed = 3, SeedMemories = 2,
                 Questions = [.. questions.Where(q => !q.Heldout).Take(8).Select(q => q.Question)],
                 Prior = PriorFile.Load(Path.Combine(SocietyData.Folder, "prior.jsonl")),
                 SocialAgentModels = [new SocialAgentChoice { Model = "agent", Share = 1 }],

@@ -42,12 +42,12 @@ public abstract class StoreConformanceTests
     public async Task Run_is_created_once_and_read_back()
     {
         var store = await CreateStoreAsync();
-        var run = new RunRecord { Id = Guid.NewGuid(), Kind = "simulation", CreatedAt = Now() };
+        var run = new RunRecord { Id = Guid.NewGuid(), Kind = RunKind.Simulation, CreatedAt = Now() };
         Assert.True(await store.Runs.TryCreateAsync(run));
-        Assert.False(await store.Runs.TryCreateAsync(run with { Kind = "other" }));
+        Assert.False(await store.Runs.TryCreateAsync(run with { Kind = RunKind.Questions }));
         var read = await store.Runs.GetAsync(run.Id);
         Assert.NotNull(read);
-        Assert.Equal("simulation", read.Kind);
+        Assert.Equal(RunKind.Simulation, read.Kind);
         Assert.Equal(run.CreatedAt, read.CreatedAt.ToUniversalTime());
         Assert.Contains(await store.Runs.ListAsync(), r => r.Id == run.Id);
         Assert.Null(await store.Runs.GetAsync(Guid.NewGuid()));

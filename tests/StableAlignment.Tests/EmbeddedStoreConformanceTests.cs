@@ -28,6 +28,29 @@ public sealed class EmbeddedStoreConformanceTests : StoreConformanceTests, IDisp
         Assert.NotNull(await reopened.Runs.GetAsync(id));
     }
 
+    [Fact]
+    public async Task Run_kinds_and_initial_settings_are_stored_by_their_wire_names_and_runs_stored_as_strings_read_back()
+    {
+        using var store = new EmbeddedStore(TestConfiguration.TempPath("wire-names") + ".db");
+        var id = Guid.NewGuid();
+        var simulation = new StoredSimulation { GridSize = 2, InitialSetting = InitialSetting.MixedHalfHalf };
+        await store.Runs.TryCreateAsync(new RunRecord { Id = id, Kind = RunKind.Simulation, Simulation = simulation, CreatedAt = DateTime.UtcNow });
+        var raw = store.File.Collection<LiteDB.BsonDocument>("runs");
+        var stored = raw.FindById(id);
+        Assert.Equal("simulation", stored["Kind"].AsString);
+        Assert.Equal("mixed_half_half", stored["Simulation"]["InitialSetting"].AsString);
+
+        // A run written when these were strings (lower case, as the code then wrote them) reads back as the enums.
+        var older = Guid.NewGuid();
+        stored["_id"] = older;
+        stored["Kind"] = "simulation";
+        stored["Simulation"]["InitialSetting"] = "half_half";
+        raw.Insert(stored);
+        var read = await store.Runs.GetAsync(older);
+        Assert.Equal(RunKind.Simulation, read!.Kind);
+        Assert.Equal(InitialSetting.HalfHalf, read.Simulation!.InitialSetting);
+    }
+
     public void Dispose()
     {
         foreach (var store in _stores)

@@ -32,7 +32,7 @@ public sealed class RecipeDefinitionTests
     {
         null => "none",
         bool b => b ? "true" : "false",
-        Enum e => Kebab(e.ToString())[2..],
+        Enum e => e.GetType().GetField(e.ToString())!.GetCustomAttribute<System.Text.Json.Serialization.JsonStringEnumMemberNameAttribute>()!.Name,
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString()!,
     };

@@ -9,24 +9,24 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Agent_ids_are_row_major_and_circles_hold_everyone_within_half_the_side()
     {
-        var world = new World(3, InitialSettings.AllGood, seed: 1);
+        var world = new World(3, InitialSetting.AllGood, seed: 1);
         Assert.Equal(9, world.AgentCount);
         Assert.Equal([1, 3], world.Circle(0));
         Assert.Equal([1, 3, 5, 7], world.Circle(4));
         Assert.Equal([0, 2, 4], world.Circle(1));
 
-        var ten = new World(10, InitialSettings.AllGood, seed: 1);
+        var ten = new World(10, InitialSetting.AllGood, seed: 1);
         Assert.DoesNotContain(0, ten.Circle(0));
         Assert.All(Enumerable.Range(0, 100), a => Assert.All(ten.Circle(a), b => Assert.True(ten.Distance(a, b) <= 5)));
         Assert.Equal(Enumerable.Range(0, 100).Count(b => b != 55 && ten.Distance(55, b) <= 5), ten.Circle(55).Count);
     }
 
     [Theory]
-    [InlineData(InitialSettings.AllGood, 9)]
-    [InlineData(InitialSettings.AllBad, 0)]
-    [InlineData(InitialSettings.HalfHalf, 4)]
-    [InlineData(InitialSettings.MixedHalfHalf, 4)]
-    public void Initial_settings_label_the_paper_s_share_of_good_agents(string setting, int good)
+    [InlineData(InitialSetting.AllGood, 9)]
+    [InlineData(InitialSetting.AllBad, 0)]
+    [InlineData(InitialSetting.HalfHalf, 4)]
+    [InlineData(InitialSetting.MixedHalfHalf, 4)]
+    public void Initial_settings_label_the_paper_s_share_of_good_agents(InitialSetting setting, int good)
     {
         var world = new World(3, setting, seed: 7);
         Assert.Equal(good, world.Good.Count(g => g));
@@ -35,7 +35,7 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Half_half_fills_the_upper_triangle_first()
     {
-        var world = new World(4, InitialSettings.HalfHalf, seed: 0);
+        var world = new World(4, InitialSetting.HalfHalf, seed: 0);
         var good = Enumerable.Range(0, 16).Where(a => world.Good[a]).ToArray();
         Assert.Equal(8, good.Length);
         Assert.All(good, a => Assert.True(a / 4 <= a % 4));
@@ -44,9 +44,9 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Same_seed_gives_the_same_world_and_peers_and_another_seed_differs()
     {
-        var a = new World(6, InitialSettings.MixedHalfHalf, seed: 42);
-        var b = new World(6, InitialSettings.MixedHalfHalf, seed: 42);
-        var c = new World(6, InitialSettings.MixedHalfHalf, seed: 43);
+        var a = new World(6, InitialSetting.MixedHalfHalf, seed: 42);
+        var b = new World(6, InitialSetting.MixedHalfHalf, seed: 42);
+        var c = new World(6, InitialSetting.MixedHalfHalf, seed: 43);
         Assert.Equal(a.Good, b.Good);
         var peersA = Enumerable.Range(0, 36).Select(x => a.PickPeers(x, 2, 4, false, 0.5)).ToList();
         var peersB = Enumerable.Range(0, 36).Select(x => b.PickPeers(x, 2, 4, false, 0.5)).ToList();
@@ -58,7 +58,7 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Peers_are_distinct_members_of_the_circle_and_at_most_its_size()
     {
-        var world = new World(3, InitialSettings.AllGood, seed: 3);
+        var world = new World(3, InitialSetting.AllGood, seed: 3);
         for (var agent = 0; agent < 9; agent++)
         {
             var peers = world.PickPeers(agent, 0, 4, false, 0.5);
@@ -75,7 +75,7 @@ public sealed class SandboxWorldTests
     {
         // 10×10, 4 peers, dropout 0.97: n_local = ⌊0.03·|circle|⌋ (< 4), max(1, n_local) from the circle, then 4 − that
         // from the other 99 − picked agents, unpicked circle members included.
-        var world = new World(10, InitialSettings.AllGood, seed: 5);
+        var world = new World(10, InitialSetting.AllGood, seed: 5);
         var circle = world.Circle(agent).ToHashSet();
         var local = Math.Max(1, (int)Math.Floor(0.03 * circle.Count));
         var draws = Enumerable.Range(0, 2000).Select(round => world.PickPeers(agent, round, 4, global: true, dropout: 0.97)).ToList();
@@ -99,7 +99,7 @@ public sealed class SandboxWorldTests
     [InlineData(0.9)]
     public void Global_settings_the_original_would_stop_on_are_refused_naming_what_works(double dropout)
     {
-        var world = new World(10, InitialSettings.AllGood, seed: 5);
+        var world = new World(10, InitialSetting.AllGood, seed: 5);
         var problem = world.GlobalPeerProblem(4, dropout);
         Assert.NotNull(problem);
         Assert.Contains("dropout above 0.9", problem);
@@ -121,7 +121,7 @@ public sealed class SandboxWorldTests
     public void A_prior_too_small_for_the_seed_memories_is_refused_and_answers_are_cut_to_their_first_turn()
     {
         var prior = Enumerable.Range(0, 10).Select(i => new PriorEntry { Question = $"q{i}", Response = $"You: r{i}\nFriend: and then?\nYou: more", Aligned = i % 2 == 0 }).ToList();
-        var world = new World(2, InitialSettings.HalfHalf, seed: 1);
+        var world = new World(2, InitialSetting.HalfHalf, seed: 1);
         Assert.Null(world.SeedMemoryProblem(prior, 2));
         Assert.Contains("at least 6 aligned prior entries", world.SeedMemoryProblem(prior, 3));
         Assert.All(world.SeedMemories(0, prior, 2), s => Assert.Matches("^r[0-9]$", s.Response));
@@ -133,7 +133,7 @@ public sealed class SandboxWorldTests
     public void Seed_memories_come_from_the_prior_side_that_matches_the_label()
     {
         var prior = Enumerable.Range(0, 10).Select(i => new PriorEntry { Question = $"q{i}", Response = $"r{i}", Aligned = i % 2 == 0 }).ToList();
-        var world = new World(2, InitialSettings.HalfHalf, seed: 1);
+        var world = new World(2, InitialSetting.HalfHalf, seed: 1);
         for (var agent = 0; agent < 4; agent++)
         {
             var seeds = world.SeedMemories(agent, prior, 3);
@@ -145,7 +145,7 @@ public sealed class SandboxWorldTests
     [Fact]
     public void Models_are_shared_out_by_share()
     {
-        var world = new World(6, InitialSettings.AllGood, seed: 9);
+        var world = new World(6, InitialSetting.AllGood, seed: 9);
         var assignment = world.AssignModels([1, 1, 1]);
         Assert.Equal([12, 12, 12], assignment.GroupBy(m => m).OrderBy(g => g.Key).Select(g => g.Count()));
     }

@@ -26,7 +26,7 @@ public sealed class SimulationTests : SingleProcessTest
         Assert.Equal(RunStatus.Completed, run.Status);
         Assert.Equal(18, records.Count);
         Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
-        var world = new World(3, InitialSettings.AllGood, message.Seed);
+        var world = new World(3, InitialSetting.AllGood, message.Seed);
         foreach (var r in records)
         {
             Assert.Equal(InteractionStatus.Completed, r.Status);
@@ -120,7 +120,7 @@ public sealed class SimulationTests : SingleProcessTest
         };
         prior.AddRange([.. prior]); // the original samples from at least twice as many entries per label as it takes
 
-        var message = Simulations.Message(2, 1, Questions) with { InitialSetting = InitialSettings.HalfHalf, Prior = prior, SeedMemories = 1 };
+        var message = Simulations.Message(2, 1, Questions) with { InitialSetting = InitialSetting.HalfHalf, Prior = prior, SeedMemories = 1 };
         var (_, records) = await Simulations.RunAsync(App, message);
 
         var first = records.Single(r => r.AgentId == 0);

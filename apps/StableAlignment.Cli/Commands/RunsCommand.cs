@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using StableAlignment.Contracts;
 using StableAlignment.Storage;
 
 namespace StableAlignment.Cli;
@@ -26,7 +27,7 @@ public static class RunsCommand
         foreach (var run in await runs.ListAsync(ct))
         {
             var planned = run.Simulation is { } s ? (s.GridSize * s.GridSize * s.Rounds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "-";
-            table.AddTextRow(run.Id.ToString(), run.Kind, run.Status.ToString(), run.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+            table.AddTextRow(run.Id.ToString(), WireEnum<RunKind>.Name(run.Kind), run.Status.ToString(), run.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
                 $"{await interactions.CountByRunAsync(run.Id, InteractionStatus.Completed, ct)}",
                 $"{await interactions.CountByRunAsync(run.Id, InteractionStatus.Failed, ct)}", planned);
         }

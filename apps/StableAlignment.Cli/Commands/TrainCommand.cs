@@ -127,7 +127,7 @@ public static class TrainCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .StartAsync(async progress =>
                 {
-                    var task = progress.AddTask($"training ({LossKinds.Name(recipe.Loss)})", maxValue: 1);
+                    var task = progress.AddTask($"training ({WireEnum<LossKind>.Name(recipe.Loss)})", maxValue: 1);
                     var reporter = new Progress<StepMetrics>(m =>
                     {
                         task.MaxValue = m.TotalSteps;
@@ -174,7 +174,7 @@ public static class TrainCommand
             Console.WriteLine($"{Lora.Describe(lora, config)}; the checkpoints hold the adapters (sa export writes the merged model, --adapter a PEFT folder)");
         }
 
-        var plot = MetricsPlot.Write(result.Metrics, Path.Combine(output.FullName, "metrics.png"), $"{LossKinds.Name(recipe.Loss)} on {datasetId}");
+        var plot = MetricsPlot.Write(result.Metrics, Path.Combine(output.FullName, "metrics.png"), $"{WireEnum<LossKind>.Name(recipe.Loss)} on {datasetId}");
         Console.WriteLine($"{result.Steps} steps; checkpoint {(result.LatestCheckpoint.Length > 0 ? result.LatestCheckpoint : "none (--checkpoint-every 0)")}; metrics {Path.Combine(output.FullName, "metrics.jsonl")}; plot {plot}");
     }
 

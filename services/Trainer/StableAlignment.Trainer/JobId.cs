@@ -23,7 +23,7 @@ public readonly record struct JobId
     /// <summary>The id of a request. The settings added after the first ten enter it only when they differ from their defaults, so older ids stay the same.</summary>
     public static JobId Of(TrainModel m) =>
         new(Prefix + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{LossKinds.Name(m.Loss)}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant());
+            $"{m.RunId}|{m.DatasetId}|{m.BaseModel}|{WireEnum<LossKind>.Name(m.Loss)}|{m.Margin}|{m.Ratio}|{m.Epochs}|{m.LearningRate}|{m.MaxSteps}|{m.Seed}{Extra(m)}")))[..16].ToLowerInvariant());
 
     public static bool TryParse(string? text, out JobId id)
     {

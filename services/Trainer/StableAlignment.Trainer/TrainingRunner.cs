@@ -222,7 +222,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         var result = await new ModelTrainer(trainOptions, Checkpoints.TokenizerFor(trainOptions.Base)).RunAsync(
             data, Folder(id), m.DatasetId, progress, (folder, state) => AnnounceAsync(id, m, folder, state, ct), ct);
         await AnnouncePendingAsync(id, m, ct);
-        MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{LossKinds.Name(m.Loss)} on {m.DatasetId}");
+        MetricsPlot.Write(result.Metrics, Path.Combine(Folder(id), "metrics.png"), $"{WireEnum<LossKind>.Name(m.Loss)} on {m.DatasetId}");
     }
 
     private const string AnnouncedMarker = "announced";

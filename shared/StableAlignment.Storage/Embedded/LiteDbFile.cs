@@ -1,4 +1,5 @@
 using LiteDB;
+using StableAlignment.Contracts;
 
 namespace StableAlignment.Storage.Embedded;
 
@@ -27,6 +28,8 @@ public sealed class LiteDbFile : IStoreProbe, IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         _owner = Claim(full);
         var mapper = new BsonMapper { EnumAsInteger = false };
+        WireNames<RunKind>(mapper);
+        WireNames<InitialSetting>(mapper);
         try
         {
             _db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct }, mapper);
@@ -41,6 +44,10 @@ public sealed class LiteDbFile : IStoreProbe, IDisposable
             throw new InvalidDataException($"{full}: not a readable store file ({e.GetType().Name}: {e.Message}).", e);
         }
     }
+
+    /// <summary>Stores an enum by its wire name and reads it case-insensitively, as the Mongo store does (<see cref="WireEnumSerializer{T}"/>).</summary>
+    private static void WireNames<T>(BsonMapper mapper) where T : struct, Enum =>
+        mapper.RegisterType(value => new BsonValue(WireEnum<T>.Name(value)), bson => WireEnum<T>.Parse(bson.AsString, $"a stored {typeof(T).Name}"));
 
     /// <summary>A collection, with the indexes its owner needs made sure of; a damaged file is refused as at open.</summary>
     public ILiteCollection<T> Collection<T>(string name, params System.Linq.Expressions.Expression<Func<T, object>>[] indexes) =>

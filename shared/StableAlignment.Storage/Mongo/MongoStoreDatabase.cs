@@ -19,6 +19,8 @@ public sealed class MongoStoreDatabase : IStoreProbe
     static MongoStoreDatabase()
     {
         BsonSerializer.TryRegisterSerializer(new GuidSerializer(GuidRepresentation.Standard));
+        BsonSerializer.TryRegisterSerializer(new WireEnumSerializer<RunKind>());
+        BsonSerializer.TryRegisterSerializer(new WireEnumSerializer<InitialSetting>());
         ConventionRegistry.Register(
             "stable-alignment",
             new ConventionPack

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -42,7 +43,7 @@ public sealed record RunSummary
 }
 
 /// <summary>The settings a run was started with, as the summary shows them.</summary>
-public sealed record RunSummarySettings(int Grid, int Rounds, string Init, int Peers, bool Global, double Dropout, int Seed, int Questions);
+public sealed record RunSummarySettings(int Grid, int Rounds, [property: JsonConverter(typeof(InitialSettingConverter))] InitialSetting Init, int Peers, bool Global, double Dropout, int Seed, int Questions);
 
 /// <summary>Ratings given and the share of them that could not be parsed.</summary>
 public sealed record InvalidShare(int Ratings, int Invalid, double? Rate);

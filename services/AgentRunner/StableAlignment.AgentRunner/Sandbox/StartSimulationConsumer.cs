@@ -30,7 +30,7 @@ public sealed class StartSimulationConsumer(IRunRepository runs, SimulationRunne
     public static RunRecord Record(StartSimulation m) => new()
     {
         Id = m.RunId,
-        Kind = "simulation",
+        Kind = RunKind.Simulation,
         CreatedAt = DateTime.UtcNow,
         Simulation = new StoredSimulation
         {

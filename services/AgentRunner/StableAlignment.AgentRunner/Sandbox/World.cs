@@ -9,16 +9,16 @@ public sealed class World
 {
     private readonly int[][] _circles;
 
-    public World(int gridSize, string initialSetting, int seed)
+    public World(int gridSize, InitialSetting initialSetting, int seed)
     {
         if (gridSize < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(gridSize), gridSize, "The grid needs at least 2×2 agents.");
         }
 
-        if (!InitialSettings.All.Contains(initialSetting))
+        if (!Enum.IsDefined(initialSetting))
         {
-            throw new ArgumentException($"Unknown initial setting '{initialSetting}' (use {string.Join(", ", InitialSettings.All)}).", nameof(initialSetting));
+            throw new ArgumentException($"Unknown initial setting {(int)initialSetting} (use {WireEnum<InitialSetting>.All}).", nameof(initialSetting));
         }
 
         GridSize = gridSize;
@@ -176,16 +176,16 @@ public sealed class World
         return result;
     }
 
-    private bool[] AssignLabels(string setting)
+    private bool[] AssignLabels(InitialSetting setting)
     {
         var half = AgentCount / 2;
         var good = new bool[AgentCount];
         switch (setting)
         {
-            case InitialSettings.AllGood:
+            case InitialSetting.AllGood:
                 Array.Fill(good, true);
                 break;
-            case InitialSettings.HalfHalf:
+            case InitialSetting.HalfHalf:
                 var assigned = 0;
                 for (var a = 0; a < AgentCount && assigned < half; a++)
                 {
@@ -197,7 +197,7 @@ public sealed class World
                 }
 
                 break;
-            case InitialSettings.MixedHalfHalf:
+            case InitialSetting.MixedHalfHalf:
                 foreach (var a in Sample(Rng("labels", 0, 0), Enumerable.Range(0, AgentCount).ToArray(), half))
                 {
                     good[a] = true;
