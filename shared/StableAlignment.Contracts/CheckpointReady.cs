@@ -8,7 +8,7 @@ public sealed record CheckpointReady
     /// <summary>The checkpoint folder relative to the trainer's root (job-…/checkpoints/step-N); the evaluator resolves it under its Evaluator:CheckpointsRoot.</summary>
     public required string Location { get; init; }
     public required string BaseModel { get; init; }
-    public required string DatasetId { get; init; }
+    public required DatasetId DatasetId { get; init; }
     public required int Step { get; init; }
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 

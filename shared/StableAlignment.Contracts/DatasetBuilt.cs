@@ -4,7 +4,7 @@ namespace StableAlignment.Contracts;
 public sealed record DatasetBuilt
 {
     public required Guid RunId { get; init; }
-    public required string DatasetId { get; init; }
+    public required DatasetId DatasetId { get; init; }
     public required int Imitation { get; init; }
     public required int SelfCritic { get; init; }
     public required int Realignment { get; init; }

@@ -7,14 +7,14 @@ namespace StableAlignment.Contracts;
 public sealed record TrainModel : TrainingRecipe
 {
     public required Guid RunId { get; init; }
-    public required string DatasetId { get; init; }
+    public required DatasetId DatasetId { get; init; }
 
     /// <summary>The loop step this training belongs to, if any; copied onto its CheckpointReady messages.</summary>
     public LoopStep? Loop { get; init; }
 
     /// <summary>A request for <paramref name="recipe"/> on a run's dataset.</summary>
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
-    public TrainModel(TrainingRecipe recipe, Guid runId, string datasetId) : base(recipe)
+    public TrainModel(TrainingRecipe recipe, Guid runId, DatasetId datasetId) : base(recipe)
     {
         RunId = runId;
         DatasetId = datasetId;

@@ -4,7 +4,7 @@ namespace StableAlignment.Contracts;
 public sealed record TripletBatchReady
 {
     public required Guid RunId { get; init; }
-    public required string DatasetId { get; init; }
+    public required DatasetId DatasetId { get; init; }
     public required int BatchIndex { get; init; }
     public required int BatchCount { get; init; }
     public required IReadOnlyList<TripletGroup> Groups { get; init; }

@@ -67,7 +67,7 @@ public sealed class EvaluatorOverRabbitMqTests(InfrastructureFixture fixture) : 
         }));
         await handle.Ready;
 
-        await _app.Bus.Publish(new TrainModel { RunId = Guid.NewGuid(), DatasetId = "ds-eval", Epochs = 2, CheckpointEvery = 10 });
+        await _app.Bus.Publish(new TrainModel { RunId = Guid.NewGuid(), DatasetId = DatasetId.Parse("ds-eval"), Epochs = 2, CheckpointEvery = 10 });
         await Eventually.ReturnsAsync(() => Task.FromResult(completed.Count), n => n > 0, TimeSpan.FromSeconds(120));
 
         var done = Assert.Single(completed);

@@ -51,7 +51,7 @@ public sealed class TrainerOverRabbitMqTests(InfrastructureFixture fixture) : IA
         });
         await handle.Ready;
 
-        var request = new TrainModel { RunId = Guid.NewGuid(), DatasetId = "ds-trainer-test", Epochs = 4, CheckpointEvery = 2, LearningRate = 1e-3 };
+        var request = new TrainModel { RunId = Guid.NewGuid(), DatasetId = DatasetId.Parse("ds-trainer-test"), Epochs = 4, CheckpointEvery = 2, LearningRate = 1e-3 };
         await _app.Bus.Publish(request);
         await Eventually.ReturnsAsync(() => Task.FromResult(ready.Count), n => n >= 2, TimeSpan.FromSeconds(120));
 

@@ -146,7 +146,7 @@ public sealed class CrashSafetyTests
         var settings = new Dictionary<string, string?> { ["Trainer:ReceivedDatasets"] = received };
         StableAlignment.Contracts.TripletBatchReady Batch(int index) => new()
         {
-            RunId = Guid.Empty, DatasetId = "ds-batches", BatchIndex = index, BatchCount = 3,
+            RunId = Guid.Empty, DatasetId = DatasetId.Parse("ds-batches"), BatchIndex = index, BatchCount = 3,
             Groups = [new() { Query = $"q{index}", Responses = ["a", "b"], Scores = [7, 1], Models = ["m", "m"] }],
         };
         var train = Path.Combine(received, "ds-batches", "train.authors.json");

@@ -5,7 +5,7 @@ namespace StableAlignment.Tests;
 
 public sealed class JobIdTests
 {
-    private static readonly TrainModel Request = new() { RunId = Guid.Parse("11111111-1111-1111-1111-111111111111"), DatasetId = "ds-1" };
+    private static readonly TrainModel Request = new() { RunId = Guid.Parse("11111111-1111-1111-1111-111111111111"), DatasetId = DatasetId.Parse("ds-1") };
 
     [Fact]
     public void The_id_of_a_request_is_what_the_api_accepts_and_stays_what_it_was()

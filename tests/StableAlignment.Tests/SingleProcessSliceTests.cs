@@ -221,10 +221,16 @@ public sealed class SingleProcessSliceTests : SingleProcessTest
     [InlineData("", false)]
     public void Dataset_ids_never_name_a_path_and_the_id_the_api_accepts_is_the_one_the_job_accepts(string id, bool accepted)
     {
-        Assert.Equal(accepted, StableAlignment.Trainer.TrainingRunner.IsDatasetId(id));
-        // The API's check before 202 (Problem) and the job's (DatasetId.Parse, when it looks for the data) are one rule.
-        var request = new StableAlignment.Contracts.TrainModel { RunId = Guid.NewGuid(), DatasetId = id };
-        Assert.Equal(accepted, StableAlignment.Trainer.TrainingRunner.Problem(request) is null);
+        // The API binds the body as ASP.NET does (web defaults), the bus deserializes the message by the same converter,
+        // and the job parses the id it was given: one rule, so what passes before 202 is what the job accepts.
+        var body = JsonSerializer.Serialize(new Dictionary<string, object> { ["runId"] = Guid.NewGuid(), ["datasetId"] = id });
+        var bound = Record.Exception(() => JsonSerializer.Deserialize<StableAlignment.Contracts.TrainModel>(body, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        Assert.Equal(accepted, bound is null);
+        if (!accepted)
+        {
+            Assert.Contains("datasetId", Assert.IsType<JsonException>(bound).Message, StringComparison.Ordinal);
+        }
+
         var parsed = Record.Exception(() => StableAlignment.Contracts.DatasetId.Parse(id));
         Assert.Equal(accepted, parsed is null);
     }

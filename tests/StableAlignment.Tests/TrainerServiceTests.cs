@@ -14,7 +14,7 @@ public sealed class TrainerServiceTests
         await File.WriteAllTextAsync(Path.Combine(datasets, "ds-svc", "train.authors.json"), JsonSerializer.Serialize(
             Enumerable.Range(0, 6).Select(i => new { query = $"### Instruction:\nQuestion {i}?\n\n### Response:", responses = new[] { $"Kind answer {i}.", $"Rude answer {i}." }, scores = new[] { 7, 1 } })));
         var settings = new Dictionary<string, string?> { ["Trainer:Root"] = jobs, ["Trainer:DatasetsRoot"] = datasets, ["Trainer:Threads"] = "1" };
-        var request = new TrainModel { RunId = Guid.NewGuid(), DatasetId = "ds-svc", Epochs = 40, CheckpointEvery = 5, LearningRate = 1e-3 };
+        var request = new TrainModel { RunId = Guid.NewGuid(), DatasetId = DatasetId.Parse("ds-svc"), Epochs = 40, CheckpointEvery = 5, LearningRate = 1e-3 };
         var folder = Path.Combine(jobs, JobId.Of(request));
 
         await using var stub = await StubModelServer.StartAsync();

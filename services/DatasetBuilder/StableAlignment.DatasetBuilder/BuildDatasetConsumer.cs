@@ -124,11 +124,11 @@ public sealed class BuildDatasetConsumer(
         (await memoryStore.GetResponse<InteractionsListed>(new ListInteractions { RunId = runId, Take = 1 }, ct)).Message.Total;
 
     /// <summary>The dataset id a valid request builds: it follows from the run and the parameters.</summary>
-    public static string IdFor(BuildDataset m) => DatasetBuild.IdFor(Source(m), Options(m));
+    public static DatasetId IdFor(BuildDataset m) => DatasetBuild.IdFor(Source(m), Options(m));
 
     private static BuildOptions Options(BuildDataset m) => new(m.Ratios is null ? null : BuildOptions.ParseRatios(m.Ratios), m.Seed, m.Holdout);
 
-    private async Task BuildAndPublishAsync(ConsumeContext context, BuildDataset m, string id, string folder, BuildOptions build, CancellationToken ct)
+    private async Task BuildAndPublishAsync(ConsumeContext context, BuildDataset m, DatasetId id, string folder, BuildOptions build, CancellationToken ct)
     {
         // Several runs pool into one dataset, in the order given, as the command line's repeated --run does.
         var runs = Runs(m);
@@ -166,7 +166,7 @@ public sealed class BuildDatasetConsumer(
         logger.LogInformation("Dataset {DatasetId} of run {RunId}: {Groups} training groups in {Batches} batches", id, m.RunId, s.GroupsTrain, count);
     }
 
-    private static Task Publish(ConsumeContext context, Guid runId, string datasetId, int index, int count, List<TripletGroup> groups) =>
+    private static Task Publish(ConsumeContext context, Guid runId, DatasetId datasetId, int index, int count, List<TripletGroup> groups) =>
         context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);
 }
 

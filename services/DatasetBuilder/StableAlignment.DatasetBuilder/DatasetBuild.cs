@@ -23,8 +23,8 @@ public static class DatasetBuild
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>The same source and parameters always give the same id.</summary>
-    public static string IdFor(string source, BuildOptions options) =>
-        "ds-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{source}|{options.Describe()}")))[..16].ToLowerInvariant();
+    public static DatasetId IdFor(string source, BuildOptions options) =>
+        DatasetId.Parse("ds-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{source}|{options.Describe()}")))[..16].ToLowerInvariant());
 
     public static async Task<DatasetManifest> RunAsync(
         IAsyncEnumerable<AlignmentRecord> records,

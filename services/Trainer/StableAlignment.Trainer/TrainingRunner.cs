@@ -22,15 +22,13 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
     // as soon as the failure shows is queued, never taken for a job still in the queue and dropped.
     private readonly Lock _gate = new();
 
-    /// <summary>A dataset id names a folder under a configured root: never a path, so it cannot escape the root (<see cref="DatasetId"/>).</summary>
-    public static bool IsDatasetId(string? id) => DatasetId.IsValid(id);
-
     /// <summary>What makes a training request unusable, as "field: reason" (checked by the API before 202 and by the consumer).</summary>
     public static string? Problem(TrainModel m)
     {
-        if (!IsDatasetId(m.DatasetId))
+        // A message or body with a bad id does not deserialize (DatasetId's converter); this catches one made in code without it.
+        if (!DatasetId.IsValid(m.DatasetId))
         {
-            return $"datasetId: '{m.DatasetId}' is not a dataset id ({DatasetId.Rule})";
+            return DatasetId.Problem(m.DatasetId).TrimEnd('.');
         }
 
         return TrainOptions.Check(m, "tiny", 0).Problem ?? (m.CheckpointEvery < 1 ? $"checkpointEvery: {m.CheckpointEvery} is below 1 (a training job must write checkpoints)" : null);
@@ -259,11 +257,8 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         }
     }
 
-    private async Task<string> FindDataAsync(string datasetId, CancellationToken ct)
+    private async Task<string> FindDataAsync(DatasetId datasetId, CancellationToken ct)
     {
-        // The same rule as the API's check before 202: an id that was accepted is never refused here.
-        DatasetId.Parse(datasetId);
-
         var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
             .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetFiles.Training))
             .ToList();

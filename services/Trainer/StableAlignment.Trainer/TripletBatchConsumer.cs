@@ -15,9 +15,9 @@ public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : ICo
     public Task Consume(ConsumeContext<TripletBatchReady> context)
     {
         var m = context.Message;
-        if (!TrainingRunner.IsDatasetId(m.DatasetId))
+        if (!DatasetId.IsValid(m.DatasetId))
         {
-            throw new InvalidMessageException($"TripletBatchReady: datasetId '{m.DatasetId}' is not a dataset id ({DatasetId.Rule}).");
+            throw new InvalidMessageException($"TripletBatchReady: {DatasetId.Problem(m.DatasetId)}");
         }
 
         if (m.BatchCount is < 1 or > MaxBatches || m.BatchIndex < 0 || m.BatchIndex >= m.BatchCount || m.Groups is null)
