@@ -19,7 +19,7 @@ public sealed class TrainerOptions
 
     public int ProgressEvery { get; set; } = 10;
 
-    /// <summary>Seconds to wait for a dataset whose batches are still arriving.</summary>
+    /// <summary>Seconds a job waits for a dataset whose batches are still arriving (it is woken by the last batch, not by a timer).</summary>
     public int DataWaitSeconds { get; set; } = 60;
 
     public int Threads { get; set; }

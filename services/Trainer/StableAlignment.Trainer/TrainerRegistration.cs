@@ -13,6 +13,7 @@ public static class TrainerRegistration
     {
         services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section);
         services.AddSingleton<TrainingRunner>();
+        services.AddSingleton<DatasetArrivals>();
         if (!standby)
         {
             services.AddHostedService(sp => sp.GetRequiredService<TrainingRunner>());

@@ -12,7 +12,7 @@ namespace StableAlignment.Trainer;
 /// Runs training jobs one at a time in the background. A job's folder holds its request (job.json); a restarted
 /// trainer picks up every job without a "done" marker and resumes it from its last checkpoint.
 /// </summary>
-public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, ILogger<TrainingRunner> logger) : BackgroundService
+public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, DatasetArrivals arrivals, ILogger<TrainingRunner> logger) : BackgroundService
 {
     private readonly Channel<TrainModel> _queue = Channel.CreateUnbounded<TrainModel>();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
@@ -262,20 +262,7 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, I
         var candidates = new[] { options.Value.DatasetsRoot, options.Value.ReceivedDatasets }
             .Select(r => Path.Combine(ConfinedPath.Resolve(r, datasetId, "datasetId"), DatasetFiles.Training))
             .ToList();
-        var deadline = DateTime.UtcNow.AddSeconds(options.Value.DataWaitSeconds);
-        while (true)
-        {
-            if (candidates.FirstOrDefault(File.Exists) is { } found)
-            {
-                return found;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new FileNotFoundException($"Dataset {datasetId} was neither found in {options.Value.DatasetsRoot} nor received as triplet batches.");
-            }
-
-            await Task.Delay(500, ct);
-        }
+        return await arrivals.WaitAsync(datasetId, () => candidates.FirstOrDefault(File.Exists), TimeSpan.FromSeconds(options.Value.DataWaitSeconds), ct)
+            ?? throw new FileNotFoundException($"Dataset {datasetId} was neither found in {options.Value.DatasetsRoot} nor received as triplet batches within {options.Value.DataWaitSeconds} s.");
     }
 }

@@ -6,9 +6,10 @@ namespace StableAlignment.Trainer;
 /// <summary>
 /// Collects a dataset's triplet batches on disk (<c>ReceivedDatasets/&lt;id&gt;/batches</c>, one file per batch,
 /// written whole), so neither memory nor a restart loses them and trainers sharing the folder see the same batches;
-/// a redelivered batch is not counted twice. Once all have arrived the dataset is written for training.
+/// a redelivered batch is not counted twice. Once all have arrived the dataset is written for training, and the jobs
+/// waiting for it are woken (<see cref="DatasetArrivals"/>).
 /// </summary>
-public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : IConsumer<TripletBatchReady>
+public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options, DatasetArrivals arrivals) : IConsumer<TripletBatchReady>
 {
     public const int MaxBatches = 100_000;
 
@@ -53,6 +54,7 @@ public sealed class TripletBatchConsumer(IOptions<TrainerOptions> options) : ICo
         var groups = received.SelectMany(f => JsonLines.ReadJson<List<TripletGroup>>(f));
         AtomicFile.WriteAllText(Path.Combine(folder, DatasetFiles.Training),
             JsonSerializer.Serialize(groups.Select(g => new { query = g.Query, responses = g.Responses, scores = g.Scores, models = g.Models })));
+        arrivals.Arrived(m.DatasetId);
         return Task.CompletedTask;
     }
 }
