@@ -246,7 +246,8 @@ public sealed class SocietyLoop(SocietyModels models, string outDir, LoopRecipe 
     {
         async Task<(Uri Endpoint, string Id)> Serve(string checkpoint, string id)
         {
-            var app = ModelServerHost.Build("http://127.0.0.1:0", null, ServedModel.Load(checkpoint, id, ChatTemplate.Raw), ownsModel: true);
+            var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:TruncateLongPrompts"] = "true" },
+                ServedModel.Load(checkpoint, id, ChatTemplate.Raw), ownsModel: true);
             await app.StartAsync(ct);
             servers.Add(app);
             return (ModelServerHost.Endpoint(app), id);

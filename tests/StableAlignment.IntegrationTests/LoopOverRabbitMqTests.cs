@@ -41,6 +41,7 @@ public sealed class LoopOverRabbitMqTests(InfrastructureFixture fixture)
             ["ModelServer__CheckpointsRoot"] = Path.Combine(root, "jobs"),
             ["ModelServer__Template"] = "Raw",
             ["ModelServer__Threads"] = "1",
+            ["ModelServer__TruncateLongPrompts"] = "true",
         });
         var common = new Dictionary<string, string>
         {

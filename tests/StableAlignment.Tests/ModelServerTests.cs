@@ -178,7 +178,14 @@ public sealed class ModelServerTests : IAsyncLifetime
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}""", "max_tokens")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "temperature": 3}""", "temperature")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "stop": [1, 2]}""", "stop")]
-    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "n": 2}""", "n")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "n": 9}""", "n")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "n": 2, "stream": true}""", "n")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}]}""", "tools")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}""", "tool_choice")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}}""", "response_format")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logprobs": true}""", "logprobs")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logit_bias": {"50": 100}}""", "logit_bias")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "seed": "one"}""", "seed")]
     [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "messages")]
     [InlineData("""not json""", null)]
     public async Task Bad_requests_get_a_400_in_OpenAI_error_form_naming_the_parameter(string body, string? param)
@@ -189,6 +196,91 @@ public sealed class ModelServerTests : IAsyncLifetime
         Assert.Equal("invalid_request_error", (string?)error["type"]);
         Assert.False(string.IsNullOrWhiteSpace((string?)error["message"]));
         Assert.Equal(param, (string?)error["param"]);
+    }
+
+    [Theory]
+    [InlineData("completions", """{"prompt": "x", "echo": true}""", "echo")]
+    [InlineData("completions", """{"prompt": "x", "logprobs": 2}""", "logprobs")]
+    [InlineData("completions", """{"prompt": "x", "best_of": 3}""", "best_of")]
+    [InlineData("completions", """{"prompt": "x", "suffix": "end"}""", "suffix")]
+    [InlineData("embeddings", """{"input": "x", "dimensions": 8}""", "dimensions")]
+    public async Task Parameters_the_server_does_not_implement_are_refused_by_name_never_ignored(string path, string body, string param)
+    {
+        using var response = await _http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["error"]!;
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Contains("not supported", (string?)error["message"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Those_parameters_switched_off_as_clients_send_them_by_default_are_served()
+    {
+        var reply = await PostAsync("chat/completions", new
+        {
+            model = "tiny-test", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 2, temperature = 0,
+            tools = Array.Empty<object>(), response_format = new { type = "text" }, logprobs = false, logit_bias = new { }, parallel_tool_calls = true,
+        });
+        Assert.Equal(2, (int)reply["usage"]!["completion_tokens"]!);
+        var completion = await PostAsync("completions", new { model = "tiny-test", prompt = "Hi", max_tokens = 2, temperature = 0, echo = false, best_of = 1, logprobs = 0 });
+        Assert.Single(completion["choices"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task An_unknown_model_gets_404_model_not_found_and_other_paths_under_v1_an_OpenAI_shaped_404()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var wrong = await _http.PostAsJsonAsync("chat/completions", new { model = "gpt-4o", messages = new[] { new { role = "user", content = "Hi" } } }, ct);
+        Assert.Equal(HttpStatusCode.NotFound, wrong.StatusCode);
+        var error = (await wrong.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!;
+        Assert.Equal("model_not_found", (string?)error["code"]);
+        Assert.Contains("tiny-test", (string?)error["message"], StringComparison.Ordinal);
+
+        using var responses = await _http.PostAsJsonAsync("responses", new { model = "tiny-test", input = "Hi" }, ct);
+        Assert.Equal(HttpStatusCode.NotFound, responses.StatusCode);
+        var unknown = (await responses.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!;
+        Assert.Equal("unknown_url", (string?)unknown["code"]);
+        Assert.Equal("invalid_request_error", (string?)unknown["type"]);
+        Assert.Contains("POST /v1/responses", (string?)unknown["message"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task N_choices_come_from_one_request_each_with_its_own_draw()
+    {
+        var chat = await PostAsync("chat/completions", new { model = "tiny-test", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 8, temperature = 1, n = 3, seed = 11 });
+        var choices = chat["choices"]!.AsArray();
+        Assert.Equal([0, 1, 2], choices.Select(c => (int)c!["index"]!));
+        Assert.True(choices.Select(c => (string?)c!["message"]!["content"]).Distinct().Count() > 1, "three sampled choices were identical");
+        Assert.Equal(24, (int)chat["usage"]!["completion_tokens"]!);
+
+        var completions = await PostAsync("completions", new { model = "tiny-test", prompt = new[] { "One", "Two" }, max_tokens = 2, temperature = 0, n = 2 });
+        Assert.Equal([0, 1, 2, 3], completions["choices"]!.AsArray().Select(c => (int)c!["index"]!));
+    }
+
+    [Fact]
+    public async Task Without_a_seed_repeated_sampled_calls_differ_and_with_one_they_repeat()
+    {
+        async Task<string?> Text(int? seed) => (string?)(await PostAsync("completions",
+            seed is null ? new { model = "tiny-test", prompt = "Tell me", max_tokens = 12, temperature = 1.0 } : (object)new { model = "tiny-test", prompt = "Tell me", max_tokens = 12, temperature = 1.0, seed }))["choices"]![0]!["text"];
+
+        Assert.NotEqual(await Text(null), await Text(null));
+        Assert.Equal(await Text(5), await Text(5));
+    }
+
+    [Fact]
+    public async Task A_prompt_longer_than_the_context_is_refused_with_both_lengths_unless_truncation_is_asked_for()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var prompt = new string('a', LlamaConfig.Tiny.MaxPositions + 10);
+        using var refused = await _http.PostAsJsonAsync("completions", new { model = "tiny-test", prompt, max_tokens = 2 }, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var error = (await refused.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!;
+        Assert.Equal("prompt", (string?)error["param"]);
+        Assert.Contains($"{prompt.Length} tokens", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Contains($"context is {LlamaConfig.Tiny.MaxPositions} tokens", (string?)error["message"], StringComparison.Ordinal);
+
+        var cut = await PostAsync("completions", new { model = "tiny-test", prompt, max_tokens = 2, temperature = 0, truncate_prompt_tokens = 100 });
+        Assert.Equal(100 + new ByteTokenizer().Start.Count(), (int)cut["usage"]!["prompt_tokens"]!); // the kept tokens and the start token
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class ModelServerOptions
     /// <summary>The folder served: a training folder (its latest checkpoint), a checkpoint, or a Hugging Face model folder.</summary>
     public string? Checkpoint { get; set; }
 
-    /// <summary>The model name clients send; default: the folder's name (with the checkpoint's step folder).</summary>
+    /// <summary>The model name clients send; default: the folder's name, then "-" and the checkpoint's step folder when it has one (never a "/").</summary>
     public string? ModelId { get; set; }
 
     public ChatTemplate Template { get; set; } = ChatTemplate.Recorded;
@@ -40,6 +40,13 @@ public sealed class ModelServerOptions
 
     /// <summary>The largest prompt accepted, in characters.</summary>
     public int MaxPromptCharacters { get; set; } = 65_536;
+
+    /// <summary>
+    /// A prompt that leaves no room in the model's context keeps its tail (as generation does elsewhere) instead of
+    /// being refused with a 400. Off by default, as OpenAI's API refuses such prompts; the offline society turns it on
+    /// for its small agents, whose whole-task prompts can be longer than a tiny model's context.
+    /// </summary>
+    public bool TruncateLongPrompts { get; set; }
 
     /// <summary>When set, every request must send <c>Authorization: Bearer KEY</c>.</summary>
     public string? ApiKey { get; set; }

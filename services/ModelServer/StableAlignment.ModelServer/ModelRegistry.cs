@@ -59,9 +59,16 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
     public async Task<GenerationScheduler> GetAsync(string? name, CancellationToken ct)
     {
         var o = options.Value;
-        if (_fixed is not null && (name is null || name == _fixed.Scheduler.Model.Id || (o.ModelsRoot is null && o.CheckpointsRoot is null)))
+        if (_fixed is not null && (name is null || name == _fixed.Scheduler.Model.Id))
         {
             return _fixed.Scheduler;
+        }
+
+        if (o.ModelsRoot is null && o.CheckpointsRoot is null)
+        {
+            throw new ModelNotFoundException(_fixed is null
+                ? $"The model '{name}' is not served here: neither ModelServer:ModelsRoot nor ModelServer:CheckpointsRoot is set."
+                : $"The model '{name}' is not served here; this server serves '{_fixed.Scheduler.Model.Id}' (GET /v1/models).");
         }
 
         if (string.IsNullOrWhiteSpace(name))

@@ -53,12 +53,17 @@ public static class OpenAiApi
             @object = "list",
             data = r.Loaded.Select(m => new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" }),
         }));
-        v1.MapGet("/models/{**id}", (string id, ModelRegistry r) => r.Loaded.FirstOrDefault(m => m.Id == id) is { } m
+        v1.MapGet("/models/{**id}", (string id, ModelRegistry r) => r.Loaded.FirstOrDefault(m => m.Id == Uri.UnescapeDataString(id)) is { } m
             ? Results.Json(new { id = m.Id, @object = "model", created = m.Created.ToUnixTimeSeconds(), owned_by = "stable-alignment" })
             : Error(StatusCodes.Status404NotFound, $"The model '{id}' is not loaded here.", "invalid_request_error", "model", "model_not_found"));
         v1.MapPost("/chat/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: true));
         v1.MapPost("/completions", (HttpContext c, ModelRegistry r, IOptions<ModelServerOptions> o) => CompleteAsync(c, r, o.Value, chat: false));
         v1.MapPost("/embeddings", EmbedAsync);
+
+        // Any other path under /v1 (the Responses API, assistants, files…) gets OpenAI's own 404 body, not an empty page.
+        v1.MapFallback("{**path}", (HttpContext c) => Error(StatusCodes.Status404NotFound,
+            $"Invalid URL ({c.Request.Method} {c.Request.Path}): this server implements /v1/models, /v1/chat/completions, /v1/completions and /v1/embeddings.",
+            "invalid_request_error", null, "unknown_url"));
         return app;
     }
 
@@ -81,24 +86,33 @@ public static class OpenAiApi
                 throw new BadRequest($"The prompt is longer than {o.MaxPromptCharacters} characters.", chat ? "messages" : "prompt");
             }
 
-            Int(body, "n", 1, 1, 1); // one choice per prompt: anything else is refused
+            Unsupported(body, chat ? ChatUnsupported : CompletionUnsupported);
+            var n = Int(body, "n", 1, 1, MaxChoices);
             var maxTokens = Int(body, chat && body["max_completion_tokens"] is not null ? "max_completion_tokens" : "max_tokens", o.DefaultMaxTokens, 1, o.MaxTokensLimit);
             var temperature = Number(body, "temperature", 1.0, 0, 2);
             var topP = Number(body, "top_p", 1.0, 0, 1);
             var stop = Stops(body);
-            var seed = body["seed"] is JsonValue sv && sv.TryGetValue<long>(out var given) ? (int)(given & int.MaxValue) : (int?)null;
+            var seed = body["seed"] switch
+            {
+                null => (int?)null,
+                JsonValue sv when sv.TryGetValue<long>(out var given) => (int)(given & int.MaxValue),
+                _ => throw new BadRequest("'seed' must be an integer.", "seed"),
+            };
             var stream = body["stream"] is JsonValue st && st.TryGetValue<bool>(out var flag) && flag;
             var includeUsage = body["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue<bool>(out var u) && u;
-            var requests = prompts.Select(p => new BatchRequest(model.Tokenizer.Encode(p), temperature, topP, maxTokens,
-                // Without a seed the draw depends on the prompt only, so the same request gets the same answer whatever else is running.
-                seed ?? (AgentSeed(p) & int.MaxValue), stop)).ToList();
+            var tokens = prompts.Select(p => PromptTokens(model, p, body, o.TruncateLongPrompts, chat ? "messages" : "prompt")).ToList();
+
+            // n choices per prompt, in OpenAI's order (prompt by prompt), sampled in the same batch: choice i draws with
+            // seed + i. Without a seed each request takes the next draw of the server's counter, so repeated calls differ.
+            var first = seed ?? NextSeed();
+            var requests = tokens.SelectMany(t => Enumerable.Range(0, n).Select(i => new BatchRequest(t, temperature, topP, maxTokens, (int)((first + (long)i) & int.MaxValue), stop))).ToList();
             var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             if (stream)
             {
                 if (requests.Count != 1)
                 {
-                    throw new BadRequest("Streaming takes one prompt.", "prompt");
+                    throw new BadRequest("Streaming takes one prompt and one choice (n = 1).", n > 1 ? "n" : "prompt");
                 }
 
                 await StreamAsync(http, scheduler, requests[0], id, created, chat, includeUsage);
@@ -111,7 +125,7 @@ public static class OpenAiApi
                 ? Results.Json(new
                 {
                     id, @object = "chat.completion", created, model = model.Id,
-                    choices = new[] { new { index = 0, message = new { role = "assistant", content = results[0].Text }, logprobs = (object?)null, finish_reason = results[0].FinishReason.ToWire() } },
+                    choices = results.Select((r, i) => new { index = i, message = new { role = "assistant", content = r.Text }, logprobs = (object?)null, finish_reason = r.FinishReason.ToWire() }),
                     usage, system_fingerprint = (string?)null,
                 }, Json)
                 : Results.Json(new
@@ -209,6 +223,7 @@ public static class OpenAiApi
         {
             var body = await ReadAsync(http);
             var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
+            Unsupported(body, EmbeddingUnsupported);
             var inputs = body["input"] switch
             {
                 JsonValue v when v.TryGetValue<string>(out var one) => [one],
@@ -347,15 +362,83 @@ public static class OpenAiApi
     private static IResult Error(int status, string message, string type, string? param, string? code) =>
         Results.Json(new { error = new { message, type, param, code } }, statusCode: status);
 
-    /// <summary>A stable hash of the prompt (FNV-1a), the default sampling seed.</summary>
-    private static int AgentSeed(string prompt)
+    /// <summary>Choices per prompt at most (<c>n</c>).</summary>
+    public const int MaxChoices = 8;
+
+    private static long _draws;
+
+    /// <summary>The seed of a request that sends none: the next value of a per-process counter, spread by a 64-bit mix, so no two requests share it.</summary>
+    private static int NextSeed()
     {
-        var h = 2166136261u;
-        foreach (var ch in prompt)
+        var x = (ulong)Interlocked.Increment(ref _draws) * 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9UL;
+        return (int)((x ^ (x >> 29)) & int.MaxValue);
+    }
+
+    /// <summary>
+    /// A prompt's tokens. A prompt that leaves no room in the model's context is refused with both lengths, unless the
+    /// caller asks for <c>truncate_prompt_tokens</c> (as vLLM names it): then only its last that many tokens are kept;
+    /// or unless the server is set to <see cref="ModelServerOptions.TruncateLongPrompts"/>.
+    /// </summary>
+    private static List<int> PromptTokens(ServedModel model, string prompt, JsonObject body, bool truncate, string param)
+    {
+        var tokens = model.Tokenizer.Encode(prompt).ToList();
+        var context = model.Model.Config.MaxPositions;
+        var room = context - model.Tokenizer.Start.Count() - 1;
+        if (body["truncate_prompt_tokens"] is not null)
         {
-            h = (h ^ ch) * 16777619u;
+            var keep = Int(body, "truncate_prompt_tokens", room, 1, room);
+            return tokens.Count > keep ? tokens[^keep..] : tokens;
         }
 
-        return (int)h;
+        return tokens.Count <= room || truncate ? tokens
+            : throw new BadRequest($"The prompt has {tokens.Count} tokens; this model's context is {context} tokens, which leaves room for {room} (send truncate_prompt_tokens to keep only the last ones).", param);
+    }
+
+    /// <summary>
+    /// Parameters of the OpenAI API this server does not implement, each with the values that ask for nothing (so a client
+    /// that always sends them, switched off, is served). Any other value is a 400 naming the parameter: never a silent 200
+    /// that ignores what was asked.
+    /// </summary>
+    private static readonly Dictionary<string, Func<JsonNode, bool>> ChatUnsupported = new()
+    {
+        ["tools"] = v => v is JsonArray { Count: 0 },
+        ["tool_choice"] = v => v is JsonValue s && s.TryGetValue<string>(out var c) && c == "none",
+        ["functions"] = v => v is JsonArray { Count: 0 },
+        ["function_call"] = v => v is JsonValue s && s.TryGetValue<string>(out var c) && c == "none",
+        ["parallel_tool_calls"] = _ => true,
+        ["response_format"] = v => v["type"] is JsonValue t && t.TryGetValue<string>(out var kind) && kind == "text",
+        ["logprobs"] = v => v is JsonValue b && b.TryGetValue<bool>(out var on) && !on,
+        ["top_logprobs"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 0,
+        ["logit_bias"] = v => v is JsonObject { Count: 0 },
+        ["audio"] = _ => false,
+        ["modalities"] = v => v is JsonArray a && a.All(m => m is JsonValue s && s.TryGetValue<string>(out var t) && t == "text"),
+        ["prediction"] = _ => false,
+        ["web_search_options"] = _ => false,
+    };
+
+    private static readonly Dictionary<string, Func<JsonNode, bool>> CompletionUnsupported = new()
+    {
+        ["logprobs"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 0,
+        ["echo"] = v => v is JsonValue b && b.TryGetValue<bool>(out var on) && !on,
+        ["logit_bias"] = v => v is JsonObject { Count: 0 },
+        ["best_of"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 1,
+        ["suffix"] = v => v is JsonValue s && s.TryGetValue<string>(out var t) && t.Length == 0,
+    };
+
+    private static readonly Dictionary<string, Func<JsonNode, bool>> EmbeddingUnsupported = new()
+    {
+        ["dimensions"] = _ => false,
+    };
+
+    private static void Unsupported(JsonObject body, Dictionary<string, Func<JsonNode, bool>> table)
+    {
+        foreach (var (name, harmless) in table)
+        {
+            if (body[name] is { } value && !harmless(value))
+            {
+                throw new BadRequest($"'{name}' is not supported by this server (only its default is accepted).", name);
+            }
+        }
     }
 }

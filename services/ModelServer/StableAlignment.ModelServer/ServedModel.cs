@@ -95,6 +95,7 @@ public sealed class ServedModel : IDisposable
     private static string DefaultId(string full, string? checkpoint)
     {
         var name = System.IO.Path.GetFileName(full.TrimEnd('/'));
-        return checkpoint is null || checkpoint == full ? name : $"{name}/{System.IO.Path.GetFileName(checkpoint)}";
+        // No '/' in the id: clients put it in a URL path (GET /v1/models/{id}).
+        return checkpoint is null || checkpoint == full ? name : $"{name}-{System.IO.Path.GetFileName(checkpoint)}";
     }
 }
