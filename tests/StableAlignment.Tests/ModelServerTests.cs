@@ -188,6 +188,12 @@ public sealed class ModelServerTests : IAsyncLifetime
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "seed": "one"}""", "seed")]
     [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "messages")]
     [InlineData("""not json""", null)]
+    [InlineData("""{"messages": [1]}""", "messages")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": 5}]}]}""", "messages")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": "text", "text": 7}]}]}""", "messages")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "stream_options": "x"}""", "stream_options")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "stream": "yes"}""", "stream")]
+    [InlineData("""{"messages": [{"role": "user", "content": "lone \ud800 surrogate"}]}""", null)]
     public async Task Bad_requests_get_a_400_in_OpenAI_error_form_naming_the_parameter(string body, string? param)
     {
         using var response = await _http.PostAsync("chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
@@ -196,6 +202,19 @@ public sealed class ModelServerTests : IAsyncLifetime
         Assert.Equal("invalid_request_error", (string?)error["type"]);
         Assert.False(string.IsNullOrWhiteSpace((string?)error["message"]));
         Assert.Equal(param, (string?)error["param"]);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_valid_UTF_8_gets_a_400_and_the_server_answers_the_next_request()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        byte[] bytes = [.. Encoding.UTF8.GetBytes("""{"model": "tiny-test", "messages": [{"role": "user", "content": "bad """), 0xC3, 0x28, 0xFF, .. Encoding.UTF8.GetBytes("\"}]}")];
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+        using var response = await _http.PostAsync("chat/completions", content, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_request_error", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!["type"]);
+        Assert.Single((await PostAsync("completions", new { model = "tiny-test", prompt = "Hi", max_tokens = 1 }))["choices"]!.AsArray());
     }
 
     [Theory]

@@ -98,8 +98,13 @@ public static class OpenAiApi
                 JsonValue sv when sv.TryGetValue<long>(out var given) => (int)(given & int.MaxValue),
                 _ => throw new BadRequest("'seed' must be an integer.", "seed"),
             };
-            var stream = body["stream"] is JsonValue st && st.TryGetValue<bool>(out var flag) && flag;
-            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue<bool>(out var u) && u;
+            var stream = Flag(body, "stream");
+            var includeUsage = body["stream_options"] switch
+            {
+                null => false,
+                JsonObject so => Flag(so, "include_usage", "stream_options"),
+                _ => throw new BadRequest("'stream_options' must be an object.", "stream_options"),
+            };
             var tokens = prompts.Select(p => PromptTokens(model, p, body, o.TruncateLongPrompts, chat ? "messages" : "prompt")).ToList();
 
             // n choices per prompt, in OpenAI's order (prompt by prompt), sampled in the same batch: choice i draws with
@@ -270,12 +275,42 @@ public static class OpenAiApi
     {
         try
         {
-            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject
+            var body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject
                 ?? throw new BadRequest("The body must be a JSON object.", null);
+            Materialize(body);
+            return body;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or DecoderFallbackException)
         {
-            throw new BadRequest($"The body is not valid JSON: {e.Message}", null);
+            throw new BadRequest($"The body is not valid JSON text: {e.Message}", null);
+        }
+    }
+
+    /// <summary>
+    /// Reads every name and string of the body once, so text that is not valid Unicode (invalid UTF-8, a lone surrogate
+    /// escape) is refused here, as a 400, instead of failing later where the field is first read.
+    /// </summary>
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, child) in o)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var child in a)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                _ = v.GetValue<string>();
+                break;
         }
     }
 
@@ -288,7 +323,12 @@ public static class OpenAiApi
 
         return [.. messages.Select((m, i) =>
         {
-            var role = m?["role"] is JsonValue r && r.TryGetValue<string>(out var rs) ? rs : throw new BadRequest($"messages[{i}].role is missing.", "messages");
+            if (m is not JsonObject)
+            {
+                throw new BadRequest($"messages[{i}] must be an object with a role and content.", "messages");
+            }
+
+            var role = m["role"] is JsonValue r && r.TryGetValue<string>(out var rs) ? rs : throw new BadRequest($"messages[{i}].role is missing or not a string.", "messages");
             if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
             {
                 throw new BadRequest($"messages[{i}].role '{role}' is not one of system, developer, user, assistant, tool.", "messages");
@@ -298,8 +338,9 @@ public static class OpenAiApi
             {
                 JsonValue v when v.TryGetValue<string>(out var s) => s,
                 // The array form: text parts are joined; other parts (images, audio) cannot be read by a text model.
-                JsonArray parts => string.Concat(parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>()
-                    : throw new BadRequest($"messages[{i}] has a content part of type '{p?["type"]}', which a text model cannot read.", "messages"))),
+                JsonArray parts => string.Concat(parts.Select(p => p is JsonObject && p["type"] is JsonValue t && t.TryGetValue<string>(out var type) && type == "text"
+                    ? p["text"] is JsonValue text && text.TryGetValue<string>(out var part) ? part : throw new BadRequest($"messages[{i}] has a text part without a string 'text'.", "messages")
+                    : throw new BadRequest($"messages[{i}] has a content part of type '{(p is JsonObject ? p["type"]?.ToJsonString() : p?.ToJsonString())}', which a text model cannot read.", "messages"))),
                 null when role == "assistant" => string.Empty,
                 _ => throw new BadRequest($"messages[{i}].content must be a string or an array of text parts.", "messages"),
             };
@@ -320,6 +361,13 @@ public static class OpenAiApi
         JsonValue v when v.TryGetValue<string>(out var one) => [one],
         JsonArray a when a.Count <= 4 && a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => [.. a.Select(x => x!.GetValue<string>())],
         _ => throw new BadRequest("'stop' must be a string or an array of up to 4 strings.", "stop"),
+    };
+
+    private static bool Flag(JsonObject body, string name, string? param = null) => body[name] switch
+    {
+        null => false,
+        JsonValue v when v.TryGetValue<bool>(out var on) => on,
+        _ => throw new BadRequest($"'{name}' must be true or false.", param ?? name),
     };
 
     private static int Int(JsonObject body, string name, int fallback, int min, int max)
