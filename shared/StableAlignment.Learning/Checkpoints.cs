@@ -102,6 +102,34 @@ public static class Checkpoints
     /// The tokenizer for a base: tiny/small and checkpoints without a tokenizer.json use bytes; a Hugging Face folder
     /// or a checkpoint with a tokenizer.json uses that file.
     /// </summary>
+    /// <summary>
+    /// Refuses a tokenizer that can produce ids the model has no embedding for (an added token beyond config.json's
+    /// vocab_size): every prompt containing it would fail inside the model, and with it the other requests decoded in
+    /// the same batch. The error names the first such token.
+    /// </summary>
+    public static void CheckTokenizerFits(ITokenizer tokenizer, LlamaConfig config, string folder)
+    {
+        if (tokenizer.VocabularySize <= config.VocabSize)
+        {
+            return;
+        }
+
+        var id = Enumerable.Range(config.VocabSize, tokenizer.VocabularySize - config.VocabSize).First(i =>
+        {
+            try
+            {
+                _ = tokenizer.TokenText(i);
+                return true;
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                return false;
+            }
+        });
+        throw new InvalidDataException($"{folder}: the tokenizer's token {System.Text.Json.JsonSerializer.Serialize(tokenizer.TokenText(id))} has id {id}, "
+            + $"beyond the model's vocabulary (config.json vocab_size {config.VocabSize}); the model cannot read it.");
+    }
+
     public static ITokenizer TokenizerFor(string baseOrCheckpoint)
     {
         var folder = Directory.Exists(baseOrCheckpoint) ? Latest(baseOrCheckpoint) ?? baseOrCheckpoint : null;

@@ -357,6 +357,46 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Logits_of_an_id_beyond_the_vocabulary_is_one_line_naming_it_not_a_native_stack_trace()
+    {
+        var (exit, stdout, err) = await Sa(Path.GetTempPath(), "logits", "--model", Golden.Folder("hf-tiny-llama"), "--ids", "1,99999");
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("--ids: 99999 is outside the model's vocabulary (0–319", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tokenize_on_a_folder_without_tokenizer_json_says_it_uses_the_byte_tokenizer()
+    {
+        var (exit, stdout, err) = await Sa(Path.GetTempPath(), "tokenize", "--model", Golden.Folder("hf-tiny-llama"), "--json", "hi");
+        Assert.True(exit == 0, err);
+        Assert.Contains("has no tokenizer.json of its own: using the byte tokenizer", err, StringComparison.Ordinal);
+        Assert.Equal("byte", (string?)JsonNode.Parse(stdout)!["tokenizer"]);
+
+        (exit, stdout, err) = await Sa(Path.GetTempPath(), "tokenize", "--model", Golden.Folder("gpt2-bytelevel"), "--json", "hi");
+        Assert.True(exit == 0, err);
+        Assert.Equal(string.Empty, err);
+        Assert.Equal("tokenizer.json", (string?)JsonNode.Parse(stdout)!["tokenizer"]);
+    }
+
+    [Fact]
+    public void A_tokenizer_with_ids_beyond_the_model_s_vocabulary_is_refused_at_load_naming_the_token()
+    {
+        // A 320-id model with a 1,200-id tokenizer: the tokens from id 320 on have no embedding.
+        var folder = Directory.CreateDirectory(TestConfiguration.TempPath("oversized-tokenizer")).FullName;
+        foreach (var file in Directory.GetFiles(Golden.Folder("hf-tiny-llama")))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        File.Copy(Path.Combine(Golden.Folder("gpt2-bytelevel"), "tokenizer.json"), Path.Combine(folder, "tokenizer.json"));
+        var error = Assert.Throws<InvalidDataException>(() => StableAlignment.ModelServer.ServedModel.Load(folder));
+        Assert.Contains("has id 320, beyond the model's vocabulary (config.json vocab_size 320)", error.Message, StringComparison.Ordinal);
+        Assert.Contains(folder, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Help_lists_the_commands()
     {
         var (exit, stdout, _) = await Sa(Path.GetTempPath(), "--help");

@@ -31,6 +31,16 @@ public static class LogitsCommand
 
             var input = ids.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
             using var model = Checkpoints.LoadModel(modelFolder);
+            if (input.Where(id => id < 0 || id >= model.Config.VocabSize).Select(id => (long?)id).FirstOrDefault() is { } bad)
+            {
+                throw new ArgumentException($"--ids: {bad} is outside the model's vocabulary (0–{model.Config.VocabSize - 1}, config.json vocab_size).");
+            }
+
+            if (input.Length == 0 || input.Length > model.Config.MaxPositions)
+            {
+                throw new ArgumentException($"--ids: {input.Length} ids; the model takes 1–{model.Config.MaxPositions}.");
+            }
+
             model.eval();
             using var _ = no_grad();
             using var logits = model.forward(tensor(input, [1, input.Length])).to(ScalarType.Float32)[0];

@@ -36,13 +36,20 @@ public static class TokenizeCommand
             }
 
             var tokenizer = Checkpoints.TokenizerFor(model);
+            var kind = tokenizer is ByteTokenizer ? "byte" : "tokenizer.json";
+            if (tokenizer is ByteTokenizer && model is not ("tiny" or "small"))
+            {
+                // Said on standard error, so --json output stays one object per line.
+                Console.Error.WriteLine($"{model} has no tokenizer.json of its own: using the byte tokenizer (what tiny and small use).");
+            }
+
             foreach (var text in texts)
             {
                 if (decode)
                 {
                     var ids = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
                     var decoded = tokenizer.Decode(ids);
-                    Console.WriteLine(json ? JsonSerializer.Serialize(new { ids, decoded }, Readable) : decoded);
+                    Console.WriteLine(json ? JsonSerializer.Serialize(new { ids, decoded, tokenizer = kind }, Readable) : decoded);
                     continue;
                 }
 
@@ -50,7 +57,7 @@ public static class TokenizeCommand
                 var tokens = sequence.Select(tokenizer.TokenText).ToArray();
                 if (json)
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(new { text, ids = sequence, tokens, decoded = tokenizer.Decode(sequence) }, Readable));
+                    Console.WriteLine(JsonSerializer.Serialize(new { text, ids = sequence, tokens, decoded = tokenizer.Decode(sequence), tokenizer = kind }, Readable));
                     continue;
                 }
 

@@ -59,6 +59,16 @@ public sealed class ServedModel : IDisposable
         var checkpoint = Checkpoints.Latest(full);
         var model = Checkpoints.LoadModel(full, threads);
         var tokenizer = Checkpoints.TokenizerFor(full);
+        try
+        {
+            Checkpoints.CheckTokenizerFits(tokenizer, model.Config, full);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
         var recorded = checkpoint is null ? null : Checkpoints.ReadState(checkpoint).Options.PromptTemplate;
         var chosen = template switch
         {
