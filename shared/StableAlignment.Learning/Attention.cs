@@ -27,7 +27,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         q_proj = Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.AttentionBias);
         k_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
         v_proj = Linear(c.HiddenSize, c.KvHeads * c.HeadDim, hasBias: c.AttentionBias);
-        o_proj = Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: false);
+        o_proj = Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: c.OutputBias);
         q_proj_lora = Adapter(lora, "q_proj", c.HiddenSize, c.Heads * c.HeadDim);
         k_proj_lora = Adapter(lora, "k_proj", c.HiddenSize, c.KvHeads * c.HeadDim);
         v_proj_lora = Adapter(lora, "v_proj", c.HiddenSize, c.KvHeads * c.HeadDim);

@@ -214,7 +214,20 @@ public static class HuggingFace
         File.WriteAllText(Path.Combine(folder, "generation_config.json"), generation.ToJsonString(Indented));
         SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), model.state_dict());
         tokenizer.WriteTo(folder);
+
+        // The tokenizer knows no context length of its own: the model's is what callers may send.
+        var tokenizerConfig = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(tokenizerConfig) && JsonNode.Parse(File.ReadAllText(tokenizerConfig)) is JsonObject written)
+        {
+            written["model_max_length"] = config.MaxPositions;
+            File.WriteAllText(tokenizerConfig, written.ToJsonString(Indented));
+        }
     }
+
+    /// <summary>The transformers release whose <c>config.json</c> layout the export follows.</summary>
+    public const string TransformersVersion = "5.17.0";
+
+    private static string DtypeName(ScalarType dtype) => dtype == ScalarType.BFloat16 ? "bfloat16" : dtype == ScalarType.Float16 ? "float16" : "float32";
 
     /// <summary>A <c>config.json</c> in the form transformers writes, both rope forms included so versions 4 and 5 read it.</summary>
     public static JsonObject ConfigJson(LlamaConfig c, ScalarType dtype)
@@ -245,8 +258,13 @@ public static class HuggingFace
             ["bos_token_id"] = c.BosTokenId,
             ["eos_token_id"] = c.EosTokenId,
             ["pad_token_id"] = c.PadTokenId,
-            ["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : dtype == ScalarType.Float16 ? "float16" : "float32",
+            // transformers 5 reads dtype, version 4 torch_dtype: both, with the same value.
+            ["dtype"] = DtypeName(dtype),
+            ["torch_dtype"] = DtypeName(dtype),
             ["use_cache"] = true,
+
+            // The release whose save_pretrained output this layout matches (the golden folders in tests/data/hf-golden).
+            ["transformers_version"] = TransformersVersion,
         };
         switch (c.Architecture)
         {

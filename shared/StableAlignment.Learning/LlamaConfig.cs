@@ -35,6 +35,9 @@ public sealed record LlamaConfig
     /// <summary>Biases on the query, key and value projections (always for Qwen2; LLaMA's <c>attention_bias</c>).</summary>
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
 
+    /// <summary>A bias on the output projection too: LLaMA's <c>attention_bias</c> puts one on o_proj, Qwen2's q/k/v biases do not.</summary>
+    [JsonIgnore] public bool OutputBias => AttentionBias && Architecture == ModelArchitecture.Llama;
+
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; }
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
@@ -60,7 +63,7 @@ public sealed record LlamaConfig
     public long ParameterCount()
     {
         long d = HiddenSize, h = IntermediateSize, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        var perLayer = (d * q * 2) + (d * kv * 2) + (3 * d * h) + (2 * d) + (AttentionBias ? q + (2 * kv) : 0);
+        var perLayer = (d * q * 2) + (d * kv * 2) + (3 * d * h) + (2 * d) + (AttentionBias ? q + (2 * kv) : 0) + (OutputBias ? d : 0);
         return (VocabSize * d * (TieEmbeddings ? 1 : 2)) + (Layers * perLayer) + d;
     }
 }

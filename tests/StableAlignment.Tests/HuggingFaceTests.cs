@@ -180,6 +180,33 @@ public sealed class HuggingFaceModelTests
         var header = SafetensorsFile.ReadHeader(Path.Combine(export, "model.safetensors"));
         Assert.Equal(name == "hf-tiny-qwen2", header.ContainsKey("lm_head.weight"));
         Assert.Equal(name == "hf-tiny-qwen2", header.ContainsKey("model.layers.1.self_attn.k_proj.bias"));
+        Assert.False(header.ContainsKey("model.layers.1.self_attn.o_proj.bias")); // Qwen2's biases are on q, k and v only
+
+        // transformers 5 reads dtype and version 4 torch_dtype; the tokenizer's length is the model's context.
+        Assert.Equal("float32", config["dtype"]!.GetValue<string>());
+        Assert.Equal("float32", config["torch_dtype"]!.GetValue<string>());
+        Assert.Equal(JsonNode.Parse(File.ReadAllText(Path.Combine(Golden.Folder(name), "config.json")))!["transformers_version"]!.GetValue<string>(), config["transformers_version"]!.GetValue<string>());
+        var tokenizerConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(export, "tokenizer_config.json")))!;
+        Assert.Equal(config["max_position_embeddings"]!.GetValue<int>(), tokenizerConfig["model_max_length"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void A_llama_with_attention_bias_has_a_bias_on_o_proj_too_and_it_is_saved_and_loaded()
+    {
+        using var model = new LlamaForCausalLM(LlamaConfig.Tiny with { AttentionBias = true }, seed: 4);
+        var folder = TestConfiguration.TempPath("llama-attention-bias");
+        HuggingFace.Save(model, new ByteTokenizer(), folder);
+        var header = SafetensorsFile.ReadHeader(Path.Combine(folder, "model.safetensors"));
+        foreach (var projection in new[] { "q_proj", "k_proj", "v_proj", "o_proj" })
+        {
+            Assert.True(header.ContainsKey($"model.layers.0.self_attn.{projection}.bias"), $"{projection}.bias is missing");
+        }
+
+        Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!["attention_bias"]!.GetValue<bool>());
+        using var reloaded = HuggingFace.Load(folder);
+        using var input = tensor(new long[] { 256, 72, 105, 33, 10 }, [1, 5]);
+        Assert.Equal(0, Golden.MaxDifference(model.forward(input), reloaded.forward(input)));
+        Assert.Equal(model.parameters().Sum(p => p.numel()), model.Config.ParameterCount());
     }
 
     [Fact]
