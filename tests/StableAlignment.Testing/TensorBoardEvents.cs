@@ -6,12 +6,20 @@ namespace StableAlignment.Testing;
 /// <summary>
 /// Reads TensorBoard event files back, independently of the writer: TFRecord framing (little-endian length, masked
 /// CRC-32C of the length, the record, masked CRC-32C of the record, both checked) around <c>Event</c> protocol buffers,
-/// of which the scalar summaries (<c>Event.step</c> = 2, <c>Event.summary</c> = 5, <c>Summary.value</c> = 1,
+/// of which the scalar summaries (<c>Event.wall_time</c> = 1, <c>Event.step</c> = 2, <c>Event.summary</c> = 5, <c>Summary.value</c> = 1,
 /// <c>Value.tag</c> = 1, <c>Value.simple_value</c> = 2) are returned.
 /// </summary>
 public static class TensorBoardEvents
 {
-    public sealed record Scalar(string Tag, long Step, float Value);
+    public sealed record Scalar(string Tag, long Step, float Value, double WallTime);
+
+    /// <summary>The <c>file_version</c> of the file's first record ("brain.Event:2" in every TensorBoard event file).</summary>
+    public static string? Version(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        return Fields(bytes.AsSpan(12, length).ToArray()).Where(f => f.Field == 3 && f.Wire == 2).Select(f => Encoding.UTF8.GetString(f.Data!)).FirstOrDefault();
+    }
 
     public static List<Scalar> Read(string path)
     {
@@ -34,10 +42,15 @@ public static class TensorBoardEvents
     private static void ReadEvent(ReadOnlySpan<byte> e, List<Scalar> scalars)
     {
         long step = 0;
+        double wallTime = 0;
         var summaries = new List<byte[]>();
         foreach (var (field, wire, value, data) in Fields(e.ToArray()))
         {
-            if (field == 2 && wire == 0)
+            if (field == 1 && wire == 1)
+            {
+                wallTime = BitConverter.UInt64BitsToDouble(value);
+            }
+            else if (field == 2 && wire == 0)
             {
                 step = (long)value;
             }
@@ -72,7 +85,7 @@ public static class TensorBoardEvents
 
                 if (tag is not null && simple is { } x)
                 {
-                    scalars.Add(new Scalar(tag, step, x));
+                    scalars.Add(new Scalar(tag, step, x, wallTime));
                 }
             }
         }

@@ -219,6 +219,29 @@ public sealed class TrainerTests
 
         Assert.Equal(result.Metrics.Select(m => (float)m.Loss), scalars.Where(s => s.Tag == "train/loss").Select(s => s.Value));
         Assert.All(scalars.Where(s => s.Tag == "train/grad_norm"), s => Assert.True(s.Value > 0, "a gradient norm of zero"));
+
+        // wall_time is Unix seconds (TensorBoard's time axes), not .NET ticks; the file starts with its format version.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.All(scalars, s => Assert.InRange(s.WallTime, now - 3600, now + 60));
+        Assert.Equal("brain.Event:2", TensorBoardEvents.Version(file));
+    }
+
+    [Fact]
+    public void A_folder_has_one_event_file_that_later_writers_append_to_and_none_until_something_is_written()
+    {
+        var folder = TestConfiguration.TempPath("board-append");
+        _ = new TrainingBoard(folder);
+        Assert.Null(TrainingBoard.File(folder));
+
+        new TrainingBoard(folder).Write(new StepMetrics(1, 2, 1, 2.5, 2.4, 0.1, 1e-4, 100, 64));
+        new TrainingBoard(folder).Write(new StepMetrics(2, 2, 1, 2.0, 1.9, 0.1, 1e-4, 100, 128)); // a resumed run: a new writer on the same folder
+        TrainingBoard.WriteScores(folder, 2, [KeyValuePair.Create("hh-rlhf", 0.5)]);
+
+        var file = Assert.Single(Directory.GetFiles(folder));
+        Assert.Equal(file, TrainingBoard.File(folder));
+        var scalars = TensorBoardEvents.Read(file);
+        Assert.Equal([(1L, 2.5f), (2L, 2.0f)], scalars.Where(s => s.Tag == "train/loss").Select(s => (s.Step, s.Value)));
+        Assert.Equal(0.5f, Assert.Single(scalars, s => s.Tag == "eval/hh-rlhf").Value);
     }
 
     [Fact]
