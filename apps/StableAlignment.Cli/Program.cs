@@ -37,6 +37,7 @@ if (parsed.Errors.Count > 0 && !wantsHelp)
 
 // SIGTERM and Ctrl+C stop every command within seconds: the command's token is cancelled (in-flight model calls
 // with it; runs stay resumable), and a command that has not returned 10 s later is ended.
+CliOutput.Configure();
 using var shutdown = new CancellationTokenSource();
 void Stop(PosixSignalContext signal)
 {

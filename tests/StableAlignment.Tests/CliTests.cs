@@ -64,8 +64,24 @@ public sealed class CliTests
                 Assert.Equal(StableAlignment.Storage.RunStatus.Running, (await killed.Runs.GetAsync(runId))!.Status);
             }
 
-            var (exit, stdout, err) = await Sa(folder, ["simulate", "--resume", runId.ToString(), "--export", "export", .. common]);
+            var (exit, stdout, err) = await Sa(folder, ["simulate", "--resume", runId.ToString(), "--export", "export", "--json", .. common]);
             Assert.True(exit == 0, $"exit {exit}: {err}\n{stdout}");
+
+            // --json: standard output is the summary alone (as summary.json has it); the notes went to standard error.
+            var printed = JsonNode.Parse(stdout)!;
+            Assert.Equal(runId.ToString(), (string?)printed["run_id"]);
+            Assert.Equal(18, (int)printed["completed"]!);
+            Assert.Contains($"run {runId}", err, StringComparison.Ordinal);
+
+            // sa runs: --json lists the run; the table, written to a pipe, keeps the run id on one line.
+            var (runsExit, runsJson, runsErr) = await Sa(folder, "runs", "--json");
+            Assert.True(runsExit == 0, runsErr);
+            var listed = Assert.Single(JsonNode.Parse(runsJson)!.AsArray())!;
+            Assert.Equal(runId.ToString(), (string?)listed["id"]);
+            Assert.Equal("simulation", (string?)listed["kind"]);
+            Assert.Equal(18, (int)listed["completed"]!);
+            var (_, table, _) = await Sa(folder, "runs");
+            Assert.Contains(table.Split('\n'), line => line.Contains(runId.ToString(), StringComparison.Ordinal) && line.Contains("simulation", StringComparison.Ordinal));
 
             using var store = new EmbeddedStore(storePath);
             var records = await store.Interactions.ListByRunAsync(runId);

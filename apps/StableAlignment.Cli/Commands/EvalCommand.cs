@@ -9,7 +9,7 @@ namespace StableAlignment.Cli;
 /// <summary>What <c>sa eval</c> evaluates, on which benchmarks, and where the report goes.</summary>
 public sealed record EvalArguments(
     DirectoryInfo? Checkpoint, string Benchmarks, DirectoryInfo Out, bool Adversarial, FileInfo? Wrappers, int Repeats,
-    DirectoryInfo? Baseline, bool Remote, int? Limit, int MaxNewTokens, bool AllowSelfJudge = false);
+    DirectoryInfo? Baseline, bool Remote, int? Limit, int MaxNewTokens, bool AllowSelfJudge = false, bool Json = false);
 
 /// <summary><c>sa eval</c>: a checkpoint (or a remote model) on likelihood, held-out preference, judged and adversarial benchmarks.</summary>
 public static class EvalCommand
@@ -30,19 +30,21 @@ public static class EvalCommand
         var limit = new Option<int?>("--limit") { Description = "Use only the first N items of each benchmark" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per answer (judged benchmarks)", DefaultValueFactory = _ => 256 };
         var selfJudge = new Option<bool>("--allow-self-judge") { Description = "Judge with the observer's own model (refused otherwise: its scores would be agreement with itself); the report marks it" };
+        var json = CliOutput.JsonOption();
         var command = new Command("eval", "Evaluate a checkpoint (or a remote model): likelihood, held-out preference, judged generation, adversarial")
         {
-            checkpoint, benchmarks, output, adversarial, wrappers, repeats, baseline, remote, limit, maxNew, selfJudge, LeaderboardCommand.Create(cli),
+            checkpoint, benchmarks, output, adversarial, wrappers, repeats, baseline, remote, limit, maxNew, selfJudge, json, LeaderboardCommand.Create(cli),
         };
         command.SetAction((p, ct) => RunAsync(cli.Models(p), new EvalArguments(
             p.GetValue(checkpoint), p.GetValue(benchmarks)!, p.GetValue(output)!, p.GetValue(adversarial), p.GetValue(wrappers), p.GetValue(repeats),
-            p.GetValue(baseline), p.GetValue(remote), p.GetValue(limit), p.GetValue(maxNew), p.GetValue(selfJudge)), ct));
+            p.GetValue(baseline), p.GetValue(remote), p.GetValue(limit), p.GetValue(maxNew), p.GetValue(selfJudge), p.GetValue(json)), ct));
         CliOptions.Excludes(command, remote, "--remote answers with the configured SocialAgent model, --checkpoint with a local one; give one of them", checkpoint);
         return CliOptions.Example(cli.WithModels(command), "sa eval --checkpoint out/train --benchmarks bigbench:data/benchmarks/society-choice.json --out out/eval");
     }
 
     public static async Task<int> RunAsync(ModelOverrides models, EvalArguments a, CancellationToken ct)
     {
+        CliOutput.UseJson(a.Json);
         var specs = a.Benchmarks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         if (specs.Count == 0)
         {
@@ -121,14 +123,22 @@ public static class EvalCommand
     /// <summary>The scores as a table, where the report is, and every benchmark that could not be scored.</summary>
     private static void Print(EvaluationReport report, DirectoryInfo output)
     {
-        var table = new Table().AddColumns("benchmark", "metric", "score", "95 % interval", "n");
-        foreach (var (name, s) in report.Scores)
+        if (CliOutput.JsonMode)
         {
-            table.AddTextRow(Markup.Escape(name), s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
+            CliOutput.WriteJson(report, Reports.Json); // the same document as report.json
+        }
+        else
+        {
+            var table = new Table().AddColumns("benchmark", "metric", "score", "95 % interval", "n");
+            foreach (var (name, s) in report.Scores)
+            {
+                table.AddTextRow(name, s.Metric, $"{s.Score.Value:0.000}", $"{s.Score.Low:0.000}–{s.Score.High:0.000}", $"{s.Score.N}");
+            }
+
+            AnsiConsole.Write(table);
         }
 
-        AnsiConsole.Write(table);
-        Console.WriteLine($"report: {Path.Combine(output.FullName, "report.md")}");
+        CliOutput.Notes.WriteLine($"report: {Path.Combine(output.FullName, "report.md")}");
         foreach (var (name, reason) in report.Failures)
         {
             Console.Error.WriteLine($"error: {name} was not scored: {reason}");

@@ -13,7 +13,7 @@ using StableAlignment.Storage;
 namespace StableAlignment.Cli;
 
 /// <summary>What <c>sa simulate</c> runs besides the world's settings: the feed and prior files, the export folder, a run to resume.</summary>
-public sealed record SimulateArguments(FileInfo? Questions, FileInfo? Prior, DirectoryInfo? Export, Guid? Resume, int TimeoutSeconds, bool KeepPartial = false);
+public sealed record SimulateArguments(FileInfo? Questions, FileInfo? Prior, DirectoryInfo? Export, Guid? Resume, int TimeoutSeconds, bool KeepPartial = false, bool Json = false);
 
 /// <summary>
 /// <c>sa simulate</c>: a SANDBOX run in one process, with a progress bar; <c>--resume</c> continues one. The world's
@@ -36,14 +36,15 @@ public static class SimulateCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the run", DefaultValueFactory = _ => 3600 };
         var keepPartial = new Option<bool>("--keep-partial") { Description = "Keep the complete lines of a truncated gzip feed or prior instead of failing" };
         var settings = new RecordOptions<SimulationSettings>(Aliases);
-        var command = new Command("simulate", "Run a SANDBOX simulation with Back-Scatter in one process") { questions, prior, export, resume, timeout, keepPartial };
+        var json = CliOutput.JsonOption();
+        var command = new Command("simulate", "Run a SANDBOX simulation with Back-Scatter in one process") { questions, prior, export, resume, timeout, keepPartial, json };
         foreach (var option in settings.Options)
         {
             command.Options.Add(option);
         }
 
         command.SetAction((p, ct) => ExecuteAsync(cli.Models(p), settings.Bind(p), new SimulateArguments(
-            p.GetValue(questions), p.GetValue(prior), p.GetValue(export), p.GetValue(resume), p.GetValue(timeout), p.GetValue(keepPartial)), ct));
+            p.GetValue(questions), p.GetValue(prior), p.GetValue(export), p.GetValue(resume), p.GetValue(timeout), p.GetValue(keepPartial), p.GetValue(json)), ct));
         CliOptions.Excludes(command, resume, "a resumed run keeps the settings it was started with", [questions, prior, keepPartial, .. settings.Options]);
         return CliOptions.Example(cli.WithModels(command),
             "sa simulate --grid-size 4 --rounds 2 --initial-setting mixed_half_half --export out/sim --endpoint http://localhost:11434/v1 --model llama3.1");
@@ -78,6 +79,7 @@ public static class SimulateCommand
 
     public static async Task<int> ExecuteAsync(ModelOverrides models, SimulationSettings settings, SimulateArguments a, CancellationToken ct)
     {
+        CliOutput.UseJson(a.Json);
         StartSimulation? start = null;
         if (a.Resume is null && (start = NewRun(settings, a)) is null)
         {
@@ -100,7 +102,7 @@ public static class SimulateCommand
             return 2;
         }
 
-        Console.WriteLine($"run {runId}");
+        CliOutput.Notes.WriteLine($"run {runId}");
         var total = start is not null ? start.GridSize * start.GridSize * start.Rounds
             : (await runs.GetAsync(runId, ct))!.Simulation is { } stored ? stored.GridSize * stored.GridSize * stored.Rounds : 0;
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -142,20 +144,28 @@ public static class SimulateCommand
     {
         var runId = run.Id;
         var summary = SimulationExport.Summary(run, records, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value);
-        var table = new Table().AddColumns("run", "status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");
-        table.AddTextRow(runId.ToString(), $"{run.Status}", $"{summary.Completed}", $"{summary.Failed}", $"{summary.InvalidRatings} of {summary.Ratings}",
-            $"{Text(summary.MeanAlignmentBefore)} → {Text(summary.MeanAlignmentAfter)}", $"{summary.MemoryHints}");
-        AnsiConsole.Write(table);
+        if (CliOutput.JsonMode)
+        {
+            CliOutput.WriteJson(summary, RunSummary.Json); // the same document as the export's summary.json
+        }
+        else
+        {
+            var table = new Table().AddColumn(new TableColumn("run").NoWrap()).AddColumns("status", "completed", "failed", "invalid ratings", "alignment before → after", "memory hints");
+            table.AddTextRow(runId.ToString(), $"{run.Status}", $"{summary.Completed}", $"{summary.Failed}", $"{summary.InvalidRatings} of {summary.Ratings}",
+                $"{Text(summary.MeanAlignmentBefore)} → {Text(summary.MeanAlignmentAfter)}", $"{summary.MemoryHints}");
+            AnsiConsole.Write(table);
+        }
+
         if (exportTo is { } export)
         {
             var written = await SimulationExport.WriteAsync(run, records, export.FullName, app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value, ct);
             var curves = RoundCurves.Plot([written.Rounds], Path.Combine(export.FullName, "curves.png"));
-            Console.WriteLine($"exported to {export.FullName} (summary.json, per-round curves in {Path.GetFileName(curves)})");
+            CliOutput.Notes.WriteLine($"exported to {export.FullName} (summary.json, per-round curves in {Path.GetFileName(curves)})");
         }
 
         if (run.Status == RunStatus.Incomplete)
         {
-            Console.WriteLine($"{summary.Failed} interactions failed; `sa simulate --resume {runId}` retries them.");
+            CliOutput.Notes.WriteLine($"{summary.Failed} interactions failed; `sa simulate --resume {runId}` retries them.");
         }
         else if (run.Status == RunStatus.Failed)
         {
@@ -163,7 +173,7 @@ public static class SimulateCommand
         }
         else if (run.Status == RunStatus.Running)
         {
-            Console.WriteLine($"stopped before the run ended; `sa simulate --resume {runId}` continues it.");
+            CliOutput.Notes.WriteLine($"stopped before the run ended; `sa simulate --resume {runId}` continues it.");
         }
     }
 
