@@ -22,7 +22,7 @@ fail() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 infra/install.sh || fail "installing the test dependencies failed"
 # OpenAI's official JavaScript client, at the version pinned in its lock file (the API conformance test runs it).
-npm ci --prefix tests/openai-conformance --no-audit --no-fund --loglevel=error > "$state/npm.log" 2>&1 || fail "npm ci in tests/openai-conformance failed (see $state/npm.log)"
+npm ci --prefix tests/node-oracles --no-audit --no-fund --loglevel=error > "$state/npm.log" 2>&1 || fail "npm ci in tests/node-oracles failed (see $state/npm.log)"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # Where a Docker engine answers and the images are present, the tests start RabbitMQ and MongoDB containers
 # themselves (Testcontainers, nothing pulled); otherwise the local servers below.

@@ -5,8 +5,8 @@ namespace StableAlignment.Tests;
 
 /// <summary>
 /// <c>sa serve-model</c>'s API checked by OpenAI's official JavaScript client (the <c>openai</c> npm package, pinned in
-/// tests/openai-conformance, installed by make test with <c>npm ci</c>): every endpoint, streaming, and every error the
-/// API promises, as the client reports them (tests/openai-conformance/conformance.mjs).
+/// tests/node-oracles, installed by make test with <c>npm ci</c>): every endpoint, streaming, and every error the
+/// API promises, as the client reports them (tests/node-oracles/conformance.mjs).
 /// </summary>
 public sealed class OpenAiConformanceTests
 {
@@ -14,7 +14,7 @@ public sealed class OpenAiConformanceTests
     public async Task The_official_openai_client_finds_every_endpoint_and_error_as_documented()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = RepositoryRoot.Combine("tests", "openai-conformance");
+        var folder = RepositoryRoot.Combine("tests", "node-oracles");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "openai")),
             $"the openai npm package is not installed: run `npm ci` in {folder} (make test does)");
 
