@@ -299,10 +299,33 @@ public static class HuggingFace
         ["chat_template"] = AlpacaChatTemplate,
     };
 
-    /// <summary>Each user turn as an Alpaca instruction, each assistant turn as its response.</summary>
+    /// <summary>
+    /// The chat template written with our tokenizers: the conversation laid out as <c>sa serve-model</c> lays it out for
+    /// the Alpaca prompt (system messages first, then the earlier turns as <c>User:</c>/<c>Assistant:</c> lines, then
+    /// the last user message, as the instruction), so vLLM, Ollama or transformers serving an export build the same
+    /// prompt as our server (tested with @huggingface/jinja); an assistant answer after the last user message follows
+    /// the prompt with the end-of-sequence token, as in training.
+    /// </summary>
     public const string AlpacaChatTemplate =
-        "{% for message in messages %}{% if message['role'] == 'user' %}{{ '### Instruction:\\n' + message['content'] + '\\n\\n### Response:' }}"
-        + "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + '\\n\\n' }}{% endif %}{% endfor %}";
+        "{%- set ns = namespace(system='', history='', last=-1) -%}"
+        + "{%- for m in messages -%}"
+        + "{%- if m['role'] == 'system' or m['role'] == 'developer' -%}"
+        + "{%- if ns.system -%}{%- set ns.system = ns.system + '\\n\\n' -%}{%- endif -%}"
+        + "{%- set ns.system = ns.system + m['content'] -%}"
+        + "{%- elif m['role'] == 'user' -%}{%- set ns.last = loop.index0 -%}{%- endif -%}"
+        + "{%- endfor -%}"
+        + "{%- for m in messages -%}"
+        + "{%- if loop.index0 < ns.last and m['role'] != 'system' and m['role'] != 'developer' -%}"
+        + "{%- if ns.history -%}{%- set ns.history = ns.history + '\\n' -%}{%- endif -%}"
+        + "{%- if m['role'] == 'assistant' -%}{%- set ns.history = ns.history + 'Assistant: ' -%}{%- else -%}{%- set ns.history = ns.history + 'User: ' -%}{%- endif -%}"
+        + "{%- set ns.history = ns.history + m['content'] -%}"
+        + "{%- endif -%}"
+        + "{%- endfor -%}"
+        + "{%- set ns.question = ns.system -%}"
+        + "{%- if ns.history -%}{%- if ns.question -%}{%- set ns.question = ns.question + '\\n\\n' -%}{%- endif -%}{%- set ns.question = ns.question + ns.history -%}{%- endif -%}"
+        + "{%- if ns.last >= 0 and messages[ns.last]['content'] -%}{%- if ns.question -%}{%- set ns.question = ns.question + '\\n\\n' -%}{%- endif -%}{%- set ns.question = ns.question + messages[ns.last]['content'] -%}{%- endif -%}"
+        + "{{- '### Instruction:\\n' + ns.question + '\\n\\n### Response:' -}}"
+        + "{%- if messages[-1]['role'] == 'assistant' and messages | length - 1 > ns.last -%}{{- messages[-1]['content'] + eos_token -}}{%- endif -%}";
 
     private static bool Ignorable(string name, LlamaConfig config) =>
         name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (config.TieEmbeddings && name == "lm_head.weight");

@@ -112,6 +112,67 @@ public sealed class ChatTemplateTests
         Assert.Equal((string?)expected["text"], JinjaTemplate.Parse(template).Render(variables));
     }
 
+    [Fact]
+    public async Task The_exported_chat_template_renders_what_sa_serve_model_sends_for_the_same_conversation()
+    {
+        using var served = StableAlignment.ModelServer.ServedModel.From("export-check", new LlamaForCausalLM(LlamaConfig.Tiny, seed: 1), new ByteTokenizer(), StableAlignment.ModelServer.ServedModel.AlpacaTemplate);
+        var conversations = Conversations.Append([Message("system", "Be kind."), Message("system", "Be brief."), Message("user", "Hi")]).ToList();
+        var cases = conversations.Select(c => (HuggingFace.AlpacaChatTemplate, new Dictionary<string, object?>
+        {
+            ["messages"] = c, ["add_generation_prompt"] = true, ["bos_token"] = "<s>", ["eos_token"] = "</s>",
+        })).ToList();
+        var reference = await ReferenceAsync(cases);
+        for (var i = 0; i < conversations.Count; i++)
+        {
+            var sent = served.ChatPrompt([.. conversations[i].Select(m => ((string)m["role"]!, (string)m["content"]!))]);
+            Assert.Equal(sent, (string?)reference[i]["text"]);
+            Assert.Equal(sent, JinjaTemplate.Parse(HuggingFace.AlpacaChatTemplate).Render(cases[i].Item2));
+        }
+
+        // With the answer after the last user message (a training example), the answer and the end token follow the prompt.
+        var answered = new Dictionary<string, object?> { ["messages"] = new[] { Message("user", "Hi"), Message("assistant", "Hello.") }, ["eos_token"] = "</s>" };
+        Assert.Equal("### Instruction:\nHi\n\n### Response:Hello.</s>", JinjaTemplate.Parse(HuggingFace.AlpacaChatTemplate).Render(answered));
+        Assert.Equal("### Instruction:\nHi\n\n### Response:Hello.</s>", (string?)(await ReferenceAsync([(HuggingFace.AlpacaChatTemplate, answered)]))[0]["text"]);
+    }
+
+    [Fact]
+    public async Task A_hugging_face_folder_is_served_with_its_own_chat_template_and_a_conversation_it_refuses_is_a_400()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var templates = JsonNode.Parse(File.ReadAllText(RepositoryRoot.Combine("tests", "data", "chat-templates", "templates.json")))!["templates"]!.AsArray();
+        string Of(string family) => (string)templates.Single(t => (string)t!["family"]! == family)!["template"]!;
+        var folder = Golden.ModelWithByteTokenizer("hf-tiny-llama");
+        var configPath = Path.Combine(folder, "tokenizer_config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["chat_template"] = Of("gemma");
+        File.WriteAllText(configPath, config.ToJsonString());
+
+        using var served = StableAlignment.ModelServer.ServedModel.Load(folder);
+        Assert.Equal(Of("gemma"), served.JinjaSource);
+        var messages = new[] { Message("user", "Is honesty good?") };
+        var expected = (string)(await ReferenceAsync([(Of("gemma"), new Dictionary<string, object?>
+        {
+            ["messages"] = messages, ["add_generation_prompt"] = true, ["bos_token"] = "<s>", ["eos_token"] = "</s>",
+        })]))[0]["text"]!;
+        // The byte tokenizer adds <s> itself, so the <s> the template writes first is not sent twice.
+        Assert.StartsWith("<s><start_of_turn>user", expected, StringComparison.Ordinal);
+        Assert.Equal(expected["<s>".Length..], served.ChatPrompt([("user", "Is honesty good?")]));
+
+        await using var app = StableAlignment.ModelServer.ModelServerHost.Build("http://127.0.0.1:0", null, served);
+        await app.StartAsync(ct);
+        using var http = new HttpClient { BaseAddress = new Uri(StableAlignment.ModelServer.ModelServerHost.Endpoint(app) + "/") };
+        using var ok = await http.PostAsJsonAsync("chat/completions", new { messages, max_tokens = 2, temperature = 0 }, ct);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var usage = (await ok.Content.ReadFromJsonAsync<JsonObject>(ct))!["usage"]!;
+        Assert.Equal(new ByteTokenizer().Start.Count + new ByteTokenizer().Encode(expected["<s>".Length..]).Length, (int)usage["prompt_tokens"]!);
+
+        using var refused = await http.PostAsJsonAsync("chat/completions", new { messages = new[] { Message("system", "Be kind."), Message("user", "Hi") }, max_tokens = 2 }, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var error = (await refused.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!;
+        Assert.Equal("messages", (string?)error["param"]);
+        Assert.Contains("System role not supported", (string?)error["message"], StringComparison.Ordinal);
+    }
+
     /// <summary>The renderings of @huggingface/jinja, one per case: {"text"} or {"error"}.</summary>
     public static async Task<List<JsonNode>> ReferenceAsync(IEnumerable<(string Template, Dictionary<string, object?> Variables)> cases)
     {

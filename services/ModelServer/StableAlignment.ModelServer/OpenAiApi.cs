@@ -80,7 +80,7 @@ public static class OpenAiApi
             var body = await ReadAsync(http);
             var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
             var model = scheduler.Model;
-            var prompts = chat ? [model.ChatPrompt(Messages(body))] : Prompts(body);
+            var prompts = chat ? [ChatPrompt(model, Messages(body))] : Prompts(body);
             if (prompts.Any(p => p.Length > o.MaxPromptCharacters))
             {
                 throw new BadRequest($"The prompt is longer than {o.MaxPromptCharacters} characters.", chat ? "messages" : "prompt");
@@ -143,6 +143,19 @@ public static class OpenAiApi
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return Failure(http, e);
+        }
+    }
+
+    /// <summary>The prompt of a chat; a conversation the model's chat template refuses (its raise_exception) is a 400 naming messages.</summary>
+    private static string ChatPrompt(ServedModel model, List<(string Role, string Content)> messages)
+    {
+        try
+        {
+            return model.ChatPrompt(messages);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest(e.Message, "messages");
         }
     }
 

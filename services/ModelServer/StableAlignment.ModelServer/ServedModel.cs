@@ -6,8 +6,14 @@ namespace StableAlignment.ModelServer;
 /// <summary>How chat messages become the prompt the model reads.</summary>
 public enum ChatTemplate
 {
-    /// <summary>The template the checkpoint was trained with (its <c>state.json</c>); Alpaca when none is recorded.</summary>
+    /// <summary>
+    /// The template the checkpoint was trained with (its <c>state.json</c>); for a folder without one (a Hugging Face
+    /// model, an export), the folder's own Jinja <c>chat_template</c>; Alpaca when it has neither.
+    /// </summary>
     Recorded,
+
+    /// <summary>The folder's Jinja <c>chat_template</c> (tokenizer_config.json or chat_template.jinja), refused when it has none.</summary>
+    Jinja,
 
     /// <summary>The short Alpaca form: <c>### Instruction:\n…\n\n### Response:</c>.</summary>
     Alpaca,
@@ -22,14 +28,20 @@ public enum ChatTemplate
 /// </summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(string id, string path, LlamaForCausalLM model, ITokenizer tokenizer, string? template)
+    private readonly FolderChatTemplate? _jinja;
+
+    private ServedModel(string id, string path, LlamaForCausalLM model, ITokenizer tokenizer, string? template, FolderChatTemplate? jinja = null)
     {
         Id = id;
         Path = path;
         Model = model;
         Tokenizer = tokenizer;
         Template = template;
+        _jinja = jinja;
     }
+
+    /// <summary>The Jinja chat template prompts are rendered with, when one is used ("the folder's chat_template").</summary>
+    public string? JinjaSource => _jinja?.Source;
 
     /// <summary>The name clients send as <c>model</c>.</summary>
     public string Id { get; }
@@ -70,6 +82,18 @@ public sealed class ServedModel : IDisposable
         }
 
         var recorded = checkpoint is null ? null : Checkpoints.ReadState(checkpoint).Options.PromptTemplate;
+        var folderTemplate = template is ChatTemplate.Jinja || (template is ChatTemplate.Recorded && recorded is null) ? FolderChatTemplate.Read(full) : null;
+        if (template is ChatTemplate.Jinja && folderTemplate is null)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"{path}: --template Jinja, but the folder has no chat_template (tokenizer_config.json or chat_template.jinja).");
+        }
+
+        if (folderTemplate is not null)
+        {
+            return new ServedModel(id ?? DefaultId(full, checkpoint), full, model, tokenizer, null, folderTemplate);
+        }
+
         var chosen = template switch
         {
             ChatTemplate.Raw => null,
@@ -84,11 +108,17 @@ public sealed class ServedModel : IDisposable
     public static readonly string AlpacaTemplate = AlpacaPrompt.Query("{question}", string.Empty);
 
     /// <summary>
-    /// The prompt for a conversation: a single user message (after an optional system message) is the question; earlier
+    /// The prompt for a conversation. With the folder's Jinja chat template, what it renders (with the generation
+    /// prompt). Otherwise a single user message (after an optional system message) is the question; earlier
     /// turns come first as <c>User:</c>/<c>Assistant:</c> lines.
     /// </summary>
     public string ChatPrompt(IReadOnlyList<(string Role, string Content)> messages)
     {
+        if (_jinja is not null)
+        {
+            return _jinja.Render(messages, Tokenizer);
+        }
+
         var system = string.Join("\n\n", messages.Where(m => m.Role is "system" or "developer").Select(m => m.Content));
         var turns = messages.Where(m => m.Role is not ("system" or "developer")).ToList();
         var lastUser = turns.FindLastIndex(m => m.Role == "user");
