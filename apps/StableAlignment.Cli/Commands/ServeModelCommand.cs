@@ -14,7 +14,7 @@ public static class ServeModelCommand
         var name = new Option<string?>("--name") { Description = "The model name clients send (default: the folder's name)" };
         var template = new Option<ChatTemplate>("--template")
         {
-            Description = "How chat messages become the prompt: Recorded (the checkpoint's training template; Alpaca when none), Alpaca, or Raw", DefaultValueFactory = _ => ChatTemplate.Recorded,
+            Description = "How chat messages become the prompt: Recorded (the checkpoint's training template, else the folder's Jinja chat_template, else Alpaca), Jinja (the folder's chat_template), Alpaca, or Raw", DefaultValueFactory = _ => ChatTemplate.Recorded,
         };
         var maxBatch = new Option<int>("--max-batch") { Description = "Sequences decoded together at most", DefaultValueFactory = _ => 64 };
         var key = new Option<string?>("--server-api-key") { Description = "Require Authorization: Bearer KEY on every request (default: $SA_MODEL_SERVER_KEY; none: open)" };
