@@ -5,7 +5,9 @@ namespace StableAlignment.Learning;
 
 /// <summary>One sequence of a batch: its prompt ids (without the tokenizer's start tokens) and how to sample it.</summary>
 /// <param name="Stop">Strings that end the generation; the text returned stops before the first of them.</param>
-public sealed record BatchRequest(IReadOnlyList<int> Prompt, double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, int Seed = 0, IReadOnlyList<string>? Stop = null);
+/// <param name="Cancel">When the caller goes away (a client that disconnected): the row leaves the batch at the next step.</param>
+public sealed record BatchRequest(IReadOnlyList<int> Prompt, double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, int Seed = 0, IReadOnlyList<string>? Stop = null,
+    CancellationToken Cancel = default);
 
 /// <summary>A generated sequence: its text, its token counts and why it ended.</summary>
 public sealed record BatchResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason);
@@ -143,6 +145,13 @@ public static class BatchedGeneration
                 for (var a = 0; a < Active.Count; a++)
                 {
                     var r = Active[a];
+                    if (_requests[r].Cancel.IsCancellationRequested)
+                    {
+                        // Nobody waits for this row any more: it leaves now instead of decoding to its budget.
+                        _finish[r] = FinishReason.Length;
+                        continue;
+                    }
+
                     using var row = logits[a];
                     var token = Generation.Sample(row, _requests[r].Temperature, _requests[r].TopP, _rngs[r]);
                     next[a] = token;

@@ -34,6 +34,30 @@ public class BatchedGenerationTests
     }
 
     [Fact]
+    public void A_row_whose_caller_went_away_leaves_the_batch_at_the_next_step_and_the_others_decode_as_before()
+    {
+        using var model = Model();
+        var tokenizer = new ByteTokenizer();
+        using var gone = new CancellationTokenSource();
+        var results = BatchedGeneration.Generate(model, tokenizer,
+            [
+                new BatchRequest(tokenizer.Encode(Prompts[0]), Temperature: 0, MaxNewTokens: 40, Cancel: gone.Token),
+                new BatchRequest(tokenizer.Encode(Prompts[1]), Temperature: 0, MaxNewTokens: 24),
+            ],
+            (row, _) =>
+            {
+                if (row == 0)
+                {
+                    gone.Cancel(); // the client disconnects after its first piece of text
+                }
+            });
+
+        Assert.True(results[0].CompletionTokens <= 2, $"the abandoned row decoded {results[0].CompletionTokens} tokens");
+        var alone = Generation.Generate(model, tokenizer, Prompts[1], new GenerationOptions(Temperature: 0, MaxNewTokens: 24));
+        Assert.Equal(alone.Text, results[1].Text);
+    }
+
+    [Fact]
     public void Rows_end_on_their_own_limits_and_stop_strings_and_stream_the_text_they_return()
     {
         using var model = Model();

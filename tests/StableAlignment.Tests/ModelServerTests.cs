@@ -277,6 +277,40 @@ public sealed class ModelServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_for_more_sequences_or_tokens_than_the_limits_is_refused_before_anything_is_queued()
+    {
+        var scheduler = await _app.Services.GetRequiredService<ModelRegistry>().GetAsync(null, TestContext.Current.CancellationToken);
+        var before = scheduler.Batches;
+        using var many = await _http.PostAsJsonAsync("completions", new { model = "tiny-test", prompt = Enumerable.Repeat("x", 2000).ToArray(), max_tokens = 2048 }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, many.StatusCode);
+        Assert.Contains("2000 sequences", (string?)(await many.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["error"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(before, scheduler.Batches);
+
+        // After it, a normal request is answered at once (nothing of the refused one decodes).
+        Assert.Single((await PostAsync("completions", new { model = "tiny-test", prompt = "Hi", max_tokens = 2, temperature = 0 }))["choices"]!.AsArray());
+        Assert.Equal(before + 1, scheduler.Batches);
+    }
+
+    [Fact]
+    public async Task A_request_that_does_not_fit_the_queue_queues_none_of_its_parts_and_the_next_request_is_answered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:MaxQueue"] = "3" }, _model);
+        await app.StartAsync(ct);
+        using var http = new HttpClient { BaseAddress = new Uri(ModelServerHost.Endpoint(app) + "/") };
+        var scheduler = await app.Services.GetRequiredService<ModelRegistry>().GetAsync(null, ct);
+
+        using var full = await http.PostAsJsonAsync("completions", new { prompt = Enumerable.Repeat("x", 8).ToArray(), max_tokens = 64 }, ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, full.StatusCode);
+        using var next = await http.PostAsJsonAsync("completions", new { prompt = "Hi", max_tokens = 3, temperature = 0 }, ct);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        var usage = (await next.Content.ReadFromJsonAsync<JsonObject>(ct))!["usage"]!;
+        Assert.Equal(3, (int)usage["completion_tokens"]!);
+        Assert.Equal(1, scheduler.LargestBatch); // the refused request's queued prompts never joined a batch
+        Assert.Equal(1, scheduler.Batches);
+    }
+
+    [Fact]
     public async Task Without_a_seed_repeated_sampled_calls_differ_and_with_one_they_repeat()
     {
         async Task<string?> Text(int? seed) => (string?)(await PostAsync("completions",

@@ -35,6 +35,12 @@ public sealed class ModelServerOptions
     /// <summary><c>max_tokens</c> when a request gives none.</summary>
     public int DefaultMaxTokens { get; set; } = 256;
 
+    /// <summary>Sequences one request may ask for at most (prompts × <c>n</c>); more is refused before anything is queued.</summary>
+    public int MaxSequencesPerRequest { get; set; } = 256;
+
+    /// <summary>Tokens one request may ask for at most (sequences × <c>max_tokens</c>); more is refused before anything is queued.</summary>
+    public int MaxTokensPerRequest { get; set; } = 262_144;
+
     /// <summary>The largest <c>max_tokens</c> accepted.</summary>
     public int MaxTokensLimit { get; set; } = 2048;
 
@@ -102,6 +108,25 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         return done.Task;
     }
 
+    private readonly Lock _enqueue = new();
+
+    /// <summary>
+    /// Queues the sequences of one request all together or none of them (<see cref="QueueFullException"/>), so a request
+    /// that does not fit leaves nothing behind in the queue to decode for nobody.
+    /// </summary>
+    public IReadOnlyList<Task<BatchResult>> GenerateAll(IReadOnlyList<BatchRequest> requests, CancellationToken ct)
+    {
+        lock (_enqueue)
+        {
+            if (_queue.Reader.Count + requests.Count > Math.Max(1, _o.MaxQueue))
+            {
+                throw new QueueFullException();
+            }
+
+            return [.. requests.Select(r => GenerateAsync(r, null, ct))];
+        }
+    }
+
     /// <summary>Mean-pooled last hidden states of each input, L2-normalised, and the number of tokens read.</summary>
     public Task<(float[][] Vectors, int Tokens)> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken ct)
     {
@@ -112,7 +137,13 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
 
     private void Enqueue(Work work)
     {
-        if (!_queue.Writer.TryWrite(work))
+        bool written;
+        lock (_enqueue)
+        {
+            written = _queue.Writer.TryWrite(work);
+        }
+
+        if (!written)
         {
             throw new QueueFullException();
         }
@@ -196,7 +227,17 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
                 }
             }
 
-            Run(batch, stop);
+            // A request cancelled while the batch gathered (its client left, or its other parts could not be queued) is dropped.
+            foreach (var gone in batch.Where(b => b.Cancel.IsCancellationRequested).ToList())
+            {
+                batch.Remove(gone);
+                Cancel(gone);
+            }
+
+            if (batch.Count > 0)
+            {
+                Run(batch, stop);
+            }
         }
 
         while (_queue.Reader.TryRead(out var left))
@@ -211,11 +252,18 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         var watch = Stopwatch.StartNew();
         try
         {
-            var results = BatchedGeneration.Generate(served.Model, served.Tokenizer, [.. batch.Select(b => b.Request)],
+            var results = BatchedGeneration.Generate(served.Model, served.Tokenizer, [.. batch.Select(b => b.Request with { Cancel = b.Cancel })],
                 (row, text) => batch[row].OnText?.Invoke(text), stop);
             for (var i = 0; i < batch.Count; i++)
             {
-                batch[i].Done.TrySetResult(results[i]);
+                if (batch[i].Cancel.IsCancellationRequested)
+                {
+                    batch[i].Done.TrySetCanceled(batch[i].Cancel);
+                }
+                else
+                {
+                    batch[i].Done.TrySetResult(results[i]);
+                }
             }
 
             var tokens = results.Sum(r => r.CompletionTokens);

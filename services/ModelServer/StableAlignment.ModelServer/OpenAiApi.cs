@@ -110,6 +110,13 @@ public static class OpenAiApi
             // n choices per prompt, in OpenAI's order (prompt by prompt), sampled in the same batch: choice i draws with
             // seed + i. Without a seed each request takes the next draw of the server's counter, so repeated calls differ.
             var first = seed ?? NextSeed();
+            var sequences = (long)tokens.Count * n;
+            if (sequences > o.MaxSequencesPerRequest || sequences * maxTokens > o.MaxTokensPerRequest)
+            {
+                throw new BadRequest($"The request asks for {sequences} sequences of up to {maxTokens} tokens; this server takes at most {o.MaxSequencesPerRequest} sequences and {o.MaxTokensPerRequest} tokens per request.",
+                    n > 1 ? "n" : chat ? "max_tokens" : "prompt");
+            }
+
             var requests = tokens.SelectMany(t => Enumerable.Range(0, n).Select(i => new BatchRequest(t, temperature, topP, maxTokens, (int)((first + (long)i) & int.MaxValue), stop))).ToList();
             var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -124,7 +131,8 @@ public static class OpenAiApi
                 return Results.Empty;
             }
 
-            var results = await Task.WhenAll(requests.Select(r => scheduler.GenerateAsync(r, null, http.RequestAborted)));
+            // All of the request's sequences are queued, or none (503): nothing is left to decode for nobody.
+            var results = await Task.WhenAll(scheduler.GenerateAll(requests, http.RequestAborted));
             var usage = Usage(results);
             return chat
                 ? Results.Json(new
