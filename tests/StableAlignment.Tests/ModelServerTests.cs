@@ -437,4 +437,37 @@ public sealed class ModelServerByNameTests
         using var empty = await http.PostAsJsonAsync("embeddings", new { model = "agent", input = Array.Empty<string>() }, ct);
         Assert.Equal("input", (string?)(await empty.Content.ReadFromJsonAsync<JsonObject>(ct))!["error"]!["param"]);
     }
+
+    [Fact]
+    public async Task A_model_in_use_is_unloaded_only_after_its_last_request_even_when_another_model_pushes_it_out()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var models = Path.Combine(TestConfiguration.TempPath("model-leases"), "models");
+        foreach (var name in new[] { "first", "second" })
+        {
+            await new ModelTrainer(new TrainOptions { Base = "tiny", Epochs = 1, MaxSteps = 1, Accumulation = 1, MaxLength = 64, CheckpointEvery = 100 }, new ByteTokenizer())
+                .RunAsync([new RatedGroup("Q", ["a", "b"], [7, 1])], Path.Combine(models, name), "ds", ct: ct);
+        }
+
+        await using var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:ModelsRoot"] = models, ["ModelServer:MaxLoadedModels"] = "1" });
+        await app.StartAsync(ct);
+        var registry = app.Services.GetRequiredService<ModelRegistry>();
+        var prompt = new ByteTokenizer().Encode("Hi");
+
+        using (var first = await registry.LeaseAsync("first", ct))
+        {
+            // Loading the second model makes the first the one to unload: it stays, because a request still uses it.
+            using (var second = await registry.LeaseAsync("second", ct))
+            {
+                Assert.Equal(["second"], registry.Loaded.Select(m => m.Id));
+                Assert.Equal(4, (await first.Scheduler.GenerateAsync(new BatchRequest(prompt, Temperature: 0, MaxNewTokens: 4), null, ct)).CompletionTokens);
+                Assert.Equal(4, (await second.Scheduler.GenerateAsync(new BatchRequest(prompt, Temperature: 0, MaxNewTokens: 4), null, ct)).CompletionTokens);
+            }
+        }
+
+        // A new request for the first model loads it again (and, with one slot, pushes out the second, now unused).
+        using var again = await registry.LeaseAsync("first", ct);
+        Assert.Equal(2, (await again.Scheduler.GenerateAsync(new BatchRequest(prompt, Temperature: 0, MaxNewTokens: 2), null, ct)).CompletionTokens);
+        Assert.Equal(["first"], registry.Loaded.Select(m => m.Id));
+    }
 }

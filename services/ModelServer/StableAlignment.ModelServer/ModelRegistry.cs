@@ -15,15 +15,67 @@ public sealed class ModelNotFoundException(string message) : Exception(message);
 /// sends. With roots configured, a request's <c>model</c> is a name resolved under them — <c>checkpoints/…</c> under
 /// <see cref="ModelServerOptions.CheckpointsRoot"/> (the trainer's folder), anything else under
 /// <see cref="ModelServerOptions.ModelsRoot"/> — loaded on first use, each with its own batching worker; at most
-/// <see cref="ModelServerOptions.MaxLoadedModels"/> stay loaded (the least recently used is unloaded). Names cannot
-/// leave their root.
+/// <see cref="ModelServerOptions.MaxLoadedModels"/> stay loaded (the least recently used is unloaded, once no request
+/// uses it any more: requests hold a <see cref="ModelLease"/>). Names cannot leave their root.
 /// </summary>
 /// <param name="ownsFixed">Dispose <paramref name="fixedModel"/> with the registry (models loaded by name always are).</param>
 public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerFactory logs, ServedModel? fixedModel = null, bool ownsFixed = false) : IHostedService, IAsyncDisposable
 {
-    private sealed record Entry(GenerationScheduler Scheduler)
+    /// <summary>A loaded model and the requests using it: unloaded only once the last of them is done (<see cref="Retire"/>).</summary>
+    private sealed class Entry(GenerationScheduler scheduler)
     {
+        private readonly Lock _gate = new();
+        private int _inUse;
+        private bool _retired;
+
+        public GenerationScheduler Scheduler { get; } = scheduler;
+
         public long LastUse { get; set; }
+
+        /// <summary>A use of the model, or null when it is being unloaded (the caller looks it up again).</summary>
+        public ModelLease? Acquire()
+        {
+            lock (_gate)
+            {
+                if (_retired)
+                {
+                    return null;
+                }
+
+                _inUse++;
+                return new ModelLease(Scheduler, Release);
+            }
+        }
+
+        /// <summary>Marks the model for unloading: now when nobody uses it, otherwise when the last use ends.</summary>
+        public bool Retire()
+        {
+            lock (_gate)
+            {
+                _retired = true;
+                return _inUse == 0;
+            }
+        }
+
+        private void Release()
+        {
+            bool last;
+            lock (_gate)
+            {
+                last = --_inUse == 0 && _retired;
+            }
+
+            if (last)
+            {
+                _ = Unload(this);
+            }
+        }
+    }
+
+    private static async Task Unload(Entry entry)
+    {
+        await entry.Scheduler.StopAsync(CancellationToken.None);
+        entry.Scheduler.Model.Dispose();
     }
 
     private readonly ConcurrentDictionary<string, Lazy<Task<Entry>>> _models = new(StringComparer.Ordinal);
@@ -55,13 +107,31 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
         }
     }
 
-    /// <summary>The worker of the named model, loading it if needed.</summary>
-    public async Task<GenerationScheduler> GetAsync(string? name, CancellationToken ct)
+    /// <summary>
+    /// A use of the named model, loading it if needed: the model stays loaded until the lease is disposed, even when
+    /// other requests make it the least recently used one. Every request holds one while it runs.
+    /// </summary>
+    public async Task<ModelLease> LeaseAsync(string? name, CancellationToken ct)
+    {
+        while (true)
+        {
+            var entry = await EntryAsync(name, ct);
+            if (entry.Acquire() is { } lease)
+            {
+                return lease;
+            }
+        }
+    }
+
+    /// <summary>The worker of the named model, loading it if needed (without holding it loaded: for inspection).</summary>
+    public async Task<GenerationScheduler> GetAsync(string? name, CancellationToken ct) => (await EntryAsync(name, ct)).Scheduler;
+
+    private async Task<Entry> EntryAsync(string? name, CancellationToken ct)
     {
         var o = options.Value;
         if (_fixed is not null && (name is null || name == _fixed.Scheduler.Model.Id))
         {
-            return _fixed.Scheduler;
+            return _fixed;
         }
 
         if (o.ModelsRoot is null && o.CheckpointsRoot is null)
@@ -89,7 +159,7 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
         }
 
         entry.LastUse = Interlocked.Increment(ref _clock);
-        return entry.Scheduler;
+        return entry;
     }
 
     private async Task<Entry> LoadAsync(string name)
@@ -139,9 +209,15 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
             var (name, entry) = loaded[0];
             loaded.RemoveAt(0);
             _models.TryRemove(name, out _);
-            await entry.Scheduler.StopAsync(CancellationToken.None);
-            entry.Scheduler.Model.Dispose();
-            logger.LogInformation("Unloaded model {Model} (least recently used)", name);
+            if (entry.Retire())
+            {
+                await Unload(entry);
+                logger.LogInformation("Unloaded model {Model} (least recently used)", name);
+            }
+            else
+            {
+                logger.LogInformation("Unloading model {Model} (least recently used) once the requests using it are done", name);
+            }
         }
     }
 
@@ -163,5 +239,21 @@ public sealed class ModelRegistry(IOptions<ModelServerOptions> options, ILoggerF
         _stopping.Dispose();
         _loading.Dispose();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A request's use of a loaded model; disposing it lets the model be unloaded.</summary>
+public sealed class ModelLease(GenerationScheduler scheduler, Action release) : IDisposable
+{
+    private int _released;
+
+    public GenerationScheduler Scheduler { get; } = scheduler;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            release();
+        }
     }
 }

@@ -78,7 +78,8 @@ public static class OpenAiApi
         try
         {
             var body = await ReadAsync(http);
-            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
+            using var lease = await registry.LeaseAsync(ModelName(body), http.RequestAborted);
+            var scheduler = lease.Scheduler;
             var model = scheduler.Model;
             var prompts = chat ? [ChatPrompt(model, Messages(body))] : Prompts(body);
             if (prompts.Any(p => p.Length > o.MaxPromptCharacters))
@@ -248,7 +249,8 @@ public static class OpenAiApi
         try
         {
             var body = await ReadAsync(http);
-            var scheduler = await registry.GetAsync(ModelName(body), http.RequestAborted);
+            using var lease = await registry.LeaseAsync(ModelName(body), http.RequestAborted);
+            var scheduler = lease.Scheduler;
             Unsupported(body, EmbeddingUnsupported);
             var inputs = body["input"] switch
             {
