@@ -6,11 +6,15 @@ namespace StableAlignment.Learning;
 /// <summary>One sequence of a batch: its prompt ids (without the tokenizer's start tokens) and how to sample it.</summary>
 /// <param name="Stop">Strings that end the generation; the text returned stops before the first of them.</param>
 /// <param name="Cancel">When the caller goes away (a client that disconnected): the row leaves the batch at the next step.</param>
+/// <param name="TopLogprobs">Null: no log-probabilities. Otherwise each generated token's log-probability under the model, and that many of the most likely tokens at its step with theirs.</param>
 public sealed record BatchRequest(IReadOnlyList<int> Prompt, double Temperature = 0.7, double TopP = 0.9, int MaxNewTokens = 256, int Seed = 0, IReadOnlyList<string>? Stop = null,
-    CancellationToken Cancel = default);
+    CancellationToken Cancel = default, int? TopLogprobs = null);
 
-/// <summary>A generated sequence: its text, its token counts and why it ended.</summary>
-public sealed record BatchResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason);
+/// <summary>A generated sequence: its text, its token counts, why it ended, and (when asked for) its tokens' log-probabilities.</summary>
+public sealed record BatchResult(string Text, int PromptTokens, int CompletionTokens, FinishReason FinishReason, IReadOnlyList<TokenLogprob>? Logprobs = null);
+
+/// <summary>A generated token's log-probability (natural log, from the model's logits before temperature and top-p) and the most likely tokens at its step.</summary>
+public sealed record TokenLogprob(int Token, float Logprob, IReadOnlyList<(int Token, float Logprob)> Top);
 
 /// <summary>
 /// Decodes several sequences together with one key/value cache: the prompts are left-padded to a common length, each
@@ -76,6 +80,7 @@ public static class BatchedGeneration
         private readonly FinishReason?[] _finish;
         private readonly string[] _texts;
         private readonly Random[] _rngs;
+        private readonly List<TokenLogprob>?[] _logprobs;
 
         public Batch(LlamaForCausalLM model, ITokenizer tokenizer, IReadOnlyList<BatchRequest> requests, Action<int, string>? onText)
         {
@@ -97,6 +102,7 @@ public static class BatchedGeneration
             _finish = new FinishReason?[rows];
             _texts = new string[rows];
             _rngs = [.. requests.Select(r => new Random(r.Seed))];
+            _logprobs = [.. requests.Select(r => r.TopLogprobs is null ? null : new List<TokenLogprob>())];
             Active = [.. Enumerable.Range(0, rows)];
         }
 
@@ -162,6 +168,11 @@ public static class BatchedGeneration
                     else
                     {
                         _generated[r].Add(token);
+                        if (_requests[r].TopLogprobs is { } k)
+                        {
+                            _logprobs[r]!.Add(Logprob(row, token, k));
+                        }
+
                         Emit(r, final: false);
                         if (_finish[r] is null && (_generated[r].Count >= _requests[r].MaxNewTokens || _width + step + 1 >= _limit))
                         {
@@ -206,7 +217,23 @@ public static class BatchedGeneration
         }
 
         public IReadOnlyList<BatchResult> Results() =>
-            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? FinishReason.Length))];
+            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? FinishReason.Length, _logprobs[r]))];
+
+        private static TokenLogprob Logprob(Tensor logits, long token, int top)
+        {
+            using var scope = NewDisposeScope();
+            var logprobs = logits.log_softmax(0);
+            var chosen = logprobs[token].item<float>();
+            if (top == 0)
+            {
+                return new TokenLogprob((int)token, chosen, []);
+            }
+
+            var (values, indices) = logprobs.topk(Math.Min(top, (int)logprobs.shape[0]));
+            var v = values.data<float>().ToArray();
+            var i = indices.data<long>().ToArray();
+            return new TokenLogprob((int)token, chosen, [.. i.Select((id, n) => ((int)id, v[n]))]);
+        }
 
         /// <summary>
         /// The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may

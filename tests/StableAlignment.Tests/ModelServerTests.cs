@@ -183,7 +183,9 @@ public sealed class ModelServerTests : IAsyncLifetime
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}]}""", "tools")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}""", "tool_choice")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}}""", "response_format")]
-    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logprobs": true}""", "logprobs")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 3}""", "top_logprobs")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21}""", "top_logprobs")]
+    [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logprobs": true, "stream": true}""", "logprobs")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "logit_bias": {"50": 100}}""", "logit_bias")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "seed": "one"}""", "seed")]
     [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "messages")]
@@ -219,7 +221,6 @@ public sealed class ModelServerTests : IAsyncLifetime
 
     [Theory]
     [InlineData("completions", """{"prompt": "x", "echo": true}""", "echo")]
-    [InlineData("completions", """{"prompt": "x", "logprobs": 2}""", "logprobs")]
     [InlineData("completions", """{"prompt": "x", "best_of": 3}""", "best_of")]
     [InlineData("completions", """{"prompt": "x", "suffix": "end"}""", "suffix")]
     [InlineData("embeddings", """{"input": "x", "dimensions": 8}""", "dimensions")]
@@ -230,6 +231,36 @@ public sealed class ModelServerTests : IAsyncLifetime
         var error = (await response.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["error"]!;
         Assert.Equal(param, (string?)error["param"]);
         Assert.Contains("not supported", (string?)error["message"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Logprobs_give_each_generated_token_its_log_probability_and_the_most_likely_alternatives()
+    {
+        var chat = await PostAsync("chat/completions", new { model = "tiny-test", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 5, temperature = 0, logprobs = true, top_logprobs = 3 });
+        var content = chat["choices"]![0]!["logprobs"]!["content"]!.AsArray();
+        Assert.Equal((int)chat["usage"]!["completion_tokens"]!, content.Count);
+        Assert.Equal((string?)chat["choices"]![0]!["message"]!["content"], string.Concat(content.Select(t => (string?)t!["token"])));
+        foreach (var token in content)
+        {
+            var top = token!["top_logprobs"]!.AsArray();
+            Assert.Equal(3, top.Count);
+            Assert.True((double)token["logprob"]! <= 0);
+            // Greedy decoding takes the most likely token: it heads the alternatives with the same log-probability.
+            Assert.Equal((string?)token["token"], (string?)top[0]!["token"]);
+            Assert.Equal((double)token["logprob"]!, (double)top[0]!["logprob"]!, 5);
+            Assert.True(top.Select(t => Math.Exp((double)t!["logprob"]!)).Sum() <= 1.0001);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes((string)token["token"]!).Select(b => (int)b), token["bytes"]!.AsArray().Select(b => (int)b!));
+        }
+
+        var completion = await PostAsync("completions", new { model = "tiny-test", prompt = "Hi", max_tokens = 4, temperature = 0, logprobs = 2 });
+        var legacy = completion["choices"]![0]!["logprobs"]!;
+        Assert.Equal(4, legacy["tokens"]!.AsArray().Count);
+        Assert.Equal(4, legacy["token_logprobs"]!.AsArray().Count);
+        Assert.All(legacy["top_logprobs"]!.AsArray(), t => Assert.InRange(t!.AsObject().Count, 1, 2));
+        Assert.Equal([0, 1, 2, 3], legacy["text_offset"]!.AsArray().Select(o => (int)o!)); // the byte tokenizer: one character a token here
+
+        var plain = await PostAsync("completions", new { model = "tiny-test", prompt = "Hi", max_tokens = 2, temperature = 0 });
+        Assert.Null(plain["choices"]![0]!["logprobs"]);
     }
 
     [Fact]

@@ -150,7 +150,7 @@ await check("a wrong key is 401", () =>
 for (const [name, extra, param] of [
   ["tools", { tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }] }, "tools"],
   ["response_format json_object", { response_format: { type: "json_object" } }, "response_format"],
-  ["logprobs", { logprobs: true, top_logprobs: 2 }, "logprobs"],
+  ["top_logprobs above 20", { logprobs: true, top_logprobs: 21 }, "top_logprobs"],
   ["logit_bias", { logit_bias: { 50: 100 } }, "logit_bias"],
   ["n above 8", { n: 9 }, "n"],
   ["temperature above 2", { temperature: 2.5 }, "temperature"],
@@ -158,6 +158,21 @@ for (const [name, extra, param] of [
   await check(`chat with ${name} is 400 naming ${param}`, () =>
     refused(() => client.chat.completions.create({ model, messages: user("Hi"), max_tokens: 2, ...extra }), 400, { param, type: "invalid_request_error" }));
 }
+
+await check("chat logprobs give each token its log-probability and the top alternatives", async () => {
+  const r = await client.chat.completions.create({ model, messages: user("Hi"), max_tokens: 5, temperature: 0, logprobs: true, top_logprobs: 2 });
+  const content = r.choices[0].logprobs.content;
+  expect(content.length === r.usage.completion_tokens, `${content.length} entries for ${r.usage.completion_tokens} tokens`);
+  expect(content.map((t) => t.token).join("") === r.choices[0].message.content, "the tokens do not spell the content");
+  expect(content.every((t) => t.logprob <= 0 && t.top_logprobs.length === 2 && t.top_logprobs[0].token === t.token), "a greedy token is not its step's most likely one");
+});
+
+await check("completions logprobs in the legacy form", async () => {
+  const r = await client.completions.create({ model, prompt: "Hi", max_tokens: 3, temperature: 0, logprobs: 1 });
+  const l = r.choices[0].logprobs;
+  const n = r.usage.completion_tokens;
+  expect(l.tokens.length === n && l.token_logprobs.length === n && l.top_logprobs.length === n && l.text_offset.length === n, `not one entry per token (${l.tokens.length} for ${n})`);
+});
 
 await check("completions with echo is 400 naming echo", () =>
   refused(() => client.completions.create({ model, prompt: "Hi", max_tokens: 2, echo: true }), 400, { param: "echo" }));

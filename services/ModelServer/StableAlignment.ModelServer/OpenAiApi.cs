@@ -107,6 +107,12 @@ public static class OpenAiApi
                 _ => throw new BadRequest("'stream_options' must be an object.", "stream_options"),
             };
             var tokens = prompts.Select(p => PromptTokens(model, p, body, o.TruncateLongPrompts, chat ? "messages" : "prompt")).ToList();
+            var logprobs = Logprobs(body, chat);
+            if (stream && logprobs is not null)
+            {
+                throw new BadRequest("'logprobs' is not supported with stream; ask without streaming.", "logprobs");
+            }
+
 
             // n choices per prompt, in OpenAI's order (prompt by prompt), sampled in the same batch: choice i draws with
             // seed + i. Without a seed each request takes the next draw of the server's counter, so repeated calls differ.
@@ -118,7 +124,8 @@ public static class OpenAiApi
                     n > 1 ? "n" : chat ? "max_tokens" : "prompt");
             }
 
-            var requests = tokens.SelectMany(t => Enumerable.Range(0, n).Select(i => new BatchRequest(t, temperature, topP, maxTokens, (int)((first + (long)i) & int.MaxValue), stop))).ToList();
+            var requests = tokens.SelectMany(t => Enumerable.Range(0, n).Select(i =>
+                new BatchRequest(t, temperature, topP, maxTokens, (int)((first + (long)i) & int.MaxValue), stop, TopLogprobs: logprobs))).ToList();
             var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             if (stream)
@@ -139,13 +146,13 @@ public static class OpenAiApi
                 ? Results.Json(new
                 {
                     id, @object = "chat.completion", created, model = model.Id,
-                    choices = results.Select((r, i) => new { index = i, message = new { role = "assistant", content = r.Text }, logprobs = (object?)null, finish_reason = r.FinishReason.ToWire() }),
+                    choices = results.Select((r, i) => new { index = i, message = new { role = "assistant", content = r.Text }, logprobs = ChatLogprobs(r, model.Tokenizer), finish_reason = r.FinishReason.ToWire() }),
                     usage, system_fingerprint = (string?)null,
                 }, Json)
                 : Results.Json(new
                 {
                     id, @object = "text_completion", created, model = model.Id,
-                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = (object?)null, finish_reason = r.FinishReason.ToWire() }),
+                    choices = results.Select((r, i) => new { index = i, text = r.Text, logprobs = CompletionLogprobs(r, model.Tokenizer), finish_reason = r.FinishReason.ToWire() }),
                     usage,
                 }, Json);
         }
@@ -433,6 +440,62 @@ public static class OpenAiApi
     private static IResult Error(int status, string message, string type, string? param, string? code) =>
         Results.Json(new { error = new { message, type, param, code } }, statusCode: status);
 
+    /// <summary>
+    /// The alternatives asked for per token, or null for none. Chat: <c>logprobs</c> true, with <c>top_logprobs</c>
+    /// 0–20. Completions: <c>logprobs</c> 0–5 (the legacy API's form).
+    /// </summary>
+    private static int? Logprobs(JsonObject body, bool chat)
+    {
+        if (!chat)
+        {
+            return body["logprobs"] is null ? null : Int(body, "logprobs", 0, 0, 5);
+        }
+
+        var on = Flag(body, "logprobs");
+        if (!on && body["top_logprobs"] is not null)
+        {
+            throw new BadRequest("'top_logprobs' needs 'logprobs': true.", "top_logprobs");
+        }
+
+        return on ? Int(body, "top_logprobs", 0, 0, 20) : null;
+    }
+
+    private static object? ChatLogprobs(BatchResult r, ITokenizer tokenizer) => r.Logprobs is null ? null : new
+    {
+        content = r.Logprobs.Select(t => new
+        {
+            token = tokenizer.Decode([t.Token]), logprob = t.Logprob, bytes = Bytes(tokenizer.Decode([t.Token])),
+            top_logprobs = t.Top.Select(x => new { token = tokenizer.Decode([x.Token]), logprob = x.Logprob, bytes = Bytes(tokenizer.Decode([x.Token])) }),
+        }),
+        refusal = (object?)null,
+    };
+
+    private static object? CompletionLogprobs(BatchResult r, ITokenizer tokenizer)
+    {
+        if (r.Logprobs is null)
+        {
+            return null;
+        }
+
+        var tokens = r.Logprobs.Select(t => tokenizer.Decode([t.Token])).ToList();
+        var offsets = new List<int>();
+        var at = 0;
+        foreach (var t in tokens)
+        {
+            offsets.Add(at);
+            at += t.Length;
+        }
+
+        return new
+        {
+            tokens, token_logprobs = r.Logprobs.Select(t => t.Logprob),
+            top_logprobs = r.Logprobs.Select(t => t.Top.GroupBy(x => tokenizer.Decode([x.Token])).ToDictionary(g => g.Key, g => g.First().Logprob)),
+            text_offset = offsets,
+        };
+    }
+
+    private static int[] Bytes(string text) => [.. Encoding.UTF8.GetBytes(text).Select(b => (int)b)];
+
     /// <summary>Choices per prompt at most (<c>n</c>).</summary>
     public const int MaxChoices = 8;
 
@@ -479,8 +542,6 @@ public static class OpenAiApi
         ["function_call"] = v => v is JsonValue s && s.TryGetValue<string>(out var c) && c == "none",
         ["parallel_tool_calls"] = _ => true,
         ["response_format"] = v => v["type"] is JsonValue t && t.TryGetValue<string>(out var kind) && kind == "text",
-        ["logprobs"] = v => v is JsonValue b && b.TryGetValue<bool>(out var on) && !on,
-        ["top_logprobs"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 0,
         ["logit_bias"] = v => v is JsonObject { Count: 0 },
         ["audio"] = _ => false,
         ["modalities"] = v => v is JsonArray a && a.All(m => m is JsonValue s && s.TryGetValue<string>(out var t) && t == "text"),
@@ -490,7 +551,6 @@ public static class OpenAiApi
 
     private static readonly Dictionary<string, Func<JsonNode, bool>> CompletionUnsupported = new()
     {
-        ["logprobs"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 0,
         ["echo"] = v => v is JsonValue b && b.TryGetValue<bool>(out var on) && !on,
         ["logit_bias"] = v => v is JsonObject { Count: 0 },
         ["best_of"] = v => v is JsonValue i && i.TryGetValue<int>(out var k) && k == 1,
