@@ -15,6 +15,9 @@ public sealed class TrainingBoard(string folder)
 {
     private const string Prefix = "events.out.tfevents.";
 
+    /// <summary>The folder's event file once found or made: looked up once per writer, not at every step.</summary>
+    private string? _path;
+
     public void Write(StepMetrics m) => Append(m.Step,
     [
         ("train/loss", m.Loss), ("train/sft", m.Sft), ("train/diff", m.Diff), ("train/learning_rate", m.LearningRate),
@@ -32,12 +35,12 @@ public sealed class TrainingBoard(string folder)
     private void Append(long step, IReadOnlyList<(string Tag, double Value)> values)
     {
         var now = DateTimeOffset.UtcNow;
-        var path = File(folder);
+        var path = _path ??= File(folder);
         using var stream = new MemoryStream();
         if (path is null)
         {
             Directory.CreateDirectory(folder);
-            path = Path.Combine(folder, $"{Prefix}{now.ToUnixTimeSeconds()}.{Environment.MachineName}");
+            path = _path = Path.Combine(folder, $"{Prefix}{now.ToUnixTimeSeconds()}.{Environment.MachineName}");
 
             // The first record of every event file names its format.
             Record(stream, Event(now, 0, w => Bytes(w, 3, Encoding.UTF8.GetBytes("brain.Event:2"))));

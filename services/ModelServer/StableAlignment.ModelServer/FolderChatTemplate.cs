@@ -28,12 +28,22 @@ public sealed class FolderChatTemplate
     public static FolderChatTemplate? Read(string folder)
     {
         var configPath = Path.Combine(folder, "tokenizer_config.json");
-        var config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject : null;
+        JsonObject? config;
+        try
+        {
+            config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject : null;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message}).", e);
+        }
+
         var jinjaFile = Path.Combine(folder, "chat_template.jinja");
         var source = File.Exists(jinjaFile) ? File.ReadAllText(jinjaFile) : config?["chat_template"] switch
         {
             JsonValue v when v.TryGetValue<string>(out var text) => text,
-            JsonArray named => named.FirstOrDefault(t => (string?)t?["name"] == "default")?["template"]?.GetValue<string>(),
+            JsonArray named => named.OfType<JsonObject>().FirstOrDefault(t => t["name"] is JsonValue n && n.TryGetValue<string>(out var name) && name == "default")?["template"] is JsonValue t
+                && t.TryGetValue<string>(out var text) ? text : null,
             _ => null,
         };
         if (string.IsNullOrWhiteSpace(source))

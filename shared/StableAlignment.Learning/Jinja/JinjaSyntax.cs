@@ -276,7 +276,7 @@ internal sealed class ExprParser(List<string> tokens, string source)
     {
         var args = new List<Expr>();
         var named = new List<(string, Expr)>();
-        while (!Accept(")"))
+        Sequence(")", () =>
         {
             if (Peek(1) == "=" && Peek() is { } n && char.IsLetter(n[0]))
             {
@@ -287,15 +287,23 @@ internal sealed class ExprParser(List<string> tokens, string source)
             {
                 args.Add(Expression());
             }
-
-            if (!Accept(","))
-            {
-                Expect(")");
-                break;
-            }
-        }
+        });
 
         return (args, named);
+    }
+
+    /// <summary>Comma-separated items through <paramref name="close"/> (a trailing comma allowed), each read by <paramref name="item"/>.</summary>
+    public void Sequence(string close, Action item)
+    {
+        while (!Accept(close))
+        {
+            item();
+            if (!Accept(","))
+            {
+                Expect(close);
+                return;
+            }
+        }
     }
 
     private Expr Primary()
@@ -332,15 +340,7 @@ internal sealed class ExprParser(List<string> tokens, string source)
                 if (Accept(","))
                 {
                     var items = new List<Expr> { inner };
-                    while (!Accept(")"))
-                    {
-                        items.Add(Expression());
-                        if (!Accept(","))
-                        {
-                            Expect(")");
-                            break;
-                        }
-                    }
+                    Sequence(")", () => items.Add(Expression()));
 
                     return new ListOf(items);
                 }
@@ -349,30 +349,17 @@ internal sealed class ExprParser(List<string> tokens, string source)
                 return inner;
             case "[":
                 var list = new List<Expr>();
-                while (!Accept("]"))
-                {
-                    list.Add(Expression());
-                    if (!Accept(","))
-                    {
-                        Expect("]");
-                        break;
-                    }
-                }
+                Sequence("]", () => list.Add(Expression()));
 
                 return new ListOf(list);
             case "{":
                 var pairs = new List<(Expr, Expr)>();
-                while (!Accept("}"))
+                Sequence("}", () =>
                 {
                     var key = Expression();
                     Expect(":");
                     pairs.Add((key, Expression()));
-                    if (!Accept(","))
-                    {
-                        Expect("}");
-                        break;
-                    }
-                }
+                });
 
                 return new DictOf(pairs);
         }

@@ -174,16 +174,11 @@ public sealed class JinjaTemplate
         var name = parser.Identifier();
         var parameters = new List<(string, Expr?)>();
         parser.Expect("(");
-        while (!parser.Accept(")"))
+        parser.Sequence(")", () =>
         {
             var p = parser.Identifier();
             parameters.Add((p, parser.Accept("=") ? parser.Expression() : null));
-            if (!parser.Accept(","))
-            {
-                parser.Expect(")");
-                break;
-            }
-        }
+        });
 
         var body = Block(pieces, ref at, ["endmacro"], out var end);
         if (end is null)
