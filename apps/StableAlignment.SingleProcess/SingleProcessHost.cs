@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration.Memory;
 using StableAlignment.AgentRunner;
 using StableAlignment.DatasetBuilder;
 using StableAlignment.Evaluator;
@@ -20,6 +21,12 @@ public static class SingleProcessHost
 {
     public static WebApplicationBuilder AddAllServices(this WebApplicationBuilder builder)
     {
+        // One process: the trainer reads dataset-builder's folder, so a dataset travels once, by its location (the
+        // claim check in DatasetBuilt), not again as triplet batches. A default only: every configuration source overrides it.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { [$"{DatasetOptions.Section}:{nameof(DatasetOptions.Delivery)}"] = nameof(DatasetDelivery.Shared) },
+        });
         builder.AddServiceDefaults();
         builder.Services.AddStableAlignmentStorage().AddAgentRunner().AddObserverRater().AddMemoryStore().AddDatasetBuilder().AddTrainer().AddEvaluator().AddGatewayCore();
         builder.Services.AddStableAlignmentBus(builder.Configuration, bus =>

@@ -57,9 +57,15 @@ public sealed class ConfiguredModelCatalog(
         }
 
         return [.. choices.Select(c => c.Share > 0 && !string.IsNullOrWhiteSpace(c.Model)
-            ? ((ChatModel)_cache.GetOrAdd($"society-model:{c.Model}", _ => SocietyMember(new ModelEndpointOptions { Model = c.Model })), c.Share)
+            ? ((ChatModel)_cache.GetOrAdd($"society-model:{c.Model}", _ => SocietyMember(Named(c.Model))), c.Share)
             : throw new InvalidOperationException($"SocialAgentModels: '{c.Model}' needs a name and a positive share."))];
     }
+
+    /// <summary>A model chosen by name: at its own endpoint when <c>Models:SocialAgents</c> lists it, otherwise on the SocialAgent role's.</summary>
+    private ModelEndpointOptions Named(string model) =>
+        options.Value.SocialAgents.FirstOrDefault(e => string.Equals(e.Model, model, StringComparison.Ordinal)) is { } listed
+            ? new ModelEndpointOptions { Endpoint = listed.Endpoint, Model = listed.Model, ApiKey = listed.ApiKey }
+            : new ModelEndpointOptions { Model = model };
 
     /// <summary>One model of a society: its own fields over the SocialAgent role's (endpoint, key, temperature, max tokens).</summary>
     private ChatModel SocietyMember(ModelEndpointOptions own) =>

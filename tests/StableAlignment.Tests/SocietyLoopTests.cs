@@ -9,7 +9,7 @@ using StableAlignment.Society;
 
 namespace StableAlignment.Tests;
 
-/// <summary><c>sa loop</c> on the in-memory bus: two iterations of a tiny society, each played by the checkpoint served over the OpenAI API.</summary>
+/// <summary><c>sa loop</c>: the services' pipeline (LoopCoordinator) on the in-memory bus, two iterations of a tiny society, each played by the checkpoint the model-server serves by name.</summary>
 public sealed class SocietyLoopTests
 {
     /// <summary>A tiny pretrained agent (a few steps of the bundled curriculum) and the local rater, in a fresh folder.</summary>
@@ -59,29 +59,39 @@ public sealed class SocietyLoopTests
         Assert.Equal(first.TrainedCheckpoint, second.Checkpoint);
         Assert.Equal(first.Checkpoint, second.PreviousCheckpoint);
         Assert.NotEqual(first.RunId, second.RunId);
-        foreach (var it in state.Iterations)
+        // The services ran the loop: iteration 2's run is the one the coordinator started from iteration 1's final checkpoint.
+        Assert.Equal(StableAlignment.Storage.DeterministicGuid.Create($"loop/{state.LoopId}/2/run"), second.RunId);
+        Assert.Equal(first.TrainedCheckpoint, Path.Combine(outDir, "jobs", first.Final!.Location));
+        using (var store = new EmbeddedStore(Path.Combine(outDir, "store.db")))
         {
-            Assert.True(it.Done);
-            Assert.Equal(4, it.Interactions);
-            var folderOf = Path.Combine(outDir, $"iteration-{it.Iteration}");
-            // run → dataset: the manifest names the run; dataset → checkpoint: the checkpoint's state names the dataset.
-            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(folderOf, "dataset", "manifest.json"), ct))!;
-            Assert.Equal(it.DatasetId, (string?)manifest["datasetId"]);
-            Assert.Equal(it.RunId!.Value.ToString(), (string?)manifest["runIds"]![0]);
-            Assert.Equal(it.DatasetId, Checkpoints.ReadState(it.TrainedCheckpoint!).DatasetId);
-            Assert.StartsWith(folderOf, it.TrainedCheckpoint, StringComparison.Ordinal);
-
-            // The drafts came through the model server: the records name the served model and carry its token counts.
-            using var store = new EmbeddedStore(Path.Combine(folderOf, "store.db"));
-            var records = await store.Interactions.ListByRunAsync(it.RunId!.Value, ct);
-            Assert.Equal(4, records.Count);
-            Assert.All(records, r =>
+            foreach (var it in state.Iterations)
             {
-                Assert.Equal($"loop-{it.Iteration - 1}", r.SocialModel);
-                Assert.Contains(r.Tokens, t => t.Model == $"loop-{it.Iteration - 1}" && t.PromptTokens > 0 && t.CompletionTokens > 0);
-            });
+                Assert.True(it.Done);
+                Assert.Equal(4, it.Interactions);
+                // run → dataset: the manifest names the run; dataset → checkpoint: the checkpoint's state names the dataset.
+                var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(outDir, "datasets", it.DatasetId!, "manifest.json"), ct))!;
+                Assert.Equal(it.DatasetId, (string?)manifest["datasetId"]);
+                Assert.Equal(it.RunId!.Value.ToString(), (string?)manifest["runIds"]![0]);
+                Assert.Equal(it.DatasetId, Checkpoints.ReadState(it.TrainedCheckpoint!).DatasetId);
+                Assert.StartsWith(Path.Combine(outDir, "jobs"), it.TrainedCheckpoint, StringComparison.Ordinal);
+                Assert.Equal(it.Iteration, it.Final!.Loop!.Iteration);
+                // The dataset reached the trainer once, by the location DatasetBuilt names (no triplet batches in one process).
+                Assert.Equal((it.DatasetId, 0), (it.Dataset!.Location, it.Dataset.Batches));
+                Assert.Equal(it.RunId, it.Training!.RunId);
+
+                // The drafts came through the model server, which served each checkpoint by name: the records name it and carry its token counts.
+                var served = it.Iteration == 1 ? "agent" : LoopStep.CheckpointPrefix + first.Final.Location.Replace('\\', '/');
+                var records = await store.Interactions.ListByRunAsync(it.RunId!.Value, ct);
+                Assert.Equal(4, records.Count);
+                Assert.All(records, r =>
+                {
+                    Assert.Equal(served, r.SocialModel);
+                    Assert.Contains(r.Tokens, t => t.Model == served && t.PromptTokens > 0 && t.CompletionTokens > 0);
+                });
+            }
         }
 
+        Assert.False(Directory.Exists(Path.Combine(outDir, "received")));
         var report = await File.ReadAllTextAsync(Path.Combine(outDir, "loop-report.md"), ct);
         Assert.Contains(second.RunId!.Value.ToString(), report, StringComparison.Ordinal);
         Assert.Contains("Leaderboard over iterations", report, StringComparison.Ordinal);
@@ -122,7 +132,7 @@ public sealed class SocietyLoopTests
         Assert.Equal(stopped.Iterations[0].RunId, it.RunId);
         Assert.True(it.Done);
         Assert.Equal(18, it.Interactions);
-        using (var store = new EmbeddedStore(Path.Combine(outDir, "iteration-1", "store.db")))
+        using (var store = new EmbeddedStore(Path.Combine(outDir, "store.db")))
         {
             var records = await store.Interactions.ListByRunAsync(it.RunId!.Value, ct);
             Assert.Equal(18, records.Select(r => (r.Round, r.AgentId)).Distinct().Count());
@@ -130,6 +140,28 @@ public sealed class SocietyLoopTests
         }
 
         Assert.Throws<InvalidOperationException>(() => new SocietyLoop(models, outDir, options with { GridSize = 4 }, App).RunAsync(new Progress<string>(), ct).GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public async Task A_finished_loop_run_again_with_more_iterations_continues_from_its_last_checkpoint()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestConfiguration.TempPath("loop-more");
+        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
+        var options = new LoopRecipe { Iterations = 1, GridSize = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16 };
+        var outDir = Path.Combine(folder, "loop");
+        var one = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+        Assert.Equal(1, one.Iterations.Single().Final!.Loop!.Iterations);
+
+        // The coordinator stopped after iteration 1 (its step said 1 of 1); the loop announces that checkpoint again
+        // with the new count, and the coordinator starts iteration 2 from it.
+        var two = await new SocietyLoop(models, outDir, options with { Iterations = 2 }, App).RunAsync(new Progress<string>(), ct);
+        Assert.Equal(2, two.Iterations.Count);
+        Assert.All(two.Iterations, i => Assert.True(i.Done));
+        Assert.Equal(one.Iterations[0].TrainedCheckpoint, two.Iterations[0].TrainedCheckpoint);
+        Assert.Equal(two.Iterations[0].TrainedCheckpoint, two.Iterations[1].Checkpoint);
+        Assert.Equal(StableAlignment.Storage.DeterministicGuid.Create($"loop/{two.LoopId}/2/run"), two.Iterations[1].RunId);
+        Assert.Equal(4, two.Iterations[1].Interactions);
     }
 
     [Fact]
@@ -145,7 +177,7 @@ public sealed class SocietyLoopTests
         var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
 
         var groups = state.Iterations.Single().Groups.ToDictionary(g => g.Model, g => g.Interactions);
-        Assert.Equal(["external-api", "loop-0"], groups.Keys.Order());
+        Assert.Equal(["agent", "external-api"], groups.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(9, groups.Values.Sum());
         Assert.True(groups["external-api"] is >= 1 and <= 8, $"the external model played {groups["external-api"]} of 9 agents");
         Assert.True(external.Requests > 0);
@@ -179,7 +211,7 @@ public sealed class SocietyLoopTests
         Assert.NotNull(state.BaseScores);
         Assert.Equal(hf, Checkpoints.ReadState(it.TrainedCheckpoint!).Options.Base);
         Assert.Equal(4, it.Interactions);
-        Assert.All(it.Groups, g => Assert.Equal("loop-0", g.Model));
+        Assert.All(it.Groups, g => Assert.Equal("hf-model", g.Model));
     }
 
     [Theory]

@@ -48,16 +48,13 @@ public sealed class LoopCoordinator(IRunRepository runs, ILogger<LoopCoordinator
         }
 
         var next = loop with { Iteration = loop.Iteration + 1, Checkpoint = LoopStep.CheckpointPrefix + m.Location.Replace('\\', '/'), PreviousCheckpoint = loop.Checkpoint };
-        SocialAgentChoice[] society = next.PreviousShare > 0
-            ? [new() { Model = next.Checkpoint, Share = 1 - next.PreviousShare }, new() { Model = loop.Checkpoint, Share = next.PreviousShare }]
-            : [new() { Model = next.Checkpoint, Share = 1 }];
         var runId = DeterministicGuid.Create($"loop/{loop.LoopId}/{next.Iteration}/run");
         logger.LogInformation("Loop {LoopId} iteration {Iteration}/{Iterations}: run {RunId} played by {Checkpoint}", loop.LoopId, next.Iteration, loop.Iterations, runId, next.Checkpoint);
         await context.Publish(
             new StartSimulation
             {
                 RunId = runId, GridSize = s.GridSize, Rounds = s.Rounds, InitialSetting = s.InitialSetting, Peers = s.Peers, GlobalInteraction = s.GlobalInteraction,
-                Dropout = s.Dropout, Seed = s.Seed + 1, SeedMemories = s.SeedMemories, Questions = s.Questions, Prior = s.Prior, SocialAgentModels = society, Loop = next,
+                Dropout = s.Dropout, Seed = s.Seed + 1, SeedMemories = s.SeedMemories, Questions = s.Questions, Prior = s.Prior, SocialAgentModels = next.Society(), Loop = next,
             },
             c => c.MessageId = DeterministicGuid.Create($"loop/{loop.LoopId}/{next.Iteration}/start"),
             context.CancellationToken);

@@ -4,8 +4,9 @@ namespace StableAlignment.DatasetBuilder;
 
 /// <summary>
 /// Builds a run's dataset, stores it with its statistics and provenance, publishes its training groups as
-/// triplet batches and then <see cref="DatasetBuilt"/>. The dataset id follows from the run and the parameters,
-/// so a rebuild with the same parameters finds the published dataset and publishes nothing again.
+/// triplet batches (unless the trainers share the folder: <see cref="DatasetOptions.Delivery"/>) and then
+/// <see cref="DatasetBuilt"/>, which names the folder. The dataset id follows from the run and the parameters,
+/// so a rebuild with the same parameters finds the published dataset and only announces it again (no batches).
 /// </summary>
 public sealed class BuildDatasetConsumer(
     IRequestClient<ListInteractions> memoryStore,
@@ -38,9 +39,11 @@ public sealed class BuildDatasetConsumer(
         var build = Options(m);
         var id = IdFor(m);
         var folder = Path.Combine(Path.GetFullPath(options.Value.Root), id);
-        if (File.Exists(Path.Combine(folder, PublishedMarker)))
+        if (File.Exists(Path.Combine(folder, PublishedMarker)) && await DatasetBuild.ReadManifestAsync(folder, ct) is { } built)
         {
-            logger.LogInformation("Dataset {DatasetId} of run {RunId} is built and published already", id, m.RunId);
+            // A repeated request gets the outcome again, not the work: DatasetBuilt once more, no batches.
+            logger.LogInformation("Dataset {DatasetId} of run {RunId} is built and published already; announcing it again", id, m.RunId);
+            await AnnounceAsync(context, m.RunId, id, built.Stats, options.Value.Delivery == DatasetDelivery.Shared ? 0 : TripletBatchReader.BatchCount(built.Stats.GroupsTrain, m.BatchSize), ct);
             return;
         }
 
@@ -134,11 +137,13 @@ public sealed class BuildDatasetConsumer(
         var runs = Runs(m);
         var records = RecordSources.Concat(runs.Select(r => RecordSources.FromMemoryStoreAsync(memoryStore, r, ct)));
         var manifest = await DatasetBuild.RunAsync(records, build, Formats(m), folder, Source(m), runs, ct);
-        var count = TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
+        // Shared: the claim check alone, the trainers read the folder DatasetBuilt names; no batch carries the data a second time.
+        var shared = options.Value.Delivery == DatasetDelivery.Shared;
+        var count = shared ? 0 : TripletBatchReader.BatchCount(manifest.Stats.GroupsTrain, m.BatchSize);
         var index = 0;
         var batch = new List<TripletGroup>(m.BatchSize);
         var train = Path.Combine(folder, DatasetWriter.FileName(DatasetFormat.Authors, heldout: false));
-        if (File.Exists(train))
+        if (!shared && File.Exists(train))
         {
             await foreach (var group in TripletBatchReader.ReadAsync(train, ct))
             {
@@ -156,15 +161,17 @@ public sealed class BuildDatasetConsumer(
             await Publish(context, m.RunId, id, index, count, batch);
         }
 
-        var s = manifest.Stats;
-        await context.Publish(new DatasetBuilt
-        {
-            RunId = m.RunId, DatasetId = id, Imitation = (int)s.Kept(SampleType.Imitation), SelfCritic = (int)s.Kept(SampleType.SelfCritic),
-            Realignment = (int)s.Kept(SampleType.Realignment), Groups = (int)(s.GroupsTrain + s.GroupsHeldout),
-        }, ct);
+        await AnnounceAsync(context, m.RunId, id, manifest.Stats, count, ct);
         await File.WriteAllTextAsync(Path.Combine(folder, PublishedMarker), DateTime.UtcNow.ToString("O"), ct);
-        logger.LogInformation("Dataset {DatasetId} of run {RunId}: {Groups} training groups in {Batches} batches", id, m.RunId, s.GroupsTrain, count);
+        logger.LogInformation("Dataset {DatasetId} of run {RunId}: {Groups} training groups in {Batches} batches", id, m.RunId, manifest.Stats.GroupsTrain, count);
     }
+
+    private static Task AnnounceAsync(ConsumeContext context, Guid runId, DatasetId id, DatasetStats s, int batches, CancellationToken ct) =>
+        context.Publish(new DatasetBuilt
+        {
+            RunId = runId, DatasetId = id, Imitation = (int)s.Kept(SampleType.Imitation), SelfCritic = (int)s.Kept(SampleType.SelfCritic),
+            Realignment = (int)s.Kept(SampleType.Realignment), Groups = (int)(s.GroupsTrain + s.GroupsHeldout), Location = id, Batches = batches,
+        }, ct);
 
     private static Task Publish(ConsumeContext context, Guid runId, DatasetId datasetId, int index, int count, List<TripletGroup> groups) =>
         context.Publish(new TripletBatchReady { RunId = runId, DatasetId = datasetId, BatchIndex = index, BatchCount = count, Groups = groups }, context.CancellationToken);

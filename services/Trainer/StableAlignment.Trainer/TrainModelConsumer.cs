@@ -2,7 +2,7 @@ namespace StableAlignment.Trainer;
 
 public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModelConsumer> logger) : IConsumer<TrainModel>
 {
-    public Task Consume(ConsumeContext<TrainModel> context)
+    public async Task Consume(ConsumeContext<TrainModel> context)
     {
         var m = context.Message;
         if (runner.Refusal(m) is { } refusal)
@@ -10,12 +10,20 @@ public sealed class TrainModelConsumer(TrainingRunner runner, ILogger<TrainModel
             throw new InvalidMessageException($"TrainModel: {refusal}");
         }
 
-        if (!runner.Enqueue(m))
+        if (runner.Enqueue(m))
         {
-            logger.LogInformation("Training job {JobId} is queued, running or done already", JobId.Of(m));
+            return;
         }
 
-        return Task.CompletedTask;
+        // A repeat of a finished job's request gets its outcome again, never the work: the final checkpoint is announced
+        // once more with the same message id (a subscriber that missed it, such as a loop restarted after a crash, goes on).
+        if (await runner.AnnounceFinalAgainAsync(m, context.CancellationToken))
+        {
+            logger.LogInformation("Training job {JobId} is done already; its final checkpoint is announced again", JobId.Of(m));
+            return;
+        }
+
+        logger.LogInformation("Training job {JobId} is queued or running already", JobId.Of(m));
     }
 }
 

@@ -244,6 +244,19 @@ public sealed class TrainingRunner(IOptions<TrainerOptions> options, IBus bus, D
         AtomicFile.WriteAllText(Path.Combine(folder, AnnouncedMarker), DateTime.UtcNow.ToString("O"));
     }
 
+    /// <summary>Announces a finished job's final checkpoint again (same message id); false when the job is not done.</summary>
+    public async Task<bool> AnnounceFinalAgainAsync(TrainModel m, CancellationToken ct)
+    {
+        var id = JobId.Of(m);
+        if (!Job(id).IsDone || Checkpoints.Latest(Folder(id)) is not { } final)
+        {
+            return false;
+        }
+
+        await AnnounceAsync(id, m, final, Checkpoints.ReadState(final), ct);
+        return true;
+    }
+
     private async Task AnnouncePendingAsync(string id, TrainModel m, CancellationToken ct)
     {
         var root = Checkpoints.Folder(Folder(id));
