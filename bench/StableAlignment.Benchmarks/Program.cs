@@ -46,7 +46,8 @@ if (args.Length == 3 && args[0] == DatasetBenchmark.ChildArgument)
 if (Environment.GetEnvironmentVariable("SA_BENCH_ONLY") == "serving")
 {
     var size = Environment.GetEnvironmentVariable("SA_BENCH_SIZE") ?? "small";
-    var serving = await ServingBenchmark.RunAsync(size, requests: 64, maxTokens: 64, repeats: 3, threads: 0);
+    var serving = await ServingBenchmark.RunAsync(size, requests: 64, maxTokens: 64, repeats: 3, threads: 0)
+        + "\n" + await ArrivalBenchmark.RunAsync(size, requests: int.Parse(Environment.GetEnvironmentVariable("SA_BENCH_REQUESTS") ?? "48", CultureInfo.InvariantCulture), maxTokens: 64, threads: 0);
     var servingFile = Path.Combine(RepositoryRoot.Combine("bench", "results"), $"serving-{size}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
     await File.WriteAllTextAsync(servingFile, serving);
     Console.WriteLine(serving);

@@ -36,11 +36,11 @@ public static class ServingBenchmark
             var perSecond = new List<double>();
             var seconds = new List<double>();
             long tokens = 0;
-            await SendAsync(http, prompts.Take(2).ToList(), maxTokens, 2); // warm-up
+            await SendAsync(http, size, prompts.Take(2).ToList(), maxTokens, 2); // warm-up
             for (var r = 0; r < repeats; r++)
             {
                 var watch = Stopwatch.StartNew();
-                tokens = await SendAsync(http, prompts, maxTokens, concurrency);
+                tokens = await SendAsync(http, size, prompts, maxTokens, concurrency);
                 seconds.Add(watch.Elapsed.TotalSeconds);
                 perSecond.Add(tokens / watch.Elapsed.TotalSeconds);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"serving {size}, {name}: {tokens} tokens in {watch.Elapsed.TotalSeconds:F1} s = {tokens / watch.Elapsed.TotalSeconds:F0} tokens/s"));
@@ -73,7 +73,7 @@ public static class ServingBenchmark
         return report.ToString();
     }
 
-    private static async Task<long> SendAsync(HttpClient http, List<string> prompts, int maxTokens, int concurrency)
+    private static async Task<long> SendAsync(HttpClient http, string model, List<string> prompts, int maxTokens, int concurrency)
     {
         using var gate = new SemaphoreSlim(concurrency);
         var counts = await Task.WhenAll(prompts.Select(async p =>
@@ -81,7 +81,7 @@ public static class ServingBenchmark
             await gate.WaitAsync();
             try
             {
-                using var response = await http.PostAsJsonAsync("chat/completions", new { model = "bench", messages = new[] { new { role = "user", content = p } }, max_tokens = maxTokens, temperature = 0.7, top_p = 0.9 });
+                using var response = await http.PostAsJsonAsync("chat/completions", new { model, messages = new[] { new { role = "user", content = p } }, max_tokens = maxTokens, temperature = 0.7, top_p = 0.9 });
                 response.EnsureSuccessStatusCode();
                 var body = await response.Content.ReadFromJsonAsync<JsonObject>();
                 return (long)body!["usage"]!["completion_tokens"]!;

@@ -17,10 +17,8 @@ public sealed record BatchResult(string Text, int PromptTokens, int CompletionTo
 public sealed record TokenLogprob(int Token, float Logprob, IReadOnlyList<(int Token, float Logprob)> Top);
 
 /// <summary>
-/// Decodes several sequences together with one key/value cache: the prompts are left-padded to a common length, each
-/// row gets its own positions and a mask that hides the padding, and every step computes one new token for every row
-/// still running. Rows that finish leave the batch (their cache rows are dropped), so a long answer does not make the
-/// short ones pay. Greedy rows give the same tokens as <see cref="Generation.Generate"/> one at a time.
+/// Decodes several sequences together (see <see cref="DecodeBatch"/>): all of them join at once and the batch runs until
+/// the last one finishes. Greedy rows give the same tokens as <see cref="Generation.Generate"/> one at a time.
 /// </summary>
 public static class BatchedGeneration
 {
@@ -33,255 +31,388 @@ public static class BatchedGeneration
             return [];
         }
 
-        var batch = new Batch(model, tokenizer, requests, onText);
+        using var batch = new DecodeBatch(model, tokenizer);
+        var rows = requests.Select((r, i) => new DecodeRow(r, onText is null ? null : text => onText(i, text))).ToList();
+        batch.Join(rows);
+        while (batch.Count > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            batch.Step();
+        }
+
+        return [.. rows.Select(r => r.Result!)];
+    }
+}
+
+/// <summary>
+/// One sequence being decoded: its request, its prompt with the tokenizer's start tokens, the tokens and text so far,
+/// and its result once it finished (<see cref="DecodeBatch"/>).
+/// </summary>
+public sealed class DecodeRow
+{
+    private readonly Action<string>? _onText;
+    private readonly Random _rng;
+    private readonly List<TokenLogprob>? _logprobs;
+    private int _sent;
+    private string _text = string.Empty;
+
+    /// <param name="onText">Called with new text as it becomes final — what a streaming client receives.</param>
+    public DecodeRow(BatchRequest request, Action<string>? onText = null)
+    {
+        Request = request;
+        _onText = onText;
+        _rng = new Random(request.Seed);
+        _logprobs = request.TopLogprobs is null ? null : [];
+    }
+
+    public BatchRequest Request { get; }
+
+    /// <summary>The ids fed at prefill: start tokens and prompt (its tail, when it leaves no room for a new token).</summary>
+    internal int[] Prompt { get; private set; } = [];
+
+    /// <summary>Left padding of this row in the batch's key/value cache: its real keys start here.</summary>
+    internal int Pad { get; set; }
+
+    internal List<int> Generated { get; } = [];
+
+    internal FinishReason? Finish { get; set; }
+
+    /// <summary>Set when the row finished: its text, token counts and finish reason.</summary>
+    public BatchResult? Result { get; private set; }
+
+    internal void Prepare(ITokenizer tokenizer, int limit)
+    {
+        // The prompt keeps its tail when it does not leave room for at least one new token, as Generation.Generate does.
+        var start = tokenizer.Start.ToArray();
+        var ids = start.Concat(Request.Prompt).ToArray();
+        Prompt = ids.Length >= limit - 1 ? [.. start, .. Request.Prompt.Skip(Request.Prompt.Count - (limit / 2))] : ids;
+    }
+
+    /// <summary>Samples this row's next token from its logits; false when the row finished (its result is then set).</summary>
+    internal bool Sample(Tensor logits, ITokenizer tokenizer, int limit, out long token)
+    {
+        token = 0;
+        if (Request.Cancel.IsCancellationRequested)
+        {
+            // Nobody waits for this row any more: it leaves now instead of decoding to its budget.
+            Finish = FinishReason.Length;
+        }
+        else
+        {
+            token = Generation.Sample(logits, Request.Temperature, Request.TopP, _rng);
+            if (token == tokenizer.EosId)
+            {
+                Finish = FinishReason.Stop;
+            }
+            else
+            {
+                Generated.Add((int)token);
+                if (Request.TopLogprobs is { } k)
+                {
+                    _logprobs!.Add(Logprob(logits, token, k));
+                }
+
+                Emit(tokenizer, final: false);
+                if (Finish is null && (Generated.Count >= Request.MaxNewTokens || Prompt.Length + Generated.Count >= limit))
+                {
+                    Finish = FinishReason.Length;
+                }
+            }
+        }
+
+        if (Finish is null)
+        {
+            return true;
+        }
+
+        Emit(tokenizer, final: true);
+        Result = new BatchResult(_text, Prompt.Length, Generated.Count, Finish.Value, _logprobs);
+        return false;
+    }
+
+    private static TokenLogprob Logprob(Tensor logits, long token, int top)
+    {
+        using var scope = NewDisposeScope();
+        var logprobs = logits.log_softmax(0);
+        var chosen = logprobs[token].item<float>();
+        if (top == 0)
+        {
+            return new TokenLogprob((int)token, chosen, []);
+        }
+
+        var (values, indices) = logprobs.topk(Math.Min(top, (int)logprobs.shape[0]));
+        var v = values.data<float>().ToArray();
+        var i = indices.data<long>().ToArray();
+        return new TokenLogprob((int)token, chosen, [.. i.Select((id, n) => ((int)id, v[n]))]);
+    }
+
+    /// <summary>
+    /// The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may
+    /// still be completing, and a byte-level tokenizer may be in the middle of a character).
+    /// </summary>
+    private void Emit(ITokenizer tokenizer, bool final)
+    {
+        var text = tokenizer.Decode(Generated);
+        var stops = Request.Stop ?? [];
+        var cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+        if (cut >= 0)
+        {
+            text = text[..cut];
+            Finish ??= FinishReason.Stop;
+            final = true;
+        }
+
+        _text = text;
+        var ready = final ? text.Length : Settled(text, stops);
+        if (ready > _sent)
+        {
+            _onText?.Invoke(text[_sent..ready]);
+            _sent = ready;
+        }
+    }
+
+    /// <summary>How much of a running row's text can no longer change: not a trailing partial character, not the start of a stop string.</summary>
+    private static int Settled(string text, IReadOnlyList<string> stops)
+    {
+        var ready = text.Length;
+        while (ready > 0 && text[ready - 1] == '\uFFFD')
+        {
+            ready--;
+        }
+
+        foreach (var s in stops.Where(s => s.Length > 0))
+        {
+            for (var n = Math.Min(s.Length - 1, ready); n > 0; n--)
+            {
+                if (string.CompareOrdinal(text, ready - n, s, 0, n) == 0)
+                {
+                    ready = Math.Min(ready, text.Length - n);
+                    break;
+                }
+            }
+        }
+
+        return ready;
+    }
+}
+
+/// <summary>
+/// A running decode batch that sequences join and leave at every step (continuous batching): one key/value cache for
+/// all rows, each row left-padded to the cache's length with its own positions and a mask that hides the padding.
+/// <see cref="Join"/> prefills new rows on their own and merges their cache into the running one, so they decode from
+/// the next step on; <see cref="Step"/> computes one token for every row, and rows that finish leave at once (their
+/// cache rows are dropped, and padding no row needs any more is cut off the front).
+/// </summary>
+public sealed class DecodeBatch(LlamaForCausalLM model, ITokenizer tokenizer) : IDisposable
+{
+    private readonly Device _device = model.parameters().First().device;
+    private readonly int _limit = model.Config.MaxPositions;
+    private readonly List<DecodeRow> _rows = [];
+    private KvCache _cache = new(model.Config.Layers);
+    private Tensor? _logits;
+
+    /// <summary>The rows decoding now.</summary>
+    public int Count => _rows.Count;
+
+    /// <summary>
+    /// Prefills <paramref name="rows"/> together and adds them to the batch. Should that fail, each is prefilled alone,
+    /// so only a row that fails by itself is left out; those are returned with their exception.
+    /// </summary>
+    public IReadOnlyList<(DecodeRow Row, Exception Error)> Join(IReadOnlyList<DecodeRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        foreach (var row in rows)
+        {
+            row.Prepare(tokenizer, _limit);
+        }
+
+        try
+        {
+            Add(rows);
+            return [];
+        }
+        catch (Exception) when (rows.Count > 1)
+        {
+            var failed = new List<(DecodeRow, Exception)>();
+            foreach (var row in rows)
+            {
+                try
+                {
+                    Add([row]);
+                }
+                catch (Exception e)
+                {
+                    failed.Add((row, e));
+                }
+            }
+
+            return failed;
+        }
+    }
+
+    /// <summary>One step: a token for every row; rows that finish leave (their <see cref="DecodeRow.Result"/> set) and are returned.</summary>
+    public IReadOnlyList<DecodeRow> Step()
+    {
+        if (_rows.Count == 0)
+        {
+            return [];
+        }
+
         var was = model.training;
         model.eval();
         try
         {
-            using var cache = new KvCache(model.Config.Layers);
-            using (no_grad())
-            {
-                var logits = batch.Prefill(cache);
-                for (var step = 0; batch.Active.Count > 0; step++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var (next, keep) = batch.Sample(logits, step);
-                    if (keep.Count == 0)
-                    {
-                        break;
-                    }
-
-                    logits = batch.Decode(cache, next, keep);
-                }
-            }
-        }
-        finally
-        {
-            model.train(was);
-        }
-
-        return batch.Results();
-    }
-
-    /// <summary>The state of one batch being decoded: the padded prompts, each row's tokens, text and finish, the rows still running.</summary>
-    private sealed class Batch
-    {
-        private readonly LlamaForCausalLM _model;
-        private readonly ITokenizer _tokenizer;
-        private readonly IReadOnlyList<BatchRequest> _requests;
-        private readonly Action<int, string>? _onText;
-        private readonly Device _device;
-        private readonly int _limit;
-        private readonly int[][] _prompts;
-        private readonly int _width;
-        private readonly int[] _pads;
-        private readonly List<int>[] _generated;
-        private readonly int[] _sent;
-        private readonly FinishReason?[] _finish;
-        private readonly string[] _texts;
-        private readonly Random[] _rngs;
-        private readonly List<TokenLogprob>?[] _logprobs;
-
-        public Batch(LlamaForCausalLM model, ITokenizer tokenizer, IReadOnlyList<BatchRequest> requests, Action<int, string>? onText)
-        {
-            (_model, _tokenizer, _requests, _onText) = (model, tokenizer, requests, onText);
-            _device = model.parameters().First().device;
-            _limit = model.Config.MaxPositions;
-            var start = tokenizer.Start.ToArray();
-            // The prompt keeps its tail when it does not leave room for at least one new token, as Generation.Generate does.
-            _prompts = [.. requests.Select(r =>
-            {
-                var ids = start.Concat(r.Prompt).ToArray();
-                return ids.Length >= _limit - 1 ? [.. start, .. r.Prompt.Skip(r.Prompt.Count - (_limit / 2))] : ids;
-            })];
-            _width = _prompts.Max(p => p.Length);
-            var rows = requests.Count;
-            _pads = [.. _prompts.Select(p => _width - p.Length)];
-            _generated = [.. Enumerable.Range(0, rows).Select(_ => new List<int>())];
-            _sent = new int[rows];
-            _finish = new FinishReason?[rows];
-            _texts = new string[rows];
-            _rngs = [.. requests.Select(r => new Random(r.Seed))];
-            _logprobs = [.. requests.Select(r => r.TopLogprobs is null ? null : new List<TokenLogprob>())];
-            Active = [.. Enumerable.Range(0, rows)];
-        }
-
-        /// <summary>The rows still decoding, in their order in the cache.</summary>
-        public List<int> Active { get; private set; }
-
-        /// <summary>
-        /// Runs the left-padded prompts through the model, filling the cache; the last position's logits of each row.
-        /// Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real tokens and
-        /// itself (a pad position only itself).
-        /// </summary>
-        public Tensor Prefill(KvCache cache)
-        {
-            using var scope = NewDisposeScope();
-            var rows = _requests.Count;
-            var ids = new long[rows * _width];
-            for (var r = 0; r < rows; r++)
-            {
-                for (var i = 0; i < _width; i++)
-                {
-                    ids[(r * _width) + i] = i < _pads[r] ? _tokenizer.PadId : _prompts[r][i - _pads[r]];
-                }
-            }
-
-            var pad = tensor(_pads.Select(p => (long)p).ToArray(), [rows, 1], device: _device);
-            using var stop = _width.ToScalar();
-            using var zero = 0.ToScalar();
-            var index = arange(stop, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
-            var real = (index >= pad).unsqueeze(1);
-            var causal = ones(_width, _width, dtype: ScalarType.Bool, device: _device).tril();
-            var self = eye(_width, dtype: ScalarType.Bool, device: _device);
-            var layout = new BatchLayout((index - pad).clamp_min(zero), (causal & (real | self)).unsqueeze(1));
-            return _model.Forward(tensor(ids, [rows, _width], device: _device), cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
-        }
-
-        /// <summary>
-        /// Samples one token for every active row from <paramref name="logits"/> (disposed here), records finishes and
-        /// streams the text that became final: the token of each active row, and the positions (in <see cref="Active"/>) of the rows that go on.
-        /// </summary>
-        public (long[] Next, List<int> Keep) Sample(Tensor logits, int step)
-        {
-            var next = new long[Active.Count];
+            using var grad = no_grad();
+            var next = new long[_rows.Count];
             var keep = new List<int>();
-            using (logits)
+            var finished = new List<DecodeRow>();
+            using (var logits = _logits!)
             {
-                for (var a = 0; a < Active.Count; a++)
+                _logits = null;
+                for (var a = 0; a < _rows.Count; a++)
                 {
-                    var r = Active[a];
-                    if (_requests[r].Cancel.IsCancellationRequested)
-                    {
-                        // Nobody waits for this row any more: it leaves now instead of decoding to its budget.
-                        _finish[r] = FinishReason.Length;
-                        continue;
-                    }
-
                     using var row = logits[a];
-                    var token = Generation.Sample(row, _requests[r].Temperature, _requests[r].TopP, _rngs[r]);
-                    next[a] = token;
-                    if (token == _tokenizer.EosId)
-                    {
-                        _finish[r] = FinishReason.Stop;
-                    }
-                    else
-                    {
-                        _generated[r].Add(token);
-                        if (_requests[r].TopLogprobs is { } k)
-                        {
-                            _logprobs[r]!.Add(Logprob(row, token, k));
-                        }
-
-                        Emit(r, final: false);
-                        if (_finish[r] is null && (_generated[r].Count >= _requests[r].MaxNewTokens || _width + step + 1 >= _limit))
-                        {
-                            _finish[r] = FinishReason.Length;
-                        }
-                    }
-
-                    if (_finish[r] is null)
+                    if (_rows[a].Sample(row, tokenizer, _limit, out next[a]))
                     {
                         keep.Add(a);
                     }
                     else
                     {
-                        Emit(r, final: true);
+                        finished.Add(_rows[a]);
                     }
                 }
             }
 
-            return (next, keep);
+            if (keep.Count == 0)
+            {
+                Reset();
+                return finished;
+            }
+
+            _logits = Decode(next, keep);
+            return finished;
+        }
+        finally
+        {
+            model.train(was);
+        }
+    }
+
+    /// <summary>Drops the finished rows from the cache and feeds each remaining row its new token; the next logits.</summary>
+    private Tensor Decode(long[] next, List<int> keep)
+    {
+        using var scope = NewDisposeScope();
+        if (keep.Count < _rows.Count)
+        {
+            _cache.Keep(tensor(keep.Select(k => (long)k).ToArray(), device: _device));
+            var survivors = keep.Select(k => _rows[k]).ToList();
+            _rows.Clear();
+            _rows.AddRange(survivors);
+            TrimFront();
         }
 
-        /// <summary>Drops the finished rows from the cache and feeds each remaining row its new token; the next logits.</summary>
-        public Tensor Decode(KvCache cache, long[] next, List<int> keep)
+        var kv = (int)_cache.Length;
+        // The token fed now sits right after the row's prompt and the tokens before it.
+        var positions = _rows.Select(r => (long)(r.Prompt.Length + r.Generated.Count - 1)).ToArray();
+        using var keyCount = (kv + 1).ToScalar();
+        var keys = arange(keyCount, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
+        var mask = (keys >= tensor(_rows.Select(r => (long)r.Pad).ToArray(), [_rows.Count, 1], device: _device)).view(_rows.Count, 1, 1, kv + 1);
+        var input = tensor(keep.Select(k => next[k]).ToArray(), [_rows.Count, 1], device: _device);
+        var layout = new BatchLayout(tensor(positions, [_rows.Count, 1], device: _device), mask);
+        return model.Forward(input, _cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Prefills <paramref name="rows"/> in a cache of their own, then merges it and their logits into the batch.</summary>
+    private void Add(IReadOnlyList<DecodeRow> rows)
+    {
+        var was = model.training;
+        model.eval();
+        var cache = new KvCache(model.Config.Layers);
+        try
         {
+            using var grad = no_grad();
             using var scope = NewDisposeScope();
-            if (keep.Count < Active.Count)
+            var width = rows.Max(r => r.Prompt.Length);
+            var pads = rows.Select(r => width - r.Prompt.Length).ToArray();
+            var ids = new long[rows.Count * width];
+            for (var r = 0; r < rows.Count; r++)
             {
-                cache.Keep(tensor(keep.Select(k => (long)k).ToArray(), device: _device));
-            }
-
-            var survivors = keep.Select(k => Active[k]).ToList();
-            var kv = (int)cache.Length;
-            // The token fed now sits right after the row's prompt and the tokens before it.
-            var positions = survivors.Select(r => (long)(_width - _pads[r] + _generated[r].Count - 1)).ToArray();
-            using var keyCount = (kv + 1).ToScalar();
-            var keys = arange(keyCount, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
-            var mask = (keys >= tensor(survivors.Select(r => (long)_pads[r]).ToArray(), [survivors.Count, 1], device: _device)).view(survivors.Count, 1, 1, kv + 1);
-            var input = tensor(keep.Select(k => next[k]).ToArray(), [survivors.Count, 1], device: _device);
-            var layout = new BatchLayout(tensor(positions, [survivors.Count, 1], device: _device), mask);
-            Active = survivors;
-            return _model.Forward(input, cache, layout)[.., -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
-        }
-
-        public IReadOnlyList<BatchResult> Results() =>
-            [.. Enumerable.Range(0, _requests.Count).Select(r => new BatchResult(_texts[r] ?? string.Empty, _prompts[r].Length, _generated[r].Count, _finish[r] ?? FinishReason.Length, _logprobs[r]))];
-
-        private static TokenLogprob Logprob(Tensor logits, long token, int top)
-        {
-            using var scope = NewDisposeScope();
-            var logprobs = logits.log_softmax(0);
-            var chosen = logprobs[token].item<float>();
-            if (top == 0)
-            {
-                return new TokenLogprob((int)token, chosen, []);
-            }
-
-            var (values, indices) = logprobs.topk(Math.Min(top, (int)logprobs.shape[0]));
-            var v = values.data<float>().ToArray();
-            var i = indices.data<long>().ToArray();
-            return new TokenLogprob((int)token, chosen, [.. i.Select((id, n) => ((int)id, v[n]))]);
-        }
-
-        /// <summary>
-        /// The text so far, cut at the first stop string; streamed up to what can no longer change (a stop string may
-        /// still be completing, and a byte-level tokenizer may be in the middle of a character).
-        /// </summary>
-        private void Emit(int r, bool final)
-        {
-            var text = _tokenizer.Decode(_generated[r]);
-            var stops = _requests[r].Stop ?? [];
-            var cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
-            if (cut >= 0)
-            {
-                text = text[..cut];
-                _finish[r] ??= FinishReason.Stop;
-                final = true;
-            }
-
-            _texts[r] = text;
-            var ready = final ? text.Length : Settled(text, stops);
-            if (ready > _sent[r])
-            {
-                _onText?.Invoke(r, text[_sent[r]..ready]);
-                _sent[r] = ready;
-            }
-        }
-
-        /// <summary>How much of a running row's text can no longer change: not a trailing partial character, not the start of a stop string.</summary>
-        private static int Settled(string text, IReadOnlyList<string> stops)
-        {
-            var ready = text.Length;
-            while (ready > 0 && text[ready - 1] == '\uFFFD')
-            {
-                ready--;
-            }
-
-            foreach (var s in stops.Where(s => s.Length > 0))
-            {
-                for (var n = Math.Min(s.Length - 1, ready); n > 0; n--)
+                for (var i = 0; i < width; i++)
                 {
-                    if (string.CompareOrdinal(text, ready - n, s, 0, n) == 0)
-                    {
-                        ready = Math.Min(ready, text.Length - n);
-                        break;
-                    }
+                    ids[(r * width) + i] = i < pads[r] ? tokenizer.PadId : rows[r].Prompt[i - pads[r]];
                 }
             }
 
-            return ready;
+            // Row r's real tokens start at pads[r]: positions count from there; a query sees the earlier real tokens and
+            // itself (a pad position only itself).
+            var pad = tensor(pads.Select(p => (long)p).ToArray(), [rows.Count, 1], device: _device);
+            using var stop = width.ToScalar();
+            using var zero = 0.ToScalar();
+            var index = arange(stop, dtype: ScalarType.Int64, device: _device).unsqueeze(0);
+            var real = (index >= pad).unsqueeze(1);
+            var causal = ones(width, width, dtype: ScalarType.Bool, device: _device).tril();
+            var self = eye(width, dtype: ScalarType.Bool, device: _device);
+            var layout = new BatchLayout((index - pad).clamp_min(zero), (causal & (real | self)).unsqueeze(1));
+            var logits = model.Forward(tensor(ids, [rows.Count, width], device: _device), cache, layout)[.., -1].to(ScalarType.Float32).cpu();
+
+            // Both caches are left-padded to the longer one, so each row keeps its keys at the end.
+            var (running, joining) = (_cache.Length, cache.Length);
+            var length = Math.Max(running, joining);
+            foreach (var row in _rows)
+            {
+                row.Pad += (int)(length - running);
+            }
+
+            for (var r = 0; r < rows.Count; r++)
+            {
+                rows[r].Pad = pads[r] + (int)(length - joining);
+            }
+
+            _cache.Merge(cache);
+            _logits = _logits is null ? logits.MoveToOuterDisposeScope() : cat([_logits, logits], 0).MoveToOuterDisposeScope();
+            _rows.AddRange(rows);
         }
+        finally
+        {
+            cache.Dispose();
+            model.train(was);
+        }
+    }
+
+    /// <summary>Cuts the cache positions that are padding for every row.</summary>
+    private void TrimFront()
+    {
+        var cut = _rows.Min(r => r.Pad);
+        if (cut > 0)
+        {
+            _cache.DropFront(cut);
+            foreach (var row in _rows)
+            {
+                row.Pad -= cut;
+            }
+        }
+    }
+
+    /// <summary>Drops every row (after a failed step): the batch starts over empty.</summary>
+    public void Clear() => Reset();
+
+    /// <summary>An empty batch starts over with an empty cache.</summary>
+    private void Reset()
+    {
+        _rows.Clear();
+        _logits?.Dispose();
+        _logits = null;
+        _cache.Dispose();
+        _cache = new KvCache(model.Config.Layers);
+    }
+
+    public void Dispose()
+    {
+        _logits?.Dispose();
+        _cache.Dispose();
     }
 }

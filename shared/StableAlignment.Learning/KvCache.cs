@@ -20,6 +20,27 @@ public sealed class KvCache(int layers) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Appends <paramref name="other"/>'s rows after these, left-padding the shorter of the two with zeros to the longer
+    /// one's length (the padded positions are masked by the batch). <paramref name="other"/> is left as it was.
+    /// </summary>
+    public void Merge(KvCache other)
+    {
+        for (var i = 0; i < _layers.Length; i++)
+        {
+            _layers[i].Merge(other._layers[i]);
+        }
+    }
+
+    /// <summary>Drops the first <paramref name="positions"/> positions of every row (padding no row needs any more).</summary>
+    public void DropFront(long positions)
+    {
+        foreach (var l in _layers)
+        {
+            l.DropFront(positions);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var l in _layers)

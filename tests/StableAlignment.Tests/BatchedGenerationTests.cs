@@ -34,6 +34,46 @@ public class BatchedGenerationTests
     }
 
     [Fact]
+    public void Rows_that_join_a_running_batch_mid_flight_decode_exactly_as_alone_and_so_do_the_rows_already_running()
+    {
+        using var model = Model();
+        var tokenizer = new ByteTokenizer();
+        using var batch = new DecodeBatch(model, tokenizer);
+        DecodeRow Row(int i, int tokens) => new(new BatchRequest(tokenizer.Encode(Prompts[i]), Temperature: 0, MaxNewTokens: tokens));
+
+        // The long prompt starts alone; after 5 steps a short one joins (its cache is padded to the running one), after
+        // 9 more two others join, one of them longer than everything in the cache so far.
+        var rows = new List<(int Prompt, int Tokens, DecodeRow Row)> { (2, 40, Row(2, 40)) };
+        Assert.Empty(batch.Join([rows[0].Row]));
+        var finished = new List<DecodeRow>();
+        for (var step = 0; batch.Count > 0; step++)
+        {
+            if (step == 5)
+            {
+                rows.Add((1, 24, Row(1, 24)));
+                Assert.Empty(batch.Join([rows[^1].Row]));
+            }
+
+            if (step == 14)
+            {
+                rows.Add((0, 12, Row(0, 12)));
+                rows.Add((3, 30, Row(3, 30)));
+                Assert.Empty(batch.Join([rows[^2].Row, rows[^1].Row]));
+            }
+
+            finished.AddRange(batch.Step());
+        }
+
+        Assert.Equal(4, finished.Count);
+        foreach (var (prompt, tokens, row) in rows)
+        {
+            var alone = Generation.Generate(model, tokenizer, Prompts[prompt], new GenerationOptions(Temperature: 0, MaxNewTokens: tokens));
+            Assert.Equal(alone.Text, row.Result!.Text);
+            Assert.Equal(alone.Tokens, row.Result.CompletionTokens);
+        }
+    }
+
+    [Fact]
     public void A_row_whose_caller_went_away_leaves_the_batch_at_the_next_step_and_the_others_decode_as_before()
     {
         using var model = Model();

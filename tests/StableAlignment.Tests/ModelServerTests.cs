@@ -307,6 +307,38 @@ public sealed class ModelServerTests : IAsyncLifetime
         Assert.Equal([0, 1, 2, 3], completions["choices"]!.AsArray().Select(c => (int)c!["index"]!));
     }
 
+    [Theory]
+    [InlineData("Continuous", true)]
+    [InlineData("PerBatch", false)]
+    public async Task A_request_that_arrives_while_another_decodes_joins_the_running_batch_and_leaves_when_it_is_done(string mode, bool joins)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ModelServerHost.Build("http://127.0.0.1:0", new Dictionary<string, string?> { ["ModelServer:Batching"] = mode }, _model);
+        await app.StartAsync(ct);
+        var scheduler = await app.Services.GetRequiredService<ModelRegistry>().GetAsync(null, ct);
+        var tokenizer = _model.Tokenizer;
+        var longPrompt = tokenizer.Encode("Tell me a long story about a friend who found a wallet in the street.");
+        var alone = Generation.Generate(_model.Model, tokenizer, "Tell me a long story about a friend who found a wallet in the street.", new GenerationOptions(Temperature: 0, MaxNewTokens: 60));
+        Assert.True(alone.Tokens > 10, $"the long answer ends after {alone.Tokens} tokens");
+
+        // The short request is queued from the long one's first streamed text, on the worker, so it is waiting before
+        // the next step: continuous batching lets it join there; per-batch mode makes it wait for the long one's end.
+        // Whether the short one had its answer while the long one still streamed is seen on the worker, not by a clock.
+        Task<BatchResult>? shortOne = null;
+        var answeredWhileStreaming = false;
+        var longOne = scheduler.GenerateAsync(new BatchRequest(longPrompt, Temperature: 0, MaxNewTokens: 60), _ =>
+        {
+            answeredWhileStreaming |= shortOne is { IsCompleted: true };
+            shortOne ??= scheduler.GenerateAsync(new BatchRequest(tokenizer.Encode("Hi"), Temperature: 0, MaxNewTokens: 2), null, ct);
+        }, ct);
+        var story = await longOne;
+        var reply = await shortOne!;
+        Assert.Equal(joins, answeredWhileStreaming);
+        Assert.Equal(alone.Text, story.Text);
+        Assert.Equal(Generation.Generate(_model.Model, tokenizer, "Hi", new GenerationOptions(Temperature: 0, MaxNewTokens: 2)).Text, reply.Text);
+        Assert.Equal(joins ? 2 : 1, scheduler.LargestBatch);
+    }
+
     [Fact]
     public async Task A_request_for_more_sequences_or_tokens_than_the_limits_is_refused_before_anything_is_queued()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,6 +27,12 @@ public sealed class ModelServerOptions
 
     /// <summary>How long the first request of a batch waits for others to join it, in milliseconds.</summary>
     public int BatchWindowMilliseconds { get; set; } = 10;
+
+    /// <summary>
+    /// <see cref="BatchingMode.Continuous"/>: a request joins the running batch at the next step, and a finished one
+    /// leaves at once. <see cref="BatchingMode.PerBatch"/>: a batch is formed, decoded to its end, then the next one.
+    /// </summary>
+    public BatchingMode Batching { get; set; } = BatchingMode.Continuous;
 
     /// <summary>Requests waiting at most; beyond it the server answers 503.</summary>
     public int MaxQueue { get; set; } = 1024;
@@ -70,13 +75,22 @@ public sealed class ModelServerOptions
     public int Threads { get; set; }
 }
 
+/// <summary>How requests share the decoding (see <see cref="ModelServerOptions.Batching"/>).</summary>
+public enum BatchingMode
+{
+    Continuous,
+    PerBatch,
+}
+
 /// <summary>The server is full: the request was not queued.</summary>
 public sealed class QueueFullException() : Exception("The model server's queue is full; try again shortly.");
 
 /// <summary>
-/// One worker owns the model. Requests queue up; the worker takes the first, waits a short window for others, and
-/// decodes up to <see cref="ModelServerOptions.MaxBatch"/> of them together (<see cref="BatchedGeneration"/>). Streaming
-/// requests receive their text as it is decoded. Embeddings go through the same worker, between batches.
+/// One worker owns the model and one running <see cref="DecodeBatch"/>. Requests queue up; before every decoding step
+/// the worker lets the waiting ones join the batch, up to <see cref="ModelServerOptions.MaxBatch"/> rows (continuous
+/// batching; in <see cref="BatchingMode.PerBatch"/> only when the batch is empty), and a row leaves as soon as it
+/// finishes or its client goes away. An idle worker waits a short window after the first request for others. Streaming
+/// requests receive their text as it is decoded. Embeddings go through the same worker, between steps.
 /// </summary>
 public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServerOptions> options, ILogger<GenerationScheduler> logger) : BackgroundService
 {
@@ -92,7 +106,7 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
 
     public ServedModel Model => served;
 
-    /// <summary>Batches decoded so far, and the most sequences one of them held.</summary>
+    /// <summary>Batches decoded so far (a batch ends when its last row leaves), and the most sequences one of them held at once.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
     public int LargestBatch => Volatile.Read(ref _largest);
@@ -157,127 +171,193 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         await Task.Factory.StartNew(() => Loop(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    // Longer than most on purpose: one pass of the scheduler (take requests, drop cancelled ones, decode a batch, answer each)
-    // reads best as one loop, and splitting it would spread the ownership of the queue across methods.
     private async Task Loop(CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        using var batch = new DecodeBatch(served.Model, served.Tokenizer);
+        var rows = new Dictionary<DecodeRow, GenerateWork>();
+        try
         {
-            Work first;
-            try
+            while (!stop.IsCancellationRequested)
             {
-                if (_held is null)
+                var joining = new List<GenerateWork>();
+                if (batch.Count == 0 && !await WaitForWorkAsync(joining, stop))
                 {
-                    first = await _queue.Reader.ReadAsync(stop);
-                    Telemetry.Queued("generation", -1, served.Id);
-                }
-                else
-                {
-                    first = _held;
-                }
-
-                _held = null;
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            if (first.Cancel.IsCancellationRequested)
-            {
-                Cancel(first);
-                continue;
-            }
-
-            if (first is EmbedWork embed)
-            {
-                Run(embed);
-                continue;
-            }
-
-            var batch = new List<GenerateWork> { (GenerateWork)first };
-            if (_o.BatchWindowMilliseconds > 0)
-            {
-                try
-                {
-                    await Task.Delay(_o.BatchWindowMilliseconds, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    Cancel(first);
                     break;
                 }
-            }
 
-            while (batch.Count < _o.MaxBatch && _queue.Reader.TryRead(out var more))
-            {
-                Telemetry.Queued("generation", -1, served.Id);
-                if (more.Cancel.IsCancellationRequested)
+                if (batch.Count == 0 || _o.Batching == BatchingMode.Continuous)
                 {
-                    Cancel(more);
+                    Take(joining, _o.MaxBatch - batch.Count - joining.Count);
                 }
-                else if (more is GenerateWork g)
-                {
-                    batch.Add(g);
-                }
-                else
-                {
-                    _held = more;
-                    break;
-                }
-            }
 
-            // A request cancelled while the batch gathered (its client left, or its other parts could not be queued) is dropped.
-            foreach (var gone in batch.Where(b => b.Cancel.IsCancellationRequested).ToList())
-            {
-                batch.Remove(gone);
-                Cancel(gone);
-            }
-
-            if (batch.Count > 0)
-            {
-                Run(batch, stop);
+                Join(batch, rows, joining);
+                Step(batch, rows);
             }
         }
-
-        while (_queue.Reader.TryRead(out var left))
+        finally
         {
-            Telemetry.Queued("generation", -1, served.Id);
-            Cancel(left);
+            foreach (var work in rows.Values)
+            {
+                Cancel(work);
+            }
+
+            while (_queue.Reader.TryRead(out var left))
+            {
+                Telemetry.Queued("generation", -1, served.Id);
+                Cancel(left);
+            }
         }
     }
 
-    private void Run(List<GenerateWork> batch, CancellationToken stop)
+    /// <summary>
+    /// An idle worker: waits for the first request (an embedding is run at once and the wait goes on), then for the
+    /// batch window so that others arriving with it join the first step. False when the server stops.
+    /// </summary>
+    private async Task<bool> WaitForWorkAsync(List<GenerateWork> joining, CancellationToken stop)
     {
-        var watch = Stopwatch.StartNew();
         try
         {
-            var results = BatchedGeneration.Generate(served.Model, served.Tokenizer, [.. batch.Select(b => b.Request with { Cancel = b.Cancel })],
-                (row, text) => batch[row].OnText?.Invoke(text), stop);
-            for (var i = 0; i < batch.Count; i++)
+            while (true)
             {
-                if (batch[i].Cancel.IsCancellationRequested)
+                var first = _held ?? await _queue.Reader.ReadAsync(stop);
+                if (_held is null)
                 {
-                    batch[i].Done.TrySetCanceled(batch[i].Cancel);
+                    Telemetry.Queued("generation", -1, served.Id);
+                }
+
+                _held = null;
+                if (first.Cancel.IsCancellationRequested)
+                {
+                    Cancel(first);
+                }
+                else if (first is EmbedWork embed)
+                {
+                    Run(embed);
                 }
                 else
                 {
-                    batch[i].Done.TrySetResult(results[i]);
+                    joining.Add((GenerateWork)first);
+                    break;
                 }
             }
 
-            var tokens = results.Sum(r => r.CompletionTokens);
-            Interlocked.Increment(ref _batches);
-            Volatile.Write(ref _largest, Math.Max(_largest, batch.Count));
-            logger.LogDebug("Decoded {Count} sequences together: {Tokens} tokens in {Ms:F0} ms", batch.Count, tokens, watch.Elapsed.TotalMilliseconds);
+            if (_o.BatchWindowMilliseconds > 0)
+            {
+                await Task.Delay(_o.BatchWindowMilliseconds, stop);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            joining.ForEach(Cancel);
+            return false;
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="room"/> waiting requests; an embedding met on the way runs now, between steps.</summary>
+    private void Take(List<GenerateWork> joining, int room)
+    {
+        while (room > 0 && _queue.Reader.TryRead(out var more))
+        {
+            Telemetry.Queued("generation", -1, served.Id);
+            if (more.Cancel.IsCancellationRequested)
+            {
+                Cancel(more);
+            }
+            else if (more is GenerateWork g)
+            {
+                joining.Add(g);
+                room--;
+            }
+            else
+            {
+                Run((EmbedWork)more);
+            }
+        }
+    }
+
+    /// <summary>Prefills the joining requests into the batch; one whose prompt fails by itself fails its own request only.</summary>
+    private void Join(DecodeBatch batch, Dictionary<DecodeRow, GenerateWork> rows, List<GenerateWork> joining)
+    {
+        // A request cancelled while it waited (its client left, or its other parts could not be queued) is dropped.
+        foreach (var gone in joining.Where(w => w.Cancel.IsCancellationRequested).ToList())
+        {
+            joining.Remove(gone);
+            Cancel(gone);
+        }
+
+        if (joining.Count == 0)
+        {
+            return;
+        }
+
+        var added = joining.Select(w => (Row: new DecodeRow(w.Request with { Cancel = w.Cancel }, w.OnText), Work: w)).ToList();
+        IReadOnlyList<(DecodeRow Row, Exception Error)> failed;
+        try
+        {
+            failed = batch.Join([.. added.Select(a => a.Row)]);
         }
         catch (Exception e)
         {
-            logger.LogError(e, "A batch of {Count} sequences failed", batch.Count);
-            foreach (var b in batch)
+            failed = [.. added.Select(a => (a.Row, e))];
+        }
+
+        foreach (var (row, work) in added)
+        {
+            if (failed.FirstOrDefault(f => f.Row == row) is { Error: { } error })
             {
-                b.Done.TrySetException(e);
+                logger.LogError(error, "A prompt of {Tokens} tokens could not be prefilled; its request fails alone", work.Request.Prompt.Count);
+                work.Done.TrySetException(error);
             }
+            else
+            {
+                rows[row] = work;
+            }
+        }
+
+        Volatile.Write(ref _largest, Math.Max(_largest, batch.Count));
+    }
+
+    /// <summary>One decoding step; each row that finished answers its request. A step that fails fails the rows in it.</summary>
+    private void Step(DecodeBatch batch, Dictionary<DecodeRow, GenerateWork> rows)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var row in batch.Step())
+            {
+                var work = rows[row];
+                rows.Remove(row);
+                if (work.Cancel.IsCancellationRequested)
+                {
+                    work.Done.TrySetCanceled(work.Cancel);
+                }
+                else
+                {
+                    work.Done.TrySetResult(row.Result!);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                Interlocked.Increment(ref _batches);
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "A decoding step of {Count} sequences failed", rows.Count);
+            foreach (var work in rows.Values)
+            {
+                work.Done.TrySetException(e);
+            }
+
+            rows.Clear();
+            batch.Clear();
         }
     }
 
