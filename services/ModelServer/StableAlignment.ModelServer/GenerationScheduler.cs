@@ -185,9 +185,12 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
                     break;
                 }
 
-                if (batch.Count == 0 || _o.Batching == BatchingMode.Continuous)
+                // A running batch takes newcomers once there is room for an eighth of it, so a full batch under heavy load
+                // prefills them in groups rather than one or two at every step.
+                var room = _o.MaxBatch - batch.Count - joining.Count;
+                if (batch.Count == 0 || (_o.Batching == BatchingMode.Continuous && room >= Math.Max(1, _o.MaxBatch / 8)))
                 {
-                    Take(joining, _o.MaxBatch - batch.Count - joining.Count);
+                    Take(joining, room);
                 }
 
                 Join(batch, rows, joining);
