@@ -28,6 +28,15 @@ public sealed class SocietyLoopTests
         return new SocietyModels(folder, agent, rater, new SocietyModelOptions { MaxNewTokens = 24 });
     }
 
+    /// <summary>The tiny models in a fresh folder, and the loop run there once with <paramref name="options"/>.</summary>
+    private static async Task<(SocietyModels Models, string OutDir, LoopState State)> RunFreshAsync(string name, LoopRecipe options, CancellationToken ct)
+    {
+        var folder = TestConfiguration.TempPath(name);
+        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
+        var outDir = Path.Combine(folder, "loop");
+        return (models, outDir, await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct));
+    }
+
     private static WebApplication App(Action<IServiceCollection> services, Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder();
@@ -46,11 +55,8 @@ public sealed class SocietyLoopTests
     public async Task Two_iterations_chain_run_dataset_checkpoint_and_scores_and_the_second_society_is_played_by_the_first_checkpoint_over_the_API()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = TestConfiguration.TempPath("loop");
-        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
         var options = new LoopRecipe { Iterations = 2, GridSize = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 24 };
-        var outDir = Path.Combine(folder, "loop");
-        var state = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+        var (models, outDir, state) = await RunFreshAsync("loop", options, ct);
 
         Assert.Equal(2, state.Iterations.Count);
         Assert.NotNull(state.BaseScores);
@@ -146,11 +152,8 @@ public sealed class SocietyLoopTests
     public async Task A_finished_loop_run_again_with_more_iterations_continues_from_its_last_checkpoint()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = TestConfiguration.TempPath("loop-more");
-        var models = await TinyModelsAsync(Path.Combine(folder, "models"), ct);
         var options = new LoopRecipe { Iterations = 1, GridSize = 2, Rounds = 1, TrainEpochs = 1, MaxNewTokens = 16 };
-        var outDir = Path.Combine(folder, "loop");
-        var one = await new SocietyLoop(models, outDir, options, App).RunAsync(new Progress<string>(), ct);
+        var (models, outDir, one) = await RunFreshAsync("loop-more", options, ct);
         Assert.Equal(1, one.Iterations.Single().Final!.Loop!.Iterations);
 
         // The coordinator stopped after iteration 1 (its step said 1 of 1); the loop announces that checkpoint again
