@@ -102,7 +102,6 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
 
     private readonly Channel<Work> _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(Math.Max(1, options.Value.MaxQueue)) { FullMode = BoundedChannelFullMode.Wait });
     private readonly ModelServerOptions _o = options.Value;
-    private Work? _held;
 
     public ServedModel Model => served;
 
@@ -222,13 +221,8 @@ public sealed class GenerationScheduler(ServedModel served, IOptions<ModelServer
         {
             while (true)
             {
-                var first = _held ?? await _queue.Reader.ReadAsync(stop);
-                if (_held is null)
-                {
-                    Telemetry.Queued("generation", -1, served.Id);
-                }
-
-                _held = null;
+                var first = await _queue.Reader.ReadAsync(stop);
+                Telemetry.Queued("generation", -1, served.Id);
                 if (first.Cancel.IsCancellationRequested)
                 {
                     Cancel(first);
